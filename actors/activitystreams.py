@@ -1,0 +1,72 @@
+"""The domain as ActivityStreams: what our actors look like on the wire."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors.models import Organization
+from federation.models import LocalActor
+
+CONTEXT: list[Any] = [
+    "https://www.w3.org/ns/activitystreams",
+    "https://w3id.org/security/v1",
+    {
+        "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+        "toot": "http://joinmastodon.org/ns#",
+        "discoverable": "toot:discoverable",
+        "indexable": "toot:indexable",
+    },
+]
+
+
+def _actor_common(actor: LocalActor, shared_inbox: str) -> dict[str, Any]:
+    return {
+        "@context": CONTEXT,
+        "id": actor.uri,
+        "type": actor.actor_type,
+        "preferredUsername": actor.username,
+        "inbox": actor.inbox_uri,
+        "outbox": actor.outbox_uri,
+        "followers": actor.followers_uri,
+        "following": actor.following_uri,
+        "endpoints": {"sharedInbox": shared_inbox},
+        "manuallyApprovesFollowers": actor.manually_approves_followers,
+        "published": actor.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "publicKey": {
+            "id": actor.key_id,
+            "owner": actor.uri,
+            "publicKeyPem": actor.public_key_pem,
+        },
+    }
+
+
+def organization_actor(
+    organization: Organization, actor: LocalActor, *, shared_inbox: str, page_url: str
+) -> dict[str, Any]:
+    document = _actor_common(actor, shared_inbox)
+    document.update(
+        {
+            "name": organization.display_name,
+            "summary": organization.summary,
+            "url": page_url,
+            "discoverable": True,
+            "indexable": True,
+        }
+    )
+    return document
+
+
+def instance_actor(
+    actor: LocalActor, *, shared_inbox: str, node_name: str, page_url: str
+) -> dict[str, Any]:
+    document = _actor_common(actor, shared_inbox)
+    document.update(
+        {
+            "name": node_name,
+            "summary": "The instance actor of this iwsn node: it signs the node's requests "
+            "and relays what the node's organizations publish.",
+            "url": page_url,
+            "discoverable": False,
+        }
+    )
+    return document

@@ -1,0 +1,128 @@
+"""Admin accounts: who may run this node. Passwords hashed with argon2; nothing of it federates."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+
+from actors.models import AdminAccount, AdminSetupToken
+from federation.db import Database, utcnow
+
+_hasher = PasswordHasher()
+MIN_PASSWORD_LENGTH = 12
+SETUP_TOKEN_LIFETIME = timedelta(days=2)
+# Verifying against a throwaway hash keeps the timing of "no such user" and "wrong password" alike.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+class AdminError(ValueError):
+    pass
+
+
+def validate_credentials(username: str, password: str) -> None:
+    if not username or len(username) > 64 or not username.isprintable() or " " in username:
+        raise AdminError("the username must be 1-64 characters without spaces")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AdminError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters long")
+
+
+async def count(db: Database) -> int:
+    async with db.read() as session:
+        return (await session.execute(select(func.count(AdminAccount.id)))).scalar_one()
+
+
+async def create_admin(db: Database, username: str, password: str) -> AdminAccount:
+    validate_credentials(username, password)
+    async with db.transaction() as session:
+        exists = await session.execute(
+            select(AdminAccount.id).where(AdminAccount.username == username)
+        )
+        if exists.first() is not None:
+            raise AdminError(f"an admin named {username!r} already exists")
+        account = AdminAccount(username=username, password_hash=_hasher.hash(password))
+        session.add(account)
+    return account
+
+
+async def set_password(db: Database, username: str, password: str) -> None:
+    validate_credentials(username, password)
+    async with db.transaction() as session:
+        account = (
+            await session.execute(select(AdminAccount).where(AdminAccount.username == username))
+        ).scalar_one_or_none()
+        if account is None:
+            raise AdminError(f"no admin named {username!r}")
+        account.password_hash = _hasher.hash(password)
+
+
+async def authenticate(db: Database, username: str, password: str) -> AdminAccount | None:
+    async with db.transaction() as session:
+        account = (
+            await session.execute(select(AdminAccount).where(AdminAccount.username == username))
+        ).scalar_one_or_none()
+        try:
+            _hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        if account is None:
+            return None
+        if _hasher.check_needs_rehash(account.password_hash):
+            account.password_hash = _hasher.hash(password)
+        account.last_login_at = utcnow()
+        return account
+
+
+async def get(db: Database, account_id: int) -> AdminAccount | None:
+    async with db.read() as session:
+        return await session.get(AdminAccount, account_id)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def issue_setup_token(db: Database, *, now: datetime | None = None) -> str:
+    """A one-time secret for the set-password link; only its hash is kept."""
+    token = secrets.token_urlsafe(32)
+    now = now or utcnow()
+    async with db.transaction() as session:
+        session.add(
+            AdminSetupToken(token_hash=_digest(token), expires_at=now + SETUP_TOKEN_LIFETIME)
+        )
+    return token
+
+
+async def setup_token_valid(db: Database, token: str) -> bool:
+    async with db.read() as session:
+        row = (
+            await session.execute(
+                select(AdminSetupToken).where(AdminSetupToken.token_hash == _digest(token))
+            )
+        ).scalar_one_or_none()
+    return row is not None and row.used_at is None and row.expires_at > utcnow()
+
+
+async def redeem_setup_token(db: Database, token: str, username: str, password: str) -> None:
+    """Create (or reset) an admin with the password chosen through a one-time link."""
+    validate_credentials(username, password)
+    async with db.transaction() as session:
+        row = (
+            await session.execute(
+                select(AdminSetupToken).where(AdminSetupToken.token_hash == _digest(token))
+            )
+        ).scalar_one_or_none()
+        if row is None or row.used_at is not None or row.expires_at <= utcnow():
+            raise AdminError("this setup link is invalid, used or expired")
+        row.used_at = utcnow()
+        account = (
+            await session.execute(select(AdminAccount).where(AdminAccount.username == username))
+        ).scalar_one_or_none()
+        if account is None:
+            session.add(AdminAccount(username=username, password_hash=_hasher.hash(password)))
+        else:
+            account.password_hash = _hasher.hash(password)

@@ -1,0 +1,93 @@
+"""Organizations: the network's members, each one a Group actor on its node."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from actors.models import Organization
+from federation.models import LocalActor
+from federation.node import INSTANCE_USERNAME, Federation
+
+HANDLE = re.compile(r"^[a-z0-9_]{1,30}$")
+# Names our URL space or the fediverse's conventions already use.
+RESERVED = {
+    INSTANCE_USERNAME,
+    "admin",
+    "inbox",
+    "relay",
+    "instance",
+    "root",
+    "www",
+    "api",
+    "static",
+}
+
+
+class OrganizationError(ValueError):
+    pass
+
+
+def validate_handle(name: str) -> str:
+    if not HANDLE.match(name):
+        raise OrganizationError(
+            f"invalid organization handle {name!r}: use 1-30 lower-case letters, digits or _"
+        )
+    if name in RESERVED:
+        raise OrganizationError(f"the handle {name!r} is reserved")
+    return name
+
+
+async def create_organization(
+    federation: Federation, name: str, *, display_name: str | None = None, summary: str = ""
+) -> Organization:
+    validate_handle(name)
+    async with federation.db.transaction() as session:
+        if await federation.local_actor_by_username(session, name) is not None:
+            raise OrganizationError(f"an organization named {name!r} already exists")
+        actor = await federation.create_local_actor(
+            session, username=name, actor_type="Group", path=f"/actors/{name}"
+        )
+        organization = Organization(
+            local_actor_id=actor.id,
+            name=name,
+            display_name=(display_name or name).strip()[:200],
+            summary=summary,
+        )
+        session.add(organization)
+    return organization
+
+
+async def by_name(session: AsyncSession, name: str) -> tuple[Organization, LocalActor] | None:
+    row = (
+        await session.execute(
+            select(Organization, LocalActor)
+            .join(LocalActor, Organization.local_actor_id == LocalActor.id)
+            .where(Organization.name == name)
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+async def all_organizations(session: AsyncSession) -> list[tuple[Organization, LocalActor]]:
+    rows = await session.execute(
+        select(Organization, LocalActor)
+        .join(LocalActor, Organization.local_actor_id == LocalActor.id)
+        .order_by(Organization.id)
+    )
+    return [(org, actor) for org, actor in rows]
+
+
+async def resolve(session: AsyncSession, name: str | None) -> tuple[Organization, LocalActor]:
+    """The named organization, or the node's first one when no name is given."""
+    if name:
+        found = await by_name(session, name)
+        if found is None:
+            raise OrganizationError(f"no organization named {name!r} on this node")
+        return found
+    organizations = await all_organizations(session)
+    if not organizations:
+        raise OrganizationError("this node has no organization yet")
+    return organizations[0]

@@ -1,0 +1,169 @@
+"""The node's outbound HTTP: signed, size- and time-limited, refusing internal addresses."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin
+
+import aiohttp
+import httpx
+from httpx_aiohttp import AiohttpTransport
+
+from federation.config import FederationConfig
+from federation.netguard import ForbiddenAddress, GuardedResolver, check_url
+from federation.signatures import sign_request
+
+AS2_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
+AS2_CONTENT_TYPE = "application/activity+json"
+
+
+class FetchError(Exception):
+    """A remote document could not be had; `status` is the HTTP status when there was one."""
+
+    def __init__(self, url: str, message: str, status: int | None = None) -> None:
+        super().__init__(f"{url}: {message}")
+        self.url = url
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Signer:
+    key_id: str
+    private_key_pem: str
+
+
+@dataclass(frozen=True)
+class PostResult:
+    status: int
+    retry_after: str | None
+    body_excerpt: str
+
+
+class SignedClient:
+    """One per node process. Delivery POSTs and fetches share one aiohttp connection pool."""
+
+    def __init__(self, config: FederationConfig, *, max_connections: int = 200) -> None:
+        self.config = config
+        self._session: aiohttp.ClientSession | None = None
+        self._client: httpx.AsyncClient | None = None
+        self._max_connections = max_connections
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            connector = aiohttp.TCPConnector(
+                resolver=GuardedResolver(allow_local=self.config.allow_local),
+                limit=self._max_connections,
+                limit_per_host=8,
+                ttl_dns_cache=300,
+            )
+            self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
+            self._client = httpx.AsyncClient(
+                transport=AiohttpTransport(client=self._session),
+                timeout=httpx.Timeout(self.config.fetch_timeout),
+                headers={"User-Agent": self.config.user_agent},
+                follow_redirects=False,
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+        self._client = self._session = None
+
+    def check(self, url: str) -> None:
+        check_url(url, allow_local=self.config.allow_local, allow_http=self.config.allow_local)
+
+    async def get_json(
+        self, url: str, *, signer: Signer | None = None, accept: str = AS2_ACCEPT
+    ) -> dict[str, Any]:
+        """GET a JSON document, following a few redirects, each hop checked and re-signed."""
+        current = url
+        for _hop in range(self.config.max_redirects + 1):
+            try:
+                self.check(current)
+            except (ForbiddenAddress, ValueError) as exc:
+                raise FetchError(current, str(exc)) from exc
+            headers = {"Accept": accept}
+            if signer is not None:
+                headers.update(
+                    sign_request(
+                        "GET",
+                        current,
+                        key_id=signer.key_id,
+                        private_key_pem=signer.private_key_pem,
+                    )
+                )
+            try:
+                async with self._http().stream(
+                    "GET", current, headers=headers, timeout=self.config.fetch_timeout
+                ) as response:
+                    if response.status_code in (301, 302, 303, 307, 308):
+                        location = response.headers.get("location")
+                        if not location:
+                            raise FetchError(current, "redirect without Location", 502)
+                        current = urljoin(current, location)
+                        continue
+                    if response.status_code != 200:
+                        raise FetchError(
+                            current, f"HTTP {response.status_code}", response.status_code
+                        )
+                    body = await self._read_capped(response, current)
+            except httpx.HTTPError as exc:
+                raise FetchError(current, f"{type(exc).__name__}: {exc}") from exc
+            except (OSError, aiohttp.ClientError) as exc:
+                raise FetchError(current, f"{type(exc).__name__}: {exc}") from exc
+            try:
+                document = json.loads(body)
+            except ValueError as exc:
+                raise FetchError(current, "response is not JSON") from exc
+            if not isinstance(document, dict):
+                raise FetchError(current, "response is not a JSON object")
+            return document
+        raise FetchError(url, "too many redirects")
+
+    async def _read_capped(self, response: httpx.Response, url: str) -> bytes:
+        limit = self.config.max_fetch_bytes
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise FetchError(url, f"response larger than {limit} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise FetchError(url, f"response larger than {limit} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def post_activity(self, inbox: str, body: bytes, signer: Signer) -> PostResult:
+        """POST one signed activity. Network failures raise; any HTTP answer is returned."""
+        self.check(inbox)
+        headers = {"Content-Type": AS2_CONTENT_TYPE, "Accept": AS2_ACCEPT}
+        headers.update(
+            sign_request(
+                "POST",
+                inbox,
+                key_id=signer.key_id,
+                private_key_pem=signer.private_key_pem,
+                body=body,
+            )
+        )
+        # Streamed so a hostile inbox cannot make us buffer a huge error page.
+        async with self._http().stream(
+            "POST", inbox, content=body, headers=headers, timeout=self.config.delivery_timeout
+        ) as response:
+            excerpt = b""
+            if response.status_code >= 400:
+                async for chunk in response.aiter_bytes():
+                    excerpt += chunk
+                    if len(excerpt) >= 500:
+                        break
+            return PostResult(
+                response.status_code,
+                response.headers.get("retry-after"),
+                excerpt[:500].decode("utf-8", "replace"),
+            )

@@ -1,0 +1,280 @@
+"""The inbox pipeline: verify, check origins, deduplicate, then hand over to the domain.
+
+Each step that refuses raises `InboxRejection` with its own reason and HTTP status, before
+anything is written; the domain's handler runs in the same transaction as the dedupe record, so
+a handler that fails leaves no trace and the sender's retry is processed afresh.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.client import FetchError
+from federation.models import LocalActor, ReceivedActivity, RemoteActor
+from federation.remote_actors import ActorError, first_id, host_of
+from federation.signatures import SignatureError, SignatureFailure, parse_signature, verify_request
+
+if TYPE_CHECKING:
+    from federation.node import Federation
+
+log = logging.getLogger(__name__)
+
+
+class Rejection(StrEnum):
+    TOO_LARGE = "too_large"
+    NOT_JSON = "not_json"
+    NOT_AN_ACTIVITY = "not_an_activity"
+    UNSIGNED = "unsigned"
+    BAD_SIGNATURE = "bad_signature"
+    UNKNOWN_KEY = "unknown_key"
+    KEY_NOT_ACTORS = "key_not_actors"
+    ORIGIN_MISMATCH = "origin_mismatch"
+    UNKNOWN_RECIPIENT = "unknown_recipient"
+
+
+STATUS = {
+    Rejection.TOO_LARGE: 413,
+    Rejection.NOT_JSON: 400,
+    Rejection.NOT_AN_ACTIVITY: 422,
+    Rejection.UNSIGNED: 401,
+    Rejection.BAD_SIGNATURE: 401,
+    Rejection.UNKNOWN_KEY: 401,
+    Rejection.KEY_NOT_ACTORS: 401,
+    Rejection.ORIGIN_MISMATCH: 403,
+    Rejection.UNKNOWN_RECIPIENT: 404,
+}
+
+
+class InboxRejection(Exception):
+    def __init__(self, reason: Rejection, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+    @property
+    def status(self) -> int:
+        return STATUS[self.reason]
+
+
+class Duplicate(Exception):
+    """The activity was already processed (another delivery path won the race)."""
+
+
+@dataclass
+class InboxContext:
+    """What a domain handler gets: the verified activity, and a way to act on it.
+
+    A handler fetches what it needs first, then opens `transaction()` once to write; the dedupe
+    record is written in that same transaction, so a handler that fails leaves no trace.
+    """
+
+    federation: Federation
+    activity: dict[str, Any]
+    actor: RemoteActor
+    recipient: LocalActor | None
+    recorded: bool = False
+
+    @property
+    def object(self) -> Any:
+        return self.activity.get("object")
+
+    @property
+    def object_id(self) -> str | None:
+        return first_id(self.activity.get("object"))
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        async with self.federation.db.transaction() as session:
+            if not self.recorded:
+                await _record(session, self)
+            yield session
+
+    async def record(self) -> None:
+        if not self.recorded:
+            async with self.transaction():
+                pass
+
+
+async def _record(session: AsyncSession, context: InboxContext) -> None:
+    activity = context.activity
+    if await session.get(ReceivedActivity, activity["id"]) is not None:
+        raise Duplicate(activity["id"])
+    session.add(
+        ReceivedActivity(
+            uri=activity["id"],
+            actor_uri=context.actor.uri,
+            activity_type=activity["type"],
+            recipient_id=context.recipient.id if context.recipient else None,
+            body=activity,
+        )
+    )
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Duplicate(activity["id"]) from exc
+    context.recorded = True
+
+
+Handler = Callable[[InboxContext], Awaitable[None]]
+
+
+@dataclass
+class HandlerRegistry:
+    """The domain says what each activity type means; federation only routes to it."""
+
+    handlers: dict[str, list[Handler]] = field(default_factory=dict)
+
+    def on(self, activity_type: str) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.handlers.setdefault(activity_type, []).append(handler)
+            return handler
+
+        return register
+
+    def add(self, activity_type: str, handler: Handler) -> None:
+        self.on(activity_type)(handler)
+
+    async def dispatch(self, context: InboxContext) -> bool:
+        activity_type = context.activity.get("type")
+        handlers = self.handlers.get(activity_type, []) if isinstance(activity_type, str) else []
+        for handler in handlers:
+            await handler(context)
+        return bool(handlers)
+
+
+@dataclass(frozen=True)
+class InboxResult:
+    activity_id: str
+    duplicate: bool
+    handled: bool
+
+
+# Types whose embedded object must come from the actor's own server.
+ORIGIN_BOUND = {"Create", "Update", "Delete"}
+
+
+def parse_activity(body: bytes, max_bytes: int) -> dict[str, Any]:
+    if len(body) > max_bytes:
+        raise InboxRejection(Rejection.TOO_LARGE, f"body larger than {max_bytes} bytes")
+    try:
+        activity = json.loads(body)
+    except ValueError as exc:
+        raise InboxRejection(Rejection.NOT_JSON, "body is not valid JSON") from exc
+    if not isinstance(activity, dict):
+        raise InboxRejection(Rejection.NOT_JSON, "body is not a JSON object")
+    if not isinstance(activity.get("type"), str):
+        raise InboxRejection(Rejection.NOT_AN_ACTIVITY, "activity has no type")
+    if not isinstance(activity.get("id"), str) or not activity["id"].startswith("http"):
+        raise InboxRejection(Rejection.NOT_AN_ACTIVITY, "activity has no http(s) id")
+    if first_id(activity.get("actor")) is None:
+        raise InboxRejection(Rejection.NOT_AN_ACTIVITY, "activity has no actor")
+    return activity
+
+
+def check_origins(activity: dict[str, Any], actor_uri: str) -> None:
+    """An actor speaks only for its own server; what it embeds from elsewhere is refused."""
+    actor_host = host_of(actor_uri)
+    if host_of(activity["id"]) != actor_host:
+        raise InboxRejection(
+            Rejection.ORIGIN_MISMATCH, "activity id is on another host than its actor"
+        )
+    obj = activity.get("object")
+    if activity["type"] in ORIGIN_BOUND and isinstance(obj, dict):
+        object_id = obj.get("id")
+        if isinstance(object_id, str) and host_of(object_id) != actor_host:
+            raise InboxRejection(
+                Rejection.ORIGIN_MISMATCH, "object id is on another host than the activity's actor"
+            )
+        attributed = first_id(obj.get("attributedTo"))
+        if attributed is not None and host_of(attributed) != actor_host:
+            raise InboxRejection(
+                Rejection.ORIGIN_MISMATCH, "object is attributed to an actor of another host"
+            )
+    if activity["type"] == "Delete" and isinstance(obj, str) and host_of(obj) != actor_host:
+        raise InboxRejection(Rejection.ORIGIN_MISMATCH, "cannot delete another host's object")
+
+
+async def verify_sender(
+    federation: Federation,
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    actor_uri: str,
+) -> RemoteActor:
+    try:
+        params = parse_signature(headers)
+    except SignatureError as exc:
+        reason = (
+            Rejection.UNSIGNED
+            if exc.reason is SignatureFailure.MISSING_SIGNATURE
+            else Rejection.BAD_SIGNATURE
+        )
+        raise InboxRejection(reason, str(exc)) from exc
+    if host_of(params.key_id) != host_of(actor_uri):
+        raise InboxRejection(Rejection.KEY_NOT_ACTORS, "signing key is not the actor's")
+    actor = await _key_owner(federation, params.key_id, refresh=False)
+    if actor.uri != actor_uri:
+        raise InboxRejection(Rejection.KEY_NOT_ACTORS, "signing key belongs to another actor")
+    try:
+        verify_request(method, path, headers, body, actor.public_key_pem or "", params=params)
+    except SignatureError as exc:
+        if exc.reason not in (SignatureFailure.BAD_SIGNATURE, SignatureFailure.KEY_INVALID):
+            raise InboxRejection(Rejection.BAD_SIGNATURE, str(exc)) from exc
+        # The actor may have rotated its key since we cached it: look once more, then decide.
+        actor = await _key_owner(federation, params.key_id, refresh=True)
+        if actor.uri != actor_uri:
+            raise InboxRejection(
+                Rejection.KEY_NOT_ACTORS, "signing key belongs to another actor"
+            ) from exc
+        try:
+            verify_request(method, path, headers, body, actor.public_key_pem or "", params=params)
+        except SignatureError as again:
+            raise InboxRejection(Rejection.BAD_SIGNATURE, str(again)) from again
+    return actor
+
+
+async def _key_owner(federation: Federation, key_id: str, *, refresh: bool) -> RemoteActor:
+    try:
+        actor = await federation.actors.get_by_key_id(key_id, refresh=refresh)
+    except (FetchError, ActorError) as exc:
+        raise InboxRejection(Rejection.UNKNOWN_KEY, f"cannot fetch signing key: {exc}") from exc
+    if actor.key_id != key_id or not actor.public_key_pem:
+        raise InboxRejection(Rejection.KEY_NOT_ACTORS, "key id is not the actor's published key")
+    return actor
+
+
+async def receive(
+    federation: Federation,
+    *,
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    recipient: LocalActor | None,
+) -> InboxResult:
+    activity = parse_activity(body, federation.config.max_inbox_bytes)
+    actor_uri = first_id(activity["actor"])
+    assert actor_uri is not None  # parse_activity checked it
+    check_origins(activity, actor_uri)
+    actor = await verify_sender(federation, method, path, headers, body, actor_uri)
+    async with federation.db.read() as session:
+        if await session.get(ReceivedActivity, activity["id"]) is not None:
+            return InboxResult(activity["id"], duplicate=True, handled=False)
+    context = InboxContext(federation, activity, actor, recipient)
+    try:
+        handled = await federation.registry.dispatch(context)
+        await context.record()
+    except Duplicate:
+        return InboxResult(activity["id"], duplicate=True, handled=False)
+    log.info("inbox accepted %s %s from %s", activity["type"], activity["id"], actor.uri)
+    return InboxResult(activity["id"], duplicate=False, handled=handled)

@@ -1,0 +1,169 @@
+"""Tables of the protocol layer: local keys, remote actors, the social graph, the queues."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from federation.db import Base, UTCDateTime, utcnow
+
+URI = String(2048)
+
+
+class LocalActor(Base):
+    """An actor this node speaks for; the domain decides what it is (organization, instance)."""
+
+    __tablename__ = "local_actors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uri: Mapped[str] = mapped_column(URI, unique=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    actor_type: Mapped[str] = mapped_column(String(32))
+    inbox_uri: Mapped[str] = mapped_column(URI)
+    outbox_uri: Mapped[str] = mapped_column(URI)
+    followers_uri: Mapped[str] = mapped_column(URI)
+    following_uri: Mapped[str] = mapped_column(URI)
+    private_key_pem: Mapped[str] = mapped_column(Text)
+    public_key_pem: Mapped[str] = mapped_column(Text)
+    manually_approves_followers: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def key_id(self) -> str:
+        return f"{self.uri}#main-key"
+
+
+class RemoteActor(Base):
+    """Cache of actors on other servers: what we need to verify them and deliver to them."""
+
+    __tablename__ = "remote_actors"
+
+    uri: Mapped[str] = mapped_column(URI, primary_key=True)
+    host: Mapped[str] = mapped_column(String(255), index=True)
+    actor_type: Mapped[str] = mapped_column(String(32))
+    username: Mapped[str | None] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(Text)
+    inbox: Mapped[str] = mapped_column(URI)
+    shared_inbox: Mapped[str | None] = mapped_column(URI)
+    key_id: Mapped[str | None] = mapped_column(URI, index=True)
+    public_key_pem: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(URI)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Follower(Base):
+    """A remote actor following one of ours; pending until accepted."""
+
+    __tablename__ = "followers"
+    __table_args__ = (UniqueConstraint("local_actor_id", "actor_uri"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    local_actor_id: Mapped[int] = mapped_column(ForeignKey("local_actors.id", ondelete="CASCADE"))
+    actor_uri: Mapped[str] = mapped_column(URI)
+    inbox: Mapped[str] = mapped_column(URI)
+    shared_inbox: Mapped[str | None] = mapped_column(URI)
+    follow_activity_uri: Mapped[str] = mapped_column(URI)
+    state: Mapped[str] = mapped_column(String(16))  # pending | accepted
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Following(Base):
+    """One of our actors following a remote one; pending until the remote side accepts."""
+
+    __tablename__ = "following"
+    __table_args__ = (UniqueConstraint("local_actor_id", "target_uri"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    local_actor_id: Mapped[int] = mapped_column(ForeignKey("local_actors.id", ondelete="CASCADE"))
+    target_uri: Mapped[str] = mapped_column(URI)
+    follow_activity_uri: Mapped[str] = mapped_column(URI, unique=True)
+    state: Mapped[str] = mapped_column(String(16))  # pending | accepted | rejected
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutboxActivity(Base):
+    """An activity one of our actors published; the body is what every delivery sends."""
+
+    __tablename__ = "outbox_activities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uri: Mapped[str] = mapped_column(URI, unique=True)
+    local_actor_id: Mapped[int] = mapped_column(ForeignKey("local_actors.id", ondelete="CASCADE"))
+    activity_type: Mapped[str] = mapped_column(String(32))
+    object_uri: Mapped[str | None] = mapped_column(URI, index=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Only public activities appear in the outbox collection; Accepts and Follows do not.
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Delivery(Base):
+    """One activity to one inbox: a small state machine, pending -> delivered | dead.
+
+    A worker leases a due row (lease_until) before sending; a crash leaves the lease to expire,
+    so the row is sent again after a restart instead of being lost.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("ix_deliveries_due", "state", "priority", "next_attempt_at"),
+        UniqueConstraint("activity_id", "inbox"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(
+        ForeignKey("outbox_activities.id", ondelete="CASCADE"), index=True
+    )
+    inbox: Mapped[str] = mapped_column(URI)
+    host: Mapped[str] = mapped_column(String(255), index=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DeliveryHost(Base):
+    """Health of one remote host, so a dead server does not eat every worker's time."""
+
+    __tablename__ = "delivery_hosts"
+
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    unavailable_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReceivedActivity(Base):
+    """Every accepted inbox activity, keyed by id: the dedupe record and an audit trail."""
+
+    __tablename__ = "received_activities"
+
+    uri: Mapped[str] = mapped_column(URI, primary_key=True)
+    actor_uri: Mapped[str] = mapped_column(URI, index=True)
+    activity_type: Mapped[str] = mapped_column(String(32))
+    recipient_id: Mapped[int | None] = mapped_column(
+        ForeignKey("local_actors.id", ondelete="SET NULL")
+    )
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

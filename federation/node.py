@@ -1,0 +1,101 @@
+"""The protocol layer of one node, assembled: config, database, HTTP client, caches, handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.client import SignedClient, Signer
+from federation.config import FederationConfig
+from federation.db import Database
+from federation.inbox import HandlerRegistry
+from federation.keys import generate_private_key_pem, public_key_pem
+from federation.models import LocalActor
+from federation.remote_actors import ActorCache
+
+INSTANCE_USERNAME = "actor"
+
+
+class Federation:
+    def __init__(
+        self, config: FederationConfig, db: Database, registry: HandlerRegistry | None = None
+    ) -> None:
+        self.config = config
+        self.db = db
+        self.registry = registry or HandlerRegistry()
+        self.client = SignedClient(config)
+        self._instance_signer: Signer | None = None
+        self.actors = ActorCache(
+            db, self.client, self._signer_for_fetch, max_age_seconds=config.actor_cache_seconds
+        )
+        self.delivery_wake = asyncio.Event()
+        # enqueue() finds this on every session and wakes local workers after commit.
+        db.sessions.configure(info={"delivery_waker": self.delivery_wake.set})
+
+    def _signer_for_fetch(self) -> Signer | None:
+        return self._instance_signer
+
+    @property
+    def own_host(self) -> str:
+        return self.config.domain.lower()
+
+    def new_id(self, kind: str = "activities") -> str:
+        return f"{self.config.base_url}/{kind}/{uuid.uuid4()}"
+
+    def local_actor_uris(self, path: str) -> dict[str, str]:
+        uri = f"{self.config.base_url}{path}"
+        return {
+            "uri": uri,
+            "inbox_uri": f"{uri}/inbox",
+            "outbox_uri": f"{uri}/outbox",
+            "followers_uri": f"{uri}/followers",
+            "following_uri": f"{uri}/following",
+        }
+
+    @property
+    def shared_inbox_uri(self) -> str:
+        return f"{self.config.base_url}/inbox"
+
+    async def create_local_actor(
+        self, session: AsyncSession, *, username: str, actor_type: str, path: str
+    ) -> LocalActor:
+        private_pem = generate_private_key_pem()
+        actor = LocalActor(
+            username=username,
+            actor_type=actor_type,
+            private_key_pem=private_pem,
+            public_key_pem=public_key_pem(private_pem),
+            **self.local_actor_uris(path),
+        )
+        session.add(actor)
+        await session.flush()
+        return actor
+
+    async def ensure_instance_actor(self) -> LocalActor:
+        """The node's own Application actor (FEP-2677); it signs our fetches."""
+        async with self.db.transaction() as session:
+            actor = await self.local_actor_by_username(session, INSTANCE_USERNAME)
+            if actor is None:
+                actor = await self.create_local_actor(
+                    session, username=INSTANCE_USERNAME, actor_type="Application", path="/actor"
+                )
+        self._instance_signer = Signer(actor.key_id, actor.private_key_pem)
+        return actor
+
+    async def local_actor_by_username(
+        self, session: AsyncSession, username: str
+    ) -> LocalActor | None:
+        return (
+            await session.execute(select(LocalActor).where(LocalActor.username == username))
+        ).scalar_one_or_none()
+
+    async def local_actor_by_uri(self, session: AsyncSession, uri: str) -> LocalActor | None:
+        return (
+            await session.execute(select(LocalActor).where(LocalActor.uri == uri))
+        ).scalar_one_or_none()
+
+    async def aclose(self) -> None:
+        await self.client.aclose()

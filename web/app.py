@@ -1,0 +1,75 @@
+"""The Starlette application of one node."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from web.auth import LoginThrottle, csrf_token
+from web.negotiation import wants_activity_json
+from web.routes import activitypub, admin, pages, wellknown
+from web.runtime import Node
+from web.templating import Templates
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(node: Node, *, workers: int = 1) -> Starlette:
+    """`workers` delivery workers run inside the web process; 0 leaves delivery to `iwsn worker`."""
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if workers:
+            node.start_workers(workers)
+        try:
+            yield
+        finally:
+            await node.aclose()
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if wants_activity_json(request) or request.url.path.endswith("inbox"):
+            return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+        return request.app.state.templates.render(
+            request,
+            "error.html",
+            {"status": exc.status_code, "message": exc.detail},
+            status=exc.status_code,
+        )
+
+    settings = node.settings
+    app = Starlette(
+        routes=[
+            *wellknown.routes,
+            *activitypub.routes,
+            *pages.routes,
+            *admin.routes,
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ],
+        middleware=[
+            Middleware(
+                SessionMiddleware,
+                secret_key=settings.secret_key,
+                session_cookie="iwsn_session",
+                https_only=settings.scheme == "https",
+                same_site="lax",
+                max_age=14 * 24 * 3600,
+            )
+        ],
+        exception_handlers={HTTPException: http_error},
+        lifespan=lifespan,
+    )
+    app.state.node = node
+    app.state.templates = Templates({"node_name": settings.node_name, "csrf_token": csrf_token})
+    app.state.login_throttle = LoginThrottle()
+    return app

@@ -1,0 +1,88 @@
+"""Admin sessions: login state in a signed cookie, a CSRF token per session, login throttling."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from functools import wraps
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+SESSION_ADMIN = "admin_id"
+SESSION_CSRF = "csrf"
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get(SESSION_CSRF)
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session[SESSION_CSRF] = token
+    return token
+
+
+async def check_csrf(request: Request) -> None:
+    """Every form POST carries the session's token; a forged cross-site form cannot know it."""
+    form = await request.form()
+    sent = form.get("csrf_token")
+    expected = request.session.get(SESSION_CSRF)
+    if not isinstance(sent, str) or not expected or not hmac.compare_digest(sent, expected):
+        raise HTTPException(403, "The form has expired or did not come from this site. Reload it.")
+
+
+def admin_required(
+    endpoint: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    @wraps(endpoint)
+    async def guarded(request: Request) -> Response:
+        if not request.session.get(SESSION_ADMIN):
+            return RedirectResponse(f"/admin/login?next={request.url.path}", status_code=303)
+        if request.method == "POST":
+            await check_csrf(request)
+        return await endpoint(request)
+
+    return guarded
+
+
+class LoginThrottle:
+    """Failed logins per client address in a sliding window, kept in memory.
+
+    Per process: a node run as several web processes multiplies the allowance by their number,
+    which still stops password guessing at any useful rate.
+    """
+
+    def __init__(
+        self, max_failures: int = 5, window_seconds: float = 900.0, clock=time.monotonic
+    ) -> None:
+        self.max_failures = max_failures
+        self.window = window_seconds
+        self.clock = clock
+        self._failures: dict[str, deque[float]] = {}
+
+    def _recent(self, key: str) -> deque[float]:
+        now = self.clock()
+        failures = self._failures.setdefault(key, deque())
+        while failures and now - failures[0] > self.window:
+            failures.popleft()
+        return failures
+
+    def retry_after(self, key: str) -> int | None:
+        """Seconds until this client may try again, or None if it may try now."""
+        failures = self._recent(key)
+        if len(failures) < self.max_failures:
+            return None
+        return max(1, int(self.window - (self.clock() - failures[0])) + 1)
+
+    def failed(self, key: str) -> None:
+        self._recent(key).append(self.clock())
+        if len(self._failures) > 10_000:
+            # Bound memory against a spray of addresses: forget the stalest entries.
+            for stale in list(self._failures)[:5_000]:
+                del self._failures[stale]
+
+    def succeeded(self, key: str) -> None:
+        self._failures.pop(key, None)

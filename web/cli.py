@@ -1,0 +1,309 @@
+"""The `iwsn` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import select
+
+from actors import admins
+from actors.organizations import OrganizationError, all_organizations, create_organization
+from actors.organizations import resolve as resolve_organization
+from federation import follows, webfinger
+from federation.client import FetchError
+from federation.delivery import queue_status
+from federation.models import Follower, Following, LocalActor
+from federation.node import INSTANCE_USERNAME
+from federation.remote_actors import ActorError
+from web import migrate
+from web.runtime import Node
+from web.settings import Settings, SettingsError, load, prepare_data_dir
+
+log = logging.getLogger("iwsn")
+
+
+class CommandError(Exception):
+    """A problem the user can fix; printed without a traceback, exit status 1."""
+
+
+def _settings() -> Settings:
+    return prepare_data_dir(load())
+
+
+async def _ready_node(settings: Settings) -> Node:
+    await migrate.upgrade(settings.database_url)
+    node = Node(settings)
+    result = await node.bootstrap()
+    if result.created_organization:
+        print(
+            f"Created the organization @{result.created_organization}@{settings.domain}",
+            file=sys.stderr,
+        )
+    if result.setup_token:
+        print(
+            "No admin yet. Set the admin password at this one-time link (valid 2 days):\n"
+            f"  {settings.base_url}/admin/setup/{result.setup_token}",
+            file=sys.stderr,
+        )
+    return node
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from web.app import create_app
+
+    settings = _settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
+    )
+
+    async def main() -> None:
+        node = await _ready_node(settings)
+        app = create_app(node, workers=0 if args.no_workers else args.workers)
+        config = uvicorn.Config(
+            app,
+            host=args.host,
+            port=args.port,
+            log_level=settings.log_level,
+            # Access logs halve throughput and would keep visitors' addresses; off by default.
+            access_log=args.access_log,
+            proxy_headers=True,
+            server_header=False,
+        )
+        print(f"Serving {settings.base_url}/ on http://{args.host}:{args.port}/", file=sys.stderr)
+        await uvicorn.Server(config).serve()
+
+    asyncio.run(main())
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    settings = _settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
+    )
+
+    async def main() -> None:
+        node = await _ready_node(settings)
+        node.start_workers(args.workers)
+        print(f"Delivery workers running for {settings.base_url}", file=sys.stderr)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await node.aclose()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+
+
+def _with_node(action: Callable[[Node, argparse.Namespace], Awaitable[Any]]) -> Callable:
+    def run(args: argparse.Namespace) -> None:
+        settings = _settings()
+
+        async def main() -> None:
+            await migrate.upgrade(settings.database_url)
+            node = Node(settings)
+            try:
+                await node.federation.ensure_instance_actor()
+                await action(node, args)
+            finally:
+                await node.aclose()
+
+        asyncio.run(main())
+
+    return run
+
+
+def cmd_db_upgrade(_args: argparse.Namespace) -> None:
+    settings = _settings()
+    asyncio.run(migrate.upgrade(settings.database_url))
+    print("Database is up to date.")
+
+
+async def admin_create(node: Node, args: argparse.Namespace) -> None:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+        try:
+            await admins.create_admin(node.db, args.username, password)
+        except admins.AdminError as exc:
+            raise CommandError(str(exc)) from exc
+        print(f"Admin {args.username} created.")
+        return
+    token = await admins.issue_setup_token(node.db)
+    print(f"{node.settings.base_url}/admin/setup/{token}")
+
+
+async def org_create(node: Node, args: argparse.Namespace) -> None:
+    try:
+        org = await create_organization(
+            node.federation, args.name, display_name=args.display_name, summary=args.summary
+        )
+    except OrganizationError as exc:
+        raise CommandError(str(exc)) from exc
+    print(f"{node.settings.base_url}/actors/{org.name}")
+
+
+async def org_list(node: Node, _args: argparse.Namespace) -> None:
+    async with node.db.read() as session:
+        for org, actor in await all_organizations(session):
+            print(f"@{org.name}@{node.settings.domain}\t{org.display_name}\t{actor.uri}")
+
+
+async def _acting_actor(node: Node, org: str | None) -> LocalActor:
+    async with node.db.read() as session:
+        if org is None:
+            actor = await node.federation.local_actor_by_username(session, INSTANCE_USERNAME)
+            assert actor is not None
+            return actor
+        try:
+            return (await resolve_organization(session, org))[1]
+        except OrganizationError as exc:
+            raise CommandError(str(exc)) from exc
+
+
+async def _target_uri(node: Node, target: str) -> str:
+    if target.startswith(("http://", "https://")):
+        return target
+    if "@" not in target:
+        # A bare domain means the whole node: its instance actor (Mobilizon's instance follow).
+        scheme = "http" if node.settings.local_dev else "https"
+        return f"{scheme}://{target}/actor"
+    try:
+        return await webfinger.lookup(node.federation.client, target)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+async def follow(node: Node, args: argparse.Namespace) -> None:
+    actor = await _acting_actor(node, args.org)
+    uri = await _target_uri(node, args.target)
+    row = await follows.follow(node.federation, actor, uri)
+    print(f"{row.target_uri}\t{row.state}")
+
+
+async def unfollow(node: Node, args: argparse.Namespace) -> None:
+    actor = await _acting_actor(node, args.org)
+    uri = await _target_uri(node, args.target)
+    try:
+        await follows.unfollow(node.federation, actor, uri)
+    except follows.FollowError as exc:
+        raise CommandError(str(exc)) from exc
+    print(f"{uri}\tunfollowed")
+
+
+async def _graph(node: Node, model: Any, column: Any) -> None:
+    async with node.db.read() as session:
+        rows = await session.execute(
+            select(LocalActor.username, column, model.state)
+            .join(LocalActor, model.local_actor_id == LocalActor.id)
+            .order_by(LocalActor.username, model.id)
+        )
+        for username, uri, state in rows:
+            who = "node" if username == INSTANCE_USERNAME else f"@{username}"
+            print(f"{who}\t{uri}\t{state}")
+
+
+async def list_followers(node: Node, _args: argparse.Namespace) -> None:
+    await _graph(node, Follower, Follower.actor_uri)
+
+
+async def list_following(node: Node, _args: argparse.Namespace) -> None:
+    await _graph(node, Following, Following.target_uri)
+
+
+async def deliveries(node: Node, _args: argparse.Namespace) -> None:
+    async with node.db.read() as session:
+        status = await queue_status(session)
+    totals = status["totals"]
+    print("due {due}\tretrying {retrying}\tdead {dead}\tdelivered {delivered}".format(**totals))
+    for host, counts in sorted(status["hosts"].items()):
+        mark = "\tunavailable" if host in status["unavailable"] else ""
+        print(
+            f"{host}\tdue {counts['due']}\tretrying {counts['retrying']}\t"
+            f"dead {counts['dead']}\tdelivered {counts['delivered']}{mark}"
+        )
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="iwsn",
+        description="Run and manage an iwsn node. Settings come from IWSN_* environment variables.",
+    )
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the web server (and delivery workers)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="delivery workers in this process")
+    serve.add_argument("--no-workers", action="store_true", help="leave delivery to `iwsn worker`")
+    serve.add_argument("--access-log", action="store_true")
+    serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run delivery workers alone")
+    worker.add_argument("--workers", type=int, default=1)
+    worker.set_defaults(func=cmd_worker)
+
+    db = sub.add_parser("db", help="database tasks").add_subparsers(dest="db", required=True)
+    db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+
+    admin = sub.add_parser("admin", help="admin accounts").add_subparsers(
+        dest="admin", required=True
+    )
+    create = admin.add_parser("create", help="print a one-time link to set an admin password")
+    create.add_argument("--username", default="admin")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin instead"
+    )
+    create.set_defaults(func=_with_node(admin_create))
+
+    org = sub.add_parser("org", help="organizations").add_subparsers(dest="org", required=True)
+    org_new = org.add_parser("create", help="add an organization to this node")
+    org_new.add_argument("name", help="handle, as in @name@domain")
+    org_new.add_argument("--display-name")
+    org_new.add_argument("--summary", default="")
+    org_new.set_defaults(func=_with_node(org_create))
+    org.add_parser("list").set_defaults(func=_with_node(org_list))
+
+    for name, action, text in (
+        ("follow", follow, "follow an account or a whole node"),
+        ("unfollow", unfollow, "stop following"),
+    ):
+        command = sub.add_parser(name, help=text)
+        command.add_argument("target", help="@name@host, an actor URL, or a node's domain")
+        command.add_argument("--org", help="follow as this organization (default: the node itself)")
+        command.set_defaults(func=_with_node(action))
+    sub.add_parser("followers", help="who follows this node").set_defaults(
+        func=_with_node(list_followers)
+    )
+    sub.add_parser("following", help="whom this node follows").set_defaults(
+        func=_with_node(list_following)
+    )
+    sub.add_parser("deliveries", help="delivery queue status").set_defaults(
+        func=_with_node(deliveries)
+    )
+    return top
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    try:
+        args.func(args)
+    except SettingsError as exc:
+        print(f"iwsn: configuration error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except (CommandError, FetchError, ActorError, OrganizationError) as exc:
+        print(f"iwsn: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,227 @@
+"""ActivityPub endpoints: actors, their collections, inboxes, published activities."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import func, select
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from actors import activitystreams
+from actors.organizations import by_name
+from federation import collections
+from federation.inbox import InboxRejection, receive
+from federation.models import Follower, Following, LocalActor, OutboxActivity
+from federation.node import INSTANCE_USERNAME
+from web.negotiation import ActivityJSONResponse, wants_activity_json
+from web.runtime import Node
+
+log = logging.getLogger(__name__)
+
+
+def _node(request: Request) -> Node:
+    return request.app.state.node
+
+
+async def _local_actor(request: Request) -> LocalActor:
+    node = _node(request)
+    name = request.path_params.get("name", INSTANCE_USERNAME)
+    if name == INSTANCE_USERNAME and "name" in request.path_params:
+        raise HTTPException(404, "No such organization")
+    async with node.db.read() as session:
+        actor = await node.federation.local_actor_by_username(session, name)
+    if actor is None:
+        raise HTTPException(404, "No such organization")
+    return actor
+
+
+async def organization(request: Request) -> Response:
+    node = _node(request)
+    async with node.db.read() as session:
+        found = await by_name(session, request.path_params["name"])
+    if found is None:
+        raise HTTPException(404, "No such organization")
+    org, actor = found
+    if wants_activity_json(request):
+        return ActivityJSONResponse(
+            activitystreams.organization_actor(
+                org, actor, shared_inbox=node.federation.shared_inbox_uri, page_url=actor.uri
+            )
+        )
+    return request.app.state.templates.render(
+        request,
+        "organization.html",
+        {
+            "organization": org,
+            "actor": actor,
+            "handle": f"@{org.name}@{node.settings.domain}",
+            "followers": await _count(node, Follower, actor),
+        },
+    )
+
+
+async def instance_actor(request: Request) -> Response:
+    node = _node(request)
+    actor = await _local_actor(request)
+    # Fetchable unsigned (FEP-2677): it is how other servers learn the key of our signed GETs.
+    return ActivityJSONResponse(
+        activitystreams.instance_actor(
+            actor,
+            shared_inbox=node.federation.shared_inbox_uri,
+            node_name=node.settings.node_name,
+            page_url=f"{node.settings.base_url}/",
+        )
+    )
+
+
+async def _count(node: Node, model: type[Follower] | type[Following], actor: LocalActor) -> int:
+    async with node.db.read() as session:
+        return (
+            await session.execute(
+                select(func.count(model.id)).where(
+                    model.local_actor_id == actor.id, model.state == "accepted"
+                )
+            )
+        ).scalar_one()
+
+
+def _page(request: Request) -> int | None:
+    try:
+        return collections.page_number(request.query_params.get("page"))
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from exc
+
+
+async def _graph_collection(request: Request, model: type[Follower] | type[Following]) -> Response:
+    node = _node(request)
+    actor = await _local_actor(request)
+    uri = actor.followers_uri if model is Follower else actor.following_uri
+    total = await _count(node, model, actor)
+    number = _page(request)
+    if number is None:
+        return ActivityJSONResponse(collections.collection(uri, total))
+    column = Follower.actor_uri if model is Follower else Following.target_uri
+    async with node.db.read() as session:
+        items = list(
+            (
+                await session.execute(
+                    select(column)
+                    .where(model.local_actor_id == actor.id, model.state == "accepted")
+                    .order_by(model.id.desc())
+                    .offset((number - 1) * collections.PAGE_SIZE)
+                    .limit(collections.PAGE_SIZE)
+                )
+            ).scalars()
+        )
+    return ActivityJSONResponse(collections.page(uri, number, total, items))
+
+
+async def followers(request: Request) -> Response:
+    return await _graph_collection(request, Follower)
+
+
+async def following(request: Request) -> Response:
+    return await _graph_collection(request, Following)
+
+
+async def outbox(request: Request) -> Response:
+    node = _node(request)
+    actor = await _local_actor(request)
+    public = (OutboxActivity.local_actor_id == actor.id) & OutboxActivity.public.is_(True)
+    async with node.db.read() as session:
+        total = (
+            await session.execute(select(func.count(OutboxActivity.id)).where(public))
+        ).scalar_one()
+        number = _page(request)
+        if number is None:
+            return ActivityJSONResponse(collections.collection(actor.outbox_uri, total))
+        items = list(
+            (
+                await session.execute(
+                    select(OutboxActivity.body)
+                    .where(public)
+                    .order_by(OutboxActivity.id.desc())
+                    .offset((number - 1) * collections.PAGE_SIZE)
+                    .limit(collections.PAGE_SIZE)
+                )
+            ).scalars()
+        )
+    for item in items:
+        item.pop("@context", None)
+    return ActivityJSONResponse(collections.page(actor.outbox_uri, number, total, items))
+
+
+async def activity(request: Request) -> Response:
+    node = _node(request)
+    uri = f"{node.settings.base_url}/activities/{request.path_params['id']}"
+    async with node.db.read() as session:
+        row = (
+            await session.execute(select(OutboxActivity).where(OutboxActivity.uri == uri))
+        ).scalar_one_or_none()
+    # Follows, Accepts and other addressed activities are not for the public to read.
+    if row is None or not row.public:
+        raise HTTPException(404, "No such activity")
+    return ActivityJSONResponse(row.body)
+
+
+async def inbox(request: Request) -> Response:
+    node = _node(request)
+    recipient: LocalActor | None = None
+    if "name" in request.path_params or request.url.path == "/actor/inbox":
+        recipient = await _local_actor(request)
+    declared = request.headers.get("content-length")
+    limit = node.federation.config.max_inbox_bytes
+    if declared and declared.isdigit() and int(declared) > limit:
+        return _rejection(413, "too_large", f"body larger than {limit} bytes")
+    body = await _read_capped(request, limit)
+    if body is None:
+        return _rejection(413, "too_large", f"body larger than {limit} bytes")
+    try:
+        result = await receive(
+            node.federation,
+            method=request.method,
+            path=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+            headers=request.headers,
+            body=body,
+            recipient=recipient,
+        )
+    except InboxRejection as exc:
+        log.info("inbox refused (%s): %s", exc.reason.value, exc.message)
+        return _rejection(exc.status, exc.reason.value, exc.message)
+    return Response(status_code=202 if not result.duplicate else 200)
+
+
+async def _read_capped(request: Request, limit: int) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _rejection(status: int, reason: str, message: str) -> Response:
+    body: dict[str, Any] = {"error": message, "reason": reason}
+    return JSONResponse(body, status_code=status)
+
+
+routes = [
+    Route("/actor", instance_actor),
+    Route("/actor/inbox", inbox, methods=["POST"]),
+    Route("/actor/outbox", outbox),
+    Route("/actor/followers", followers),
+    Route("/actor/following", following),
+    Route("/inbox", inbox, methods=["POST"]),
+    Route("/actors/{name}", organization),
+    Route("/actors/{name}/inbox", inbox, methods=["POST"]),
+    Route("/actors/{name}/outbox", outbox),
+    Route("/actors/{name}/followers", followers),
+    Route("/actors/{name}/following", following),
+    Route("/activities/{id}", activity),
+]

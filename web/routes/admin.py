@@ -1,0 +1,144 @@
+"""The admin area: first-run password setup, login, and the node's federation at a glance."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from actors import admins
+from actors.organizations import all_organizations
+from federation.delivery import queue_status
+from federation.models import Follower, Following
+from web.auth import SESSION_ADMIN, admin_required, check_csrf
+from web.runtime import Node
+
+
+def _node(request: Request) -> Node:
+    return request.app.state.node
+
+
+def _client_key(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: an open redirect after login would be a phishing aid.
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/admin"
+    parts = urlsplit(target)
+    return parts.path if not parts.netloc else "/admin"
+
+
+async def login(request: Request) -> Response:
+    templates = request.app.state.templates
+    throttle = request.app.state.login_throttle
+    next_path = _safe_next(request.query_params.get("next"))
+    if request.method == "GET":
+        return templates.render(request, "admin/login.html", {"next": next_path})
+    await check_csrf(request)
+    key = _client_key(request)
+    wait = throttle.retry_after(key)
+    if wait is not None:
+        response = templates.render(
+            request,
+            "admin/login.html",
+            {"next": next_path, "error": "too_many", "wait_minutes": -(-wait // 60)},
+            status=429,
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
+    form = await request.form()
+    username = str(form.get("username", "")).strip()
+    password = str(form.get("password", ""))
+    account = await admins.authenticate(_node(request).db, username, password)
+    if account is None:
+        throttle.failed(key)
+        return templates.render(
+            request, "admin/login.html", {"next": next_path, "error": "invalid"}, status=401
+        )
+    throttle.succeeded(key)
+    # A fresh session on login: a session id planted before login is worth nothing after.
+    request.session.clear()
+    request.session[SESSION_ADMIN] = account.id
+    return RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
+
+
+@admin_required
+async def logout(request: Request) -> Response:
+    request.session.clear()
+    return RedirectResponse("/", status_code=303)
+
+
+async def setup(request: Request) -> Response:
+    node = _node(request)
+    templates = request.app.state.templates
+    token = request.path_params["token"]
+    if not await admins.setup_token_valid(node.db, token):
+        return templates.render(request, "admin/setup.html", {"invalid": True}, status=404)
+    if request.method == "GET":
+        return templates.render(request, "admin/setup.html", {})
+    await check_csrf(request)
+    form = await request.form()
+    username = str(form.get("username", "")).strip()
+    password = str(form.get("password", ""))
+    if password != str(form.get("password_again", "")):
+        return templates.render(
+            request, "admin/setup.html", {"error": "mismatch", "username": username}, status=400
+        )
+    try:
+        await admins.redeem_setup_token(node.db, token, username, password)
+    except admins.AdminError as exc:
+        return templates.render(
+            request, "admin/setup.html", {"error_text": str(exc), "username": username}, status=400
+        )
+    return RedirectResponse("/admin/login", status_code=303)
+
+
+@admin_required
+async def dashboard(request: Request) -> Response:
+    node = _node(request)
+    async with node.db.read() as session:
+        organizations = await all_organizations(session)
+        followers = (
+            (
+                await session.execute(
+                    select(Follower).order_by(Follower.created_at.desc()).limit(200)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        following = (
+            (
+                await session.execute(
+                    select(Following).order_by(Following.created_at.desc()).limit(200)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        queue = await queue_status(session)
+    names = {actor.id: org.name for org, actor in organizations}
+    return request.app.state.templates.render(
+        request,
+        "admin/dashboard.html",
+        {
+            "organizations": organizations,
+            "followers": followers,
+            "following": following,
+            "names": names,
+            "queue": queue,
+        },
+    )
+
+
+routes = [
+    Route("/admin", dashboard),
+    Route("/admin/login", login, methods=["GET", "POST"]),
+    Route("/admin/logout", logout, methods=["POST"]),
+    Route("/admin/setup/{token}", setup, methods=["GET", "POST"]),
+]

@@ -1,0 +1,33 @@
+"""Public pages for people."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from actors.organizations import all_organizations
+from web.runtime import Node
+
+
+async def home(request: Request) -> Response:
+    node: Node = request.app.state.node
+    async with node.db.read() as session:
+        organizations = await all_organizations(session)
+    return request.app.state.templates.render(
+        request,
+        "home.html",
+        {
+            "organizations": [
+                {"org": org, "actor": actor, "handle": f"@{org.name}@{node.settings.domain}"}
+                for org, actor in organizations
+            ]
+        },
+    )
+
+
+async def about(request: Request) -> Response:
+    return await home(request)
+
+
+routes = [Route("/", home), Route("/about", about)]

@@ -1,0 +1,52 @@
+"""One running node: settings turned into a database, a federation stack and workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from actors.bootstrap import BootstrapResult, bootstrap, register_handlers
+from federation.db import Database
+from federation.delivery import DeliveryWorker
+from federation.inbox import HandlerRegistry
+from federation.node import Federation
+from web.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Node:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.db = Database(settings.database_url)
+        registry = HandlerRegistry()
+        register_handlers(registry)
+        self.federation = Federation(settings.federation_config(), self.db, registry)
+        self._stop = asyncio.Event()
+        self._worker_tasks: list[asyncio.Task[None]] = []
+
+    async def bootstrap(self) -> BootstrapResult:
+        return await bootstrap(self.federation, self.settings.org_name)
+
+    def start_workers(self, count: int = 1) -> None:
+        self._stop.clear()
+        for index in range(count):
+            worker = DeliveryWorker(self.federation)
+            task = asyncio.create_task(
+                worker.run(self._stop, self.federation.delivery_wake), name=f"delivery-{index}"
+            )
+            self._worker_tasks.append(task)
+
+    async def stop_workers(self) -> None:
+        self._stop.set()
+        self.federation.delivery_wake.set()
+        for task in self._worker_tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=30)
+        self._worker_tasks.clear()
+
+    async def aclose(self) -> None:
+        await self.stop_workers()
+        await self.federation.aclose()
+        await self.db.dispose()

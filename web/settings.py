@@ -1,0 +1,102 @@
+"""Settings from IWSN_* environment variables: the one place configuration is read."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from federation.config import FederationConfig
+
+DOMAIN = re.compile(r"^[a-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9a-f:]+\](:[0-9]{1,5})?$")
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    domain: str
+    scheme: str
+    local_dev: bool
+    data_dir: Path
+    database_url: str
+    org_name: str
+    secret_key: str
+    node_name: str
+    log_level: str
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.scheme}://{self.domain}"
+
+    def federation_config(self) -> FederationConfig:
+        return FederationConfig(domain=self.domain, scheme=self.scheme, allow_local=self.local_dev)
+
+
+def _flag(value: str | None, name: str) -> bool:
+    if value is None or value == "":
+        return False
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be 1 or 0, not {value!r}")
+
+
+def load(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    local_dev = _flag(env.get("IWSN_LOCAL_DEV"), "IWSN_LOCAL_DEV")
+    scheme = env.get("IWSN_SCHEME", "https").strip().lower()
+    if scheme not in ("https", "http"):
+        raise SettingsError(f"IWSN_SCHEME must be https or http, not {scheme!r}")
+    if scheme == "http" and not local_dev:
+        raise SettingsError(
+            "IWSN_SCHEME=http is only allowed with IWSN_LOCAL_DEV=1 (development and tests); "
+            "production nodes are served over https"
+        )
+    domain = env.get("IWSN_DOMAIN", "127.0.0.1:8000" if local_dev else "").strip().lower()
+    if not domain:
+        raise SettingsError(
+            "IWSN_DOMAIN is not set: give the public host name of this node, e.g. iwsn.example.org"
+        )
+    if not DOMAIN.match(domain):
+        raise SettingsError(f"IWSN_DOMAIN is not a host name: {domain!r}")
+    data_dir = Path(env.get("IWSN_DATA_DIR", "data")).expanduser().resolve()
+    database_url = (
+        env.get("IWSN_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'iwsn.sqlite3'}"
+    )
+    if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise SettingsError(
+            "IWSN_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+        )
+    org_name = env.get("IWSN_ORG_NAME", "workers").strip()
+    secret_key = env.get("IWSN_SECRET_KEY") or ""
+    return Settings(
+        domain=domain,
+        scheme=scheme,
+        local_dev=local_dev,
+        data_dir=data_dir,
+        database_url=database_url,
+        org_name=org_name,
+        secret_key=secret_key,
+        node_name=env.get("IWSN_NODE_NAME", "").strip() or domain,
+        log_level=env.get("IWSN_LOG_LEVEL", "info").strip().lower(),
+    )
+
+
+def prepare_data_dir(settings: Settings) -> Settings:
+    """Create the data directory and, unless given, a persistent session secret in it."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.secret_key:
+        return settings
+    key_file = settings.data_dir / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return Settings(**{**settings.__dict__, "secret_key": key_file.read_text().strip()})

@@ -1,0 +1,232 @@
+"""Real nodes for tests: each one a uvicorn server on a free loopback port with its own database.
+
+Set IWSN_TEST_DATABASE_URL to a postgresql+asyncpg URL to run every node on PostgreSQL; each
+node then gets a fresh database there, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from web import migrate
+from web.app import create_app
+from web.runtime import Node
+from web.settings import load, prepare_data_dir
+
+PG_URL = os.environ.get("IWSN_TEST_DATABASE_URL", "")
+
+
+def free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+async def _serve(app: Any, sock: socket.socket) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    return server, task
+
+
+def _pg_parts(url: str) -> tuple[str, str]:
+    """(admin DSN for asyncpg, URL prefix to which a database name is appended)."""
+    base, _, _db = url.rpartition("/")
+    return url.replace("postgresql+asyncpg://", "postgresql://"), base + "/"
+
+
+async def create_database() -> str | None:
+    if not PG_URL:
+        return None
+    admin_dsn, prefix = _pg_parts(PG_URL)
+    name = f"iwsn_test_{uuid.uuid4().hex[:12]}"
+    connection = await asyncpg.connect(admin_dsn)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return prefix + name
+
+
+async def drop_database(url: str) -> None:
+    admin_dsn, _prefix = _pg_parts(PG_URL)
+    name = url.rpartition("/")[2]
+    connection = await asyncpg.connect(admin_dsn)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+@dataclass
+class RunningNode:
+    node: Node
+    port: int
+    server: uvicorn.Server | None = None
+    task: asyncio.Task[None] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def domain(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.domain}"
+
+    @property
+    def federation(self) -> Any:
+        return self.node.federation
+
+    @property
+    def db(self) -> Any:
+        return self.node.db
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    async def stop(self) -> None:
+        if self.server is not None and self.task is not None:
+            self.server.should_exit = True
+            await self.task
+            self.server = self.task = None
+
+
+async def node_env(tmp_path: Path, org: str, port: int) -> dict[str, str]:
+    data = tmp_path / f"node-{port}"
+    env = {
+        "IWSN_LOCAL_DEV": "1",
+        "IWSN_SCHEME": "http",
+        "IWSN_DOMAIN": f"127.0.0.1:{port}",
+        "IWSN_DATA_DIR": str(data),
+        "IWSN_ORG_NAME": org,
+        "IWSN_LOG_LEVEL": "warning",
+    }
+    database = await create_database()
+    if database:
+        env["IWSN_DATABASE_URL"] = database
+    return env
+
+
+NodeFactory = Callable[..., Awaitable[RunningNode]]
+
+
+@pytest.fixture
+async def start_node(tmp_path: Path) -> AsyncIterator[NodeFactory]:
+    """Start a node: `await start_node("alpha")`; `workers=0` leaves delivery to the test."""
+    running: list[RunningNode] = []
+    databases: list[str] = []
+
+    async def start(org: str = "workers", *, workers: int = 1) -> RunningNode:
+        sock = free_socket()
+        port = sock.getsockname()[1]
+        env = await node_env(tmp_path, org, port)
+        if "IWSN_DATABASE_URL" in env:
+            databases.append(env["IWSN_DATABASE_URL"])
+        settings = prepare_data_dir(load(env))
+        await migrate.upgrade(settings.database_url)
+        node = Node(settings)
+        await node.bootstrap()
+        server, task = await _serve(create_app(node, workers=workers), sock)
+        handle = RunningNode(node, port, server, task, env)
+        running.append(handle)
+        return handle
+
+    yield start
+    for handle in reversed(running):
+        await handle.stop()
+    for database in databases:
+        await drop_database(database)
+
+
+@dataclass
+class Sink:
+    """A stand-in remote server that records every POST and answers as told."""
+
+    port: int
+    status: int = 202
+    headers: dict[str, str] = field(default_factory=dict)
+    received: list[tuple[str, bytes]] = field(default_factory=list)
+    server: uvicorn.Server | None = None
+    task: asyncio.Task[None] | None = None
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    async def start(self) -> None:
+        async def record(request: Request) -> Response:
+            self.received.append((request.url.path, await request.body()))
+            return Response(status_code=self.status, headers=self.headers)
+
+        app = Starlette(routes=[Route("/{path:path}", record, methods=["POST"])])
+        sock = free_socket()
+        sock.close()
+        # Rebinding the same port: a sink can be "down" (stopped) and "up" again at one address.
+        rebound = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        rebound.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        rebound.bind(("127.0.0.1", self.port))
+        self.server, self.task = await _serve(app, rebound)
+
+    async def stop(self) -> None:
+        if self.server is not None and self.task is not None:
+            self.server.should_exit = True
+            await self.task
+            self.server = self.task = None
+
+
+@pytest.fixture
+async def sink_factory() -> AsyncIterator[Callable[[], Sink]]:
+    sinks: list[Sink] = []
+
+    def make() -> Sink:
+        sock = free_socket()
+        port = sock.getsockname()[1]
+        sock.close()
+        sink = Sink(port)
+        sinks.append(sink)
+        return sink
+
+    yield make
+    for sink in sinks:
+        await sink.stop()
+
+
+_TRUTHY = object()
+
+
+async def eventually(
+    check: Callable[[], Awaitable[Any]],
+    *,
+    expect: Any = _TRUTHY,
+    timeout: float = 15.0,
+    interval: float = 0.05,
+) -> Any:
+    """Wait until `check()` returns `expect` (or anything truthy); fail with its last value."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await check()
+        if (value == expect) if expect is not _TRUTHY else bool(value):
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
+        await asyncio.sleep(interval)

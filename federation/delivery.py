@@ -105,26 +105,41 @@ def _wake_workers_after_commit(session: AsyncSession) -> None:
 
 
 def classify(exc: BaseException) -> Outcome:
-    """Map a network failure to the policy's vocabulary, looking through wrapped causes."""
+    """Map a network failure to the policy's vocabulary.
+
+    The innermost cause decides: httpx-aiohttp re-raises a refused connection as
+    httpx.ConnectTimeout, which would otherwise read as a timeout.
+    """
+    chain: list[BaseException] = []
     seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ForbiddenAddress):
-            return Outcome(FailureKind.FORBIDDEN_ADDRESS)
-        if isinstance(seen, aiohttp.ClientConnectorDNSError) or isinstance(seen, socket.gaierror):
-            if isinstance(seen, socket.gaierror) and seen.errno not in (
-                socket.EAI_NONAME,
-                getattr(socket, "EAI_NODATA", socket.EAI_NONAME),
-            ):
-                return Outcome(FailureKind.OTHER)
-            return Outcome(FailureKind.DNS)
-        if isinstance(seen, aiohttp.ClientConnectorCertificateError | ssl.SSLError):
-            return Outcome(FailureKind.TLS)
-        if isinstance(seen, httpx.TimeoutException | asyncio.TimeoutError | TimeoutError):
-            return Outcome(FailureKind.TIMEOUT)
-        if isinstance(seen, ConnectionError | httpx.ConnectError | aiohttp.ClientConnectionError):
-            return Outcome(FailureKind.CONNECTION)
+    while seen is not None and seen not in chain:
+        chain.append(seen)
         seen = seen.__cause__ or seen.__context__
+    for cause in reversed(chain):
+        outcome = _classify_one(cause)
+        if outcome is not None:
+            return outcome
     return Outcome(FailureKind.OTHER)
+
+
+def _classify_one(exc: BaseException) -> Outcome | None:
+    if isinstance(exc, ForbiddenAddress):
+        return Outcome(FailureKind.FORBIDDEN_ADDRESS)
+    if isinstance(exc, socket.gaierror):
+        # Only "no such name" is final; a resolver failing is our problem, retried.
+        final = exc.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME))
+        return Outcome(FailureKind.DNS if final else FailureKind.OTHER)
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError | ssl.SSLError):
+        return Outcome(FailureKind.TLS)
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError | aiohttp.ServerTimeoutError):
+        return Outcome(FailureKind.TIMEOUT)
+    if isinstance(exc, ConnectionError | aiohttp.ClientConnectionError):
+        return Outcome(FailureKind.CONNECTION)
+    if isinstance(exc, httpx.TimeoutException):
+        return Outcome(FailureKind.TIMEOUT)
+    if isinstance(exc, httpx.TransportError):
+        return Outcome(FailureKind.CONNECTION)
+    return None
 
 
 class DeliveryWorker:
@@ -278,9 +293,42 @@ class DeliveryWorker:
             row.consecutive_failures, row.first_failure_at, now
         )
 
+    async def release_abandoned_leases(self) -> int:
+        """Free rows leased by worker processes of this host that no longer exist.
+
+        After a crash or kill the rows would otherwise wait out their lease; a worker on
+        another host cannot tell whether its peer is alive, so those leases simply expire.
+        """
+        prefix = f"{socket.gethostname()}:"
+        async with self.federation.db.transaction() as session:
+            owners = (
+                (
+                    await session.execute(
+                        select(Delivery.lease_owner)
+                        .where(Delivery.state == "pending", Delivery.lease_owner.startswith(prefix))
+                        .distinct()
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            dead = [owner for owner in owners if not _process_alive(owner, prefix)]
+            if not dead:
+                return 0
+            result = await session.execute(
+                update(Delivery)
+                .where(Delivery.state == "pending", Delivery.lease_owner.in_(dead))
+                .values(lease_until=None, lease_owner=None)
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount or 0
+
     async def run(self, stop: asyncio.Event, wake: asyncio.Event | None = None) -> None:
         """Work until stopped; sleep between empty cycles unless woken by a new enqueue."""
         wake = wake or asyncio.Event()
+        released = await self.release_abandoned_leases()
+        if released:
+            log.info("released %d deliveries leased by a worker that is gone", released)
         while not stop.is_set():
             try:
                 tried = await self.run_once()
@@ -297,6 +345,22 @@ class DeliveryWorker:
             )
             stopper.cancel()
             waker.cancel()
+
+
+def _process_alive(owner: str, prefix: str) -> bool:
+    pid_text = owner[len(prefix) :].split(":", 1)[0]
+    if not pid_text.isdigit():
+        return True
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True  # another worker of this very process: its leases are live
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 async def queue_status(session: AsyncSession, *, now: datetime | None = None) -> dict[str, Any]:

@@ -35,6 +35,8 @@ class Rejection(StrEnum):
     NOT_AN_ACTIVITY = "not_an_activity"
     UNSIGNED = "unsigned"
     BAD_SIGNATURE = "bad_signature"
+    BAD_DATE = "bad_date"
+    DIGEST_MISMATCH = "digest_mismatch"
     UNKNOWN_KEY = "unknown_key"
     KEY_NOT_ACTORS = "key_not_actors"
     ORIGIN_MISMATCH = "origin_mismatch"
@@ -47,6 +49,8 @@ STATUS = {
     Rejection.NOT_AN_ACTIVITY: 422,
     Rejection.UNSIGNED: 401,
     Rejection.BAD_SIGNATURE: 401,
+    Rejection.BAD_DATE: 401,
+    Rejection.DIGEST_MISMATCH: 401,
     Rejection.UNKNOWN_KEY: 401,
     Rejection.KEY_NOT_ACTORS: 401,
     Rejection.ORIGIN_MISMATCH: 403,
@@ -214,12 +218,7 @@ async def verify_sender(
     try:
         params = parse_signature(headers)
     except SignatureError as exc:
-        reason = (
-            Rejection.UNSIGNED
-            if exc.reason is SignatureFailure.MISSING_SIGNATURE
-            else Rejection.BAD_SIGNATURE
-        )
-        raise InboxRejection(reason, str(exc)) from exc
+        raise InboxRejection(_rejection_for(exc.reason), str(exc)) from exc
     if host_of(params.key_id) != host_of(actor_uri):
         raise InboxRejection(Rejection.KEY_NOT_ACTORS, "signing key is not the actor's")
     actor = await _key_owner(federation, params.key_id, refresh=False)
@@ -229,7 +228,7 @@ async def verify_sender(
         verify_request(method, path, headers, body, actor.public_key_pem or "", params=params)
     except SignatureError as exc:
         if exc.reason not in (SignatureFailure.BAD_SIGNATURE, SignatureFailure.KEY_INVALID):
-            raise InboxRejection(Rejection.BAD_SIGNATURE, str(exc)) from exc
+            raise InboxRejection(_rejection_for(exc.reason), str(exc)) from exc
         # The actor may have rotated its key since we cached it: look once more, then decide.
         actor = await _key_owner(federation, params.key_id, refresh=True)
         if actor.uri != actor_uri:
@@ -241,6 +240,29 @@ async def verify_sender(
         except SignatureError as again:
             raise InboxRejection(Rejection.BAD_SIGNATURE, str(again)) from again
     return actor
+
+
+_DATE_FAILURES = {
+    SignatureFailure.DATE_MISSING,
+    SignatureFailure.DATE_INVALID,
+    SignatureFailure.DATE_STALE,
+    SignatureFailure.DATE_IN_FUTURE,
+}
+_DIGEST_FAILURES = {
+    SignatureFailure.DIGEST_MISSING,
+    SignatureFailure.DIGEST_MISMATCH,
+    SignatureFailure.DIGEST_UNSUPPORTED,
+}
+
+
+def _rejection_for(failure: SignatureFailure) -> Rejection:
+    if failure is SignatureFailure.MISSING_SIGNATURE:
+        return Rejection.UNSIGNED
+    if failure in _DATE_FAILURES:
+        return Rejection.BAD_DATE
+    if failure in _DIGEST_FAILURES:
+        return Rejection.DIGEST_MISMATCH
+    return Rejection.BAD_SIGNATURE
 
 
 async def _key_owner(federation: Federation, key_id: str, *, refresh: bool) -> RemoteActor:

@@ -165,6 +165,7 @@ class Sink:
 
     port: int
     status: int = 202
+    delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     received: list[tuple[str, bytes]] = field(default_factory=list)
     server: uvicorn.Server | None = None
@@ -175,7 +176,10 @@ class Sink:
 
     async def start(self) -> None:
         async def record(request: Request) -> Response:
-            self.received.append((request.url.path, await request.body()))
+            body = await request.body()
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            self.received.append((request.url.path, body))
             return Response(status_code=self.status, headers=self.headers)
 
         app = Starlette(routes=[Route("/{path:path}", record, methods=["POST"])])

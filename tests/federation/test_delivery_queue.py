@@ -1,0 +1,193 @@
+"""The delivery queue against real HTTP receivers, driven one worker cycle at a time."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from federation.db import utcnow
+from federation.delivery import LANE_PRIORITY, DeliveryWorker, enqueue
+from federation.models import Delivery, DeliveryHost, LocalActor
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, **kwargs) -> None:
+        self.now += timedelta(**kwargs)
+
+
+async def org_actor(node) -> LocalActor:
+    async with node.db.read() as session:
+        return await node.federation.local_actor_by_username(session, "alpha")
+
+
+def note_activity(node, actor, n=0):
+    return {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": node.federation.new_id(),
+        "type": "Create",
+        "actor": actor.uri,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": {"id": node.federation.new_id("notes"), "type": "Note", "content": f"n{n}"},
+    }
+
+
+async def send(node, inboxes, *, priority=0, n=0):
+    actor = await org_actor(node)
+    async with node.db.transaction() as session:
+        await enqueue(
+            session,
+            note_activity(node, actor, n),
+            actor=actor,
+            inboxes=inboxes,
+            own_host=node.federation.own_host,
+            priority=priority,
+        )
+
+
+async def deliveries(node):
+    async with node.db.read() as session:
+        return (await session.execute(select(Delivery).order_by(Delivery.id))).scalars().all()
+
+
+async def test_a_receiver_down_then_up_gets_the_delivery_after_retries(start_node, sink_factory):
+    node = await start_node("alpha", workers=0)
+    sink = sink_factory()  # not started: connections are refused
+    await send(node, [sink.url("/inbox")])
+    clock = Clock()
+    worker = DeliveryWorker(node.federation, clock=clock)
+
+    assert await worker.run_once() == 1
+    (row,) = await deliveries(node)
+    assert (row.state, row.attempts) == ("pending", 1)
+    assert row.last_error.startswith("connection")
+    assert row.next_attempt_at > clock.now
+    assert await worker.run_once() == 0  # not due yet
+
+    clock.now = row.next_attempt_at
+    assert await worker.run_once() == 1
+    (row,) = await deliveries(node)
+    assert (row.state, row.attempts) == ("pending", 2)
+
+    await sink.start()
+    clock.now = row.next_attempt_at
+    assert await worker.run_once() == 1
+    (row,) = await deliveries(node)
+    assert (row.state, row.attempts, row.last_status) == ("delivered", 3, 202)
+    assert len(sink.received) == 1
+    async with node.db.read() as session:
+        host = await session.get(DeliveryHost, f"127.0.0.1:{sink.port}")
+    assert host.consecutive_failures == 0
+
+
+async def test_gone_and_not_found_stop_at_once(start_node, sink_factory):
+    node = await start_node("alpha", workers=0)
+    gone, missing = sink_factory(), sink_factory()
+    gone.status, missing.status = 410, 404
+    await gone.start()
+    await missing.start()
+    worker = DeliveryWorker(node.federation)
+    await send(node, [gone.url("/inbox"), missing.url("/inbox")])
+    assert await worker.run_once() == 2
+    rows = await deliveries(node)
+    assert [(r.state, r.attempts, r.last_status) for r in rows] == [
+        ("dead", 1, 410),
+        ("dead", 1, 404),
+    ] or [(r.state, r.attempts, r.last_status) for r in rows] == [
+        ("dead", 1, 404),
+        ("dead", 1, 410),
+    ]
+    assert await worker.run_once() == 0
+
+
+async def test_retry_after_is_honoured(start_node, sink_factory):
+    node = await start_node("alpha", workers=0)
+    busy = sink_factory()
+    busy.status, busy.headers = 429, {"Retry-After": "7200"}
+    await busy.start()
+    await send(node, [busy.url("/inbox")])
+    clock = Clock()
+    worker = DeliveryWorker(node.federation, clock=clock)
+    await worker.run_once()
+    (row,) = await deliveries(node)
+    assert row.state == "pending"
+    assert row.next_attempt_at - clock.now >= timedelta(hours=2)
+
+
+async def test_a_host_failing_for_long_is_skipped_until_its_probe(start_node, sink_factory):
+    node = await start_node("alpha", workers=0)
+    down = sink_factory()
+    for n in range(6):
+        await send(node, [down.url("/inbox")], n=n)
+    clock = Clock()
+    worker = DeliveryWorker(node.federation, clock=clock)
+    # Six rows fail together, five times over four hours: the host is marked down.
+    for attempt in range(5):
+        if attempt:
+            clock.advance(hours=1)
+            async with node.db.transaction() as session:
+                for row in (await session.execute(select(Delivery))).scalars():
+                    row.next_attempt_at = clock.now
+        assert await worker.run_once() == 6
+    async with node.db.read() as session:
+        host = await session.get(DeliveryHost, f"127.0.0.1:{down.port}")
+    assert host.unavailable_until is not None and host.unavailable_until > clock.now
+    assert await worker.run_once() == 0  # due rows wait for the host's probe time
+    clock.now = host.unavailable_until + timedelta(seconds=1)
+    await down.start()
+    assert await worker.run_once() == 6
+    assert {r.state for r in await deliveries(node)} == {"delivered"}
+
+
+async def test_priority_lane_goes_before_a_backlog(start_node, sink_factory):
+    node = await start_node("alpha", workers=0)
+    sink = sink_factory()
+    await sink.start()
+    for n in range(30):
+        await send(node, [sink.url(f"/backlog/{n}")], n=n)
+    await send(node, [sink.url("/urgent")], priority=LANE_PRIORITY)
+    worker = DeliveryWorker(node.federation, batch_size=5)
+    await worker.run_once()
+    assert "/urgent" in [path for path, _ in sink.received]
+    assert len(sink.received) == 5
+
+
+async def test_concurrent_workers_never_send_a_delivery_twice(start_node, sink_factory):
+    """Several workers with their own connections (as separate processes would have)."""
+    node = await start_node("alpha", workers=0)
+    sink = sink_factory()
+    await sink.start()
+    for n in range(40):
+        await send(node, [sink.url(f"/inbox/{n}/{m}") for m in range(5)], n=n)
+
+    from federation.db import Database
+    from federation.node import Federation
+
+    stacks = []
+    for _ in range(3):
+        db = Database(node.node.settings.database_url)
+        federation = Federation(node.federation.config, db)
+        stacks.append((db, federation))
+    workers = [DeliveryWorker(f, batch_size=7, name=f"w{i}") for i, (_, f) in enumerate(stacks)]
+
+    async def drain(worker):
+        while await worker.run_once():
+            pass
+
+    try:
+        await asyncio.gather(*(drain(w) for w in workers))
+    finally:
+        for db, federation in stacks:
+            await federation.aclose()
+            await db.dispose()
+    paths = [path for path, _ in sink.received]
+    assert len(paths) == 200
+    assert len(set(paths)) == 200
+    assert {r.state for r in await deliveries(node)} == {"delivered"}

@@ -1,0 +1,216 @@
+"""Hostile or broken deliveries: each refused with its own status and reason, nothing stored."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from federation.keys import generate_private_key_pem
+from federation.models import Follower, ReceivedActivity, RemoteActor
+from federation.node import INSTANCE_USERNAME
+from federation.signatures import sign_request
+
+
+async def local(node, username):
+    async with node.db.read() as session:
+        return await node.federation.local_actor_by_username(session, username)
+
+
+async def stored(node) -> tuple[int, int]:
+    async with node.db.read() as session:
+        activities = await session.execute(select(func.count()).select_from(ReceivedActivity))
+        followers = await session.execute(select(func.count()).select_from(Follower))
+        return activities.scalar_one(), followers.scalar_one()
+
+
+def follow_from(sender, target_uri, **overrides):
+    activity = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{sender.uri.rsplit('/', 2)[0]}/activities/{datetime.now(UTC).timestamp()}",
+        "type": "Follow",
+        "actor": sender.uri,
+        "object": target_uri,
+    }
+    activity.update(overrides)
+    return activity
+
+
+async def post(url, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    async with httpx.AsyncClient() as client:
+        return await client.post(url, content=body, headers=headers)
+
+
+def signed(url, body, key_id, pem, **kwargs):
+    headers = sign_request("POST", url, key_id=key_id, private_key_pem=pem, body=body, **kwargs)
+    headers["Content-Type"] = "application/activity+json"
+    return headers
+
+
+@pytest.fixture
+async def pair(start_node):
+    a = await start_node("alpha", workers=0)
+    b = await start_node("beta", workers=0)
+    return a, b
+
+
+async def test_a_correctly_signed_follow_is_accepted(pair):
+    """The control case: the same request shape that the refusals below break one way each."""
+    a, b = pair
+    sender = await local(a, "alpha")
+    inbox = b.url("/actors/beta/inbox")
+    body = json.dumps(follow_from(sender, b.url("/actors/beta"))).encode()
+    response = await post(inbox, body, signed(inbox, body, sender.key_id, sender.private_key_pem))
+    assert response.status_code == 202
+    assert await stored(b) == (1, 1)
+    # A second delivery of the same activity changes nothing.
+    again = await post(inbox, body, signed(inbox, body, sender.key_id, sender.private_key_pem))
+    assert again.status_code == 200
+    assert await stored(b) == (1, 1)
+
+
+async def refused(b, response, status, reason):
+    assert response.status_code == status, response.text
+    assert response.json()["reason"] == reason
+    assert await stored(b) == (0, 0)
+
+
+async def test_unsigned(pair):
+    a, b = pair
+    sender = await local(a, "alpha")
+    body = json.dumps(follow_from(sender, b.url("/actors/beta"))).encode()
+    response = await post(b.url("/inbox"), body, {"Content-Type": "application/activity+json"})
+    await refused(b, response, 401, "unsigned")
+
+
+async def test_signed_with_a_key_that_is_not_the_published_one(pair):
+    a, b = pair
+    sender = await local(a, "alpha")
+    inbox = b.url("/inbox")
+    body = json.dumps(follow_from(sender, b.url("/actors/beta"))).encode()
+    impostor_key = generate_private_key_pem()
+    response = await post(inbox, body, signed(inbox, body, sender.key_id, impostor_key))
+    await refused(b, response, 401, "bad_signature")
+
+
+async def test_signed_with_another_actors_key(pair):
+    a, b = pair
+    sender = await local(a, "alpha")
+    other = await local(a, INSTANCE_USERNAME)
+    inbox = b.url("/inbox")
+    body = json.dumps(follow_from(sender, b.url("/actors/beta"))).encode()
+    response = await post(inbox, body, signed(inbox, body, other.key_id, other.private_key_pem))
+    await refused(b, response, 401, "key_not_actors")
+
+
+async def test_body_tampered_after_signing(pair):
+    a, b = pair
+    sender = await local(a, "alpha")
+    inbox = b.url("/inbox")
+    body = json.dumps(follow_from(sender, b.url("/actors/beta"))).encode()
+    headers = signed(inbox, body, sender.key_id, sender.private_key_pem)
+    tampered = body.replace(b"Follow", b"Follow", 1).replace(b'"actor"', b'"actor" ', 1)
+    assert tampered != body
+    await refused(b, await post(inbox, tampered, headers), 401, "digest_mismatch")
+
+
+async def test_stale_date(pair):
+    a, b = pair
+    sender = await local(a, "alpha")
+    inbox = b.url("/inbox")
+    body = json.dumps(follow_from(sender, b.url("/actors/beta"))).encode()
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    headers = signed(inbox, body, sender.key_id, sender.private_key_pem, now=yesterday)
+    await refused(b, await post(inbox, body, headers), 401, "bad_date")
+
+
+async def test_future_date(pair):
+    a, b = pair
+    sender = await local(a, "alpha")
+    inbox = b.url("/inbox")
+    body = json.dumps(follow_from(sender, b.url("/actors/beta"))).encode()
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    headers = signed(inbox, body, sender.key_id, sender.private_key_pem, now=tomorrow)
+    await refused(b, await post(inbox, body, headers), 401, "bad_date")
+
+
+async def test_object_from_another_host(pair, start_node):
+    a, b = pair
+    sender = await local(a, "alpha")
+    inbox = b.url("/inbox")
+    activity = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{a.base_url}/activities/forged-create",
+        "type": "Create",
+        "actor": sender.uri,
+        "object": {
+            "id": "http://127.0.0.1:1/notes/not-yours",
+            "type": "Note",
+            "attributedTo": sender.uri,
+            "content": "forged",
+        },
+    }
+    body = json.dumps(activity).encode()
+    response = await post(inbox, body, signed(inbox, body, sender.key_id, sender.private_key_pem))
+    await refused(b, response, 403, "origin_mismatch")
+
+
+async def test_activity_id_on_another_host_than_its_actor(pair):
+    a, b = pair
+    sender = await local(a, "alpha")
+    inbox = b.url("/inbox")
+    activity = follow_from(sender, b.url("/actors/beta"), id="http://127.0.0.1:1/activities/x")
+    body = json.dumps(activity).encode()
+    response = await post(inbox, body, signed(inbox, body, sender.key_id, sender.private_key_pem))
+    await refused(b, response, 403, "origin_mismatch")
+
+
+async def test_oversized_and_malformed_bodies(pair):
+    a, b = pair
+    sender = await local(a, "alpha")
+    inbox = b.url("/inbox")
+    huge = b"{" + b" " * (1024 * 1024 + 10) + b"}"
+    await refused(
+        b, await post(inbox, huge, {"Content-Type": "application/json"}), 413, "too_large"
+    )
+    await refused(b, await post(inbox, b"not json", {}), 400, "not_json")
+    no_actor = json.dumps({"id": f"{a.base_url}/x", "type": "Follow"}).encode()
+    headers = signed(inbox, no_actor, sender.key_id, sender.private_key_pem)
+    await refused(b, await post(inbox, no_actor, headers), 422, "not_an_activity")
+
+
+async def test_a_rotated_key_is_refetched_once(pair):
+    """The sender changed its key after we cached it: we look again instead of refusing."""
+    a, b = pair
+    sender = await local(a, "alpha")
+    inbox = b.url("/actors/beta/inbox")
+    first = json.dumps(follow_from(sender, b.url("/actors/beta"))).encode()
+    response = await post(inbox, first, signed(inbox, first, sender.key_id, sender.private_key_pem))
+    assert response.status_code == 202
+
+    new_private = generate_private_key_pem()
+    from federation.keys import public_key_pem
+    from federation.models import LocalActor
+
+    async with a.db.transaction() as session:
+        row = await session.get(LocalActor, sender.id)
+        row.private_key_pem = new_private
+        row.public_key_pem = public_key_pem(new_private)
+    undo = json.dumps(
+        {
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": f"{a.base_url}/activities/undo-after-rotation",
+            "type": "Undo",
+            "actor": sender.uri,
+            "object": json.loads(first),
+        }
+    ).encode()
+    response = await post(inbox, undo, signed(inbox, undo, sender.key_id, new_private))
+    assert response.status_code == 202, response.text
+    assert await stored(b) == (2, 0)
+    async with b.db.read() as session:
+        cached = await session.get(RemoteActor, sender.uri)
+    assert cached.public_key_pem == public_key_pem(new_private)

@@ -38,12 +38,19 @@ PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 
 async def follower_inboxes(session: AsyncSession, actor: LocalActor) -> list[str]:
     """Accepted followers' inboxes, one per server where it offers a shared inbox."""
+    return sorted(await _inboxes_of_followers(session, [actor.id]))
+
+
+async def _inboxes_of_followers(session: AsyncSession, actor_ids: Iterable[int]) -> set[str]:
+    ids = list(actor_ids)
+    if not ids:
+        return set()
     rows = await session.execute(
         select(Follower.inbox, Follower.shared_inbox).where(
-            Follower.local_actor_id == actor.id, Follower.state == "accepted"
+            Follower.local_actor_id.in_(ids), Follower.state == "accepted"
         )
     )
-    return sorted({shared or inbox for inbox, shared in rows})
+    return {shared or inbox for inbox, shared in rows}
 
 
 def is_public(activity: dict[str, Any]) -> bool:
@@ -59,14 +66,18 @@ async def enqueue(
     activity: dict[str, Any],
     *,
     actor: LocalActor,
-    inboxes: Iterable[str],
     own_host: str,
+    inboxes: Iterable[str] = (),
+    followers_of: Iterable[LocalActor] = (),
+    except_followers_of: Iterable[LocalActor] = (),
     priority: int = LANE_NORMAL,
 ) -> OutboxActivity:
-    """Store the activity and one delivery row per distinct inbox, in the caller's transaction.
+    """Store the activity and its audience, in the caller's transaction.
 
     Called inside the transaction that makes the change it announces, so a crash can never
-    publish a change that was not stored, nor store one that is never published.
+    publish a change that was not stored, nor store one that is never published. The audience
+    (explicit inboxes, plus the followers of some of our actors) becomes one delivery row per
+    distinct inbox when a worker expands it: see `expand_fanouts`.
     """
     obj = activity.get("object")
     object_uri = obj.get("id") if isinstance(obj, dict) else obj if isinstance(obj, str) else None
@@ -77,25 +88,55 @@ async def enqueue(
         object_uri=object_uri,
         body=activity,
         public=is_public(activity),
+        fanout_pending=True,
+        priority=priority,
+        audience_inboxes=sorted({i for i in inboxes if host_of(i) != own_host}),
+        audience_followers_of=sorted({a.id for a in followers_of}),
+        audience_except_followers_of=sorted({a.id for a in except_followers_of}),
     )
     session.add(outbox)
     await session.flush()
-    now = utcnow()
-    targets = sorted({inbox for inbox in inboxes if host_of(inbox) != own_host})
-    session.add_all(
-        Delivery(
-            activity_id=outbox.id,
-            inbox=inbox,
-            host=host_of(inbox),
-            priority=priority,
-            next_attempt_at=now,
-            created_at=now,
-        )
-        for inbox in targets
-    )
-    if targets:
-        _wake_workers_after_commit(session)
+    _wake_workers_after_commit(session)
     return outbox
+
+
+async def expand_fanouts(
+    db: Any, own_host: str, *, now: datetime | None = None, limit: int = 20
+) -> int:
+    """Stage two: turn pending audiences into delivery rows. Returns how many were expanded."""
+    async with db.transaction() as session:
+        pending = (
+            (
+                await session.execute(
+                    select(OutboxActivity)
+                    .where(OutboxActivity.fanout_pending.is_(True))
+                    .order_by(OutboxActivity.priority.desc(), OutboxActivity.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        now = now or utcnow()
+        for outbox in pending:
+            targets = set(outbox.audience_inboxes)
+            targets |= await _inboxes_of_followers(session, outbox.audience_followers_of)
+            targets -= await _inboxes_of_followers(session, outbox.audience_except_followers_of)
+            targets = {inbox for inbox in targets if host_of(inbox) != own_host}
+            session.add_all(
+                Delivery(
+                    activity_id=outbox.id,
+                    inbox=inbox,
+                    host=host_of(inbox),
+                    priority=outbox.priority,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+                for inbox in sorted(targets)
+            )
+            outbox.fanout_pending = False
+        return len(pending)
 
 
 def _wake_workers_after_commit(session: AsyncSession) -> None:
@@ -193,7 +234,8 @@ class DeliveryWorker:
             return sorted(result.scalars())
 
     async def run_once(self) -> int:
-        """One cycle: claim, send, record. Returns how many rows were tried."""
+        """One cycle: expand new fan-outs, claim, send, record. Returns rows tried."""
+        await expand_fanouts(self.federation.db, self.federation.own_host, now=self.clock())
         ids = await self.claim()
         if not ids:
             return 0

@@ -108,6 +108,14 @@ class OutboxActivity(Base):
     # Only public activities appear in the outbox collection; Accepts and Follows do not.
     public: Mapped[bool] = mapped_column(Boolean, default=False)
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Stage one of the fan-out: the audience as stored at publish time, expanded into
+    # delivery rows by a worker, so publishing costs one row however many followers there are.
+    fanout_pending: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    audience_inboxes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    audience_followers_of: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # Followers of these actors are left out: they already get the original activity.
+    audience_except_followers_of: Mapped[list[int]] = mapped_column(JSON, default=list)
 
 
 class Delivery(Base):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation.client import SignedClient, Signer
 from federation.config import FederationConfig
 from federation.db import Database
+from federation.delivery import LANE_NORMAL, enqueue
 from federation.inbox import HandlerRegistry
 from federation.keys import generate_private_key_pem, public_key_pem
-from federation.models import LocalActor
+from federation.models import LocalActor, OutboxActivity
 from federation.remote_actors import ActorCache
 
 INSTANCE_USERNAME = "actor"
@@ -96,6 +98,33 @@ class Federation:
         return (
             await session.execute(select(LocalActor).where(LocalActor.uri == uri))
         ).scalar_one_or_none()
+
+    async def publish(
+        self,
+        session: AsyncSession,
+        activity: dict[str, Any],
+        *,
+        actor: LocalActor,
+        priority: int = LANE_NORMAL,
+    ) -> OutboxActivity:
+        """Send a public activity to the actor's followers and to the followers of the node.
+
+        Following a node's instance actor means following everything its actors publish
+        (Mobilizon's instance follow); a server following both gets it once.
+        """
+        audience = [actor]
+        if actor.username != INSTANCE_USERNAME:
+            instance = await self.local_actor_by_username(session, INSTANCE_USERNAME)
+            if instance is not None:
+                audience.append(instance)
+        return await enqueue(
+            session,
+            activity,
+            actor=actor,
+            own_host=self.own_host,
+            followers_of=audience,
+            priority=priority,
+        )
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 20:34:32.871180
+Create Date: 2026-11-25 20:41:57.128518
 """
 
 from collections.abc import Sequence
@@ -17,7 +17,6 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "admin_accounts",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -135,11 +134,19 @@ def upgrade() -> None:
         sa.Column("body", sa.JSON(), nullable=False),
         sa.Column("public", sa.Boolean(), nullable=False),
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("fanout_pending", sa.Boolean(), nullable=False),
+        sa.Column("priority", sa.Integer(), nullable=False),
+        sa.Column("audience_inboxes", sa.JSON(), nullable=False),
+        sa.Column("audience_followers_of", sa.JSON(), nullable=False),
+        sa.Column("audience_except_followers_of", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(["local_actor_id"], ["local_actors.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("uri"),
     )
     with op.batch_alter_table("outbox_activities", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_outbox_activities_fanout_pending"), ["fanout_pending"], unique=False
+        )
         batch_op.create_index(
             batch_op.f("ix_outbox_activities_object_uri"), ["object_uri"], unique=False
         )
@@ -192,7 +199,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_deliveries_host"))
         batch_op.drop_index("ix_deliveries_due")
@@ -205,6 +211,7 @@ def downgrade() -> None:
     op.drop_table("received_activities")
     with op.batch_alter_table("outbox_activities", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_activities_object_uri"))
+        batch_op.drop_index(batch_op.f("ix_outbox_activities_fanout_pending"))
 
     op.drop_table("outbox_activities")
     op.drop_table("organizations")

@@ -7,7 +7,6 @@ from sqlalchemy import func, select
 from support import eventually
 
 from federation import follows
-from federation.delivery import enqueue, follower_inboxes
 from federation.models import Following, ReceivedActivity
 from federation.node import INSTANCE_USERNAME
 from federation.webfinger import lookup
@@ -89,10 +88,7 @@ async def publish_note(node, actor, text):
         },
     }
     async with node.db.transaction() as session:
-        inboxes = await follower_inboxes(session, actor)
-        await enqueue(
-            session, activity, actor=actor, inboxes=inboxes, own_host=node.federation.own_host
-        )
+        await node.federation.publish(session, activity, actor=actor)
     return activity["id"]
 
 
@@ -138,3 +134,45 @@ async def test_only_current_followers_receive_a_publication(start_node):
     # And it is listed in beta's public outbox.
     outbox = await collection_items(b.url("/actors/beta/outbox"))
     assert [item["id"] for item in outbox] == [activity_id]
+
+
+async def test_following_a_node_by_its_domain_brings_what_its_organizations_publish(start_node):
+    a = await start_node("alpha")
+    b = await start_node("beta")
+    beta = await organization(b, "beta")
+    # A bare domain names the node itself: its instance actor (Mobilizon's instance follow).
+    await follows.follow(a.federation, await instance(a), b.url("/actor"))
+    await eventually(lambda: following_state(a, b.url("/actor")), expect="accepted")
+    assert await collection_items(b.url("/actor/followers")) == [a.url("/actor")]
+    assert await collection_items(b.url("/actors/beta/followers")) == []
+
+    activity_id = await publish_note(b, beta, "<p>Strike at the port</p>")
+    await eventually(lambda: received(a, activity_id), expect=1)
+
+
+async def test_a_server_following_both_the_node_and_the_organization_gets_one_copy(start_node):
+    a = await start_node("alpha")
+    b = await start_node("beta")
+    beta = await organization(b, "beta")
+    await follows.follow(a.federation, await instance(a), b.url("/actor"))
+    await follows.follow(a.federation, await organization(a, "alpha"), beta.uri)
+    await eventually(lambda: following_state(a, b.url("/actor")), expect="accepted")
+    await eventually(lambda: following_state(a, beta.uri), expect="accepted")
+
+    activity_id = await publish_note(b, beta, "<p>One copy</p>")
+    await eventually(lambda: received(a, activity_id), expect=1)
+    async with b.db.read() as session:
+        from federation.models import Delivery, OutboxActivity
+
+        rows = (
+            (
+                await session.execute(
+                    select(Delivery.inbox)
+                    .join(OutboxActivity, Delivery.activity_id == OutboxActivity.id)
+                    .where(OutboxActivity.uri == activity_id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert rows == [a.url("/inbox")]

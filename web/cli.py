@@ -198,20 +198,44 @@ async def unfollow(node: Node, args: argparse.Namespace) -> None:
     print(f"{uri}\tunfollowed")
 
 
-async def _graph(node: Node, model: Any, column: Any) -> None:
+async def _graph(node: Node, model: Any, column: Any, *, state: str | None = None) -> None:
     async with node.db.read() as session:
-        rows = await session.execute(
+        query = (
             select(LocalActor.username, column, model.state)
             .join(LocalActor, model.local_actor_id == LocalActor.id)
             .order_by(LocalActor.username, model.id)
         )
-        for username, uri, state in rows:
+        if state:
+            query = query.where(model.state == state)
+        for username, uri, row_state in await session.execute(query):
             who = "node" if username == INSTANCE_USERNAME else f"@{username}"
-            print(f"{who}\t{uri}\t{state}")
+            print(f"{who}\t{uri}\t{row_state}")
 
 
-async def list_followers(node: Node, _args: argparse.Namespace) -> None:
-    await _graph(node, Follower, Follower.actor_uri)
+async def list_followers(node: Node, args: argparse.Namespace) -> None:
+    await _graph(node, Follower, Follower.actor_uri, state="pending" if args.pending else None)
+
+
+async def set_manual_approval(node: Node, args: argparse.Namespace) -> None:
+    actor = await _acting_actor(node, args.org)
+    async with node.db.transaction() as session:
+        row = await session.get(LocalActor, actor.id)
+        assert row is not None
+        row.manually_approves_followers = args.mode == "on"
+    who = f"@{actor.username}" if args.org else "the node"
+    state = "must be approved" if args.mode == "on" else "are accepted at once"
+    print(f"New followers of {who} {state}.")
+
+
+async def decide_follower(node: Node, args: argparse.Namespace) -> None:
+    actor = await _acting_actor(node, args.org)
+    uri = await _target_uri(node, args.account)
+    decide = follows.approve_follower if args.decision == "approve" else follows.reject_follower
+    try:
+        await decide(node.federation, actor, uri)
+    except follows.FollowError as exc:
+        raise CommandError(str(exc)) from exc
+    print(f"{uri}\t{'accepted' if args.decision == 'approve' else 'rejected'}")
 
 
 async def list_following(node: Node, _args: argparse.Namespace) -> None:
@@ -279,9 +303,25 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("target", help="@name@host, an actor URL, or a node's domain")
         command.add_argument("--org", help="follow as this organization (default: the node itself)")
         command.set_defaults(func=_with_node(action))
-    sub.add_parser("followers", help="who follows this node").set_defaults(
-        func=_with_node(list_followers)
+    followers_cmd = sub.add_parser("followers", help="who follows this node")
+    followers_cmd.add_argument(
+        "--pending", action="store_true", help="only requests awaiting approval"
     )
+    followers_cmd.set_defaults(func=_with_node(list_followers))
+    approval = sub.add_parser(
+        "manual-approval", help="whether new followers must be approved first"
+    )
+    approval.add_argument("mode", choices=["on", "off"])
+    approval.add_argument("--org", help="for this organization (default: the node itself)")
+    approval.set_defaults(func=_with_node(set_manual_approval))
+    for decision, text in (
+        ("approve", "accept a pending follow request"),
+        ("reject", "refuse a follow request, or remove a follower"),
+    ):
+        command = sub.add_parser(decision, help=text)
+        command.add_argument("account", help="@name@host or actor URL of the follower")
+        command.add_argument("--org", help="of this organization (default: the node itself)")
+        command.set_defaults(func=_with_node(decide_follower), decision=decision)
     sub.add_parser("following", help="whom this node follows").set_defaults(
         func=_with_node(list_following)
     )

@@ -5,14 +5,16 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from actors import admins
 from actors.organizations import all_organizations
+from federation import follows
 from federation.delivery import queue_status
-from federation.models import Follower, Following
+from federation.models import Follower, Following, LocalActor
 from web.auth import SESSION_ADMIN, admin_required, check_csrf
 from web.runtime import Node
 
@@ -136,8 +138,32 @@ async def dashboard(request: Request) -> Response:
     )
 
 
+@admin_required
+async def decide_follower(request: Request) -> Response:
+    node = _node(request)
+    if request.path_params["decision"] not in ("approve", "reject"):
+        raise HTTPException(404, "Unknown decision")
+    async with node.db.read() as session:
+        follower = await session.get(Follower, request.path_params["follower_id"])
+        local = await session.get(LocalActor, follower.local_actor_id) if follower else None
+    if follower is None or local is None:
+        raise HTTPException(404, "No such follower")
+    decide = (
+        follows.approve_follower
+        if request.path_params["decision"] == "approve"
+        else follows.reject_follower
+    )
+    await decide(node.federation, local, follower.actor_uri)
+    return RedirectResponse("/admin", status_code=303)
+
+
 routes = [
     Route("/admin", dashboard),
+    Route(
+        "/admin/followers/{follower_id:int}/{decision:str}",
+        decide_follower,
+        methods=["POST"],
+    ),
     Route("/admin/login", login, methods=["GET", "POST"]),
     Route("/admin/logout", logout, methods=["POST"]),
     Route("/admin/setup/{token}", setup, methods=["GET", "POST"]),

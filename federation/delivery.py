@@ -218,7 +218,14 @@ class DeliveryWorker:
                 or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
                 ~host_down,
             )
-            .order_by(Delivery.priority.desc(), Delivery.next_attempt_at, Delivery.id)
+            # New deliveries before backlogged retries: a host that was down for a day must
+            # not delay what is published now (GoToSocial's rule).
+            .order_by(
+                Delivery.priority.desc(),
+                Delivery.attempts > 0,
+                Delivery.next_attempt_at,
+                Delivery.id,
+            )
             .limit(self.batch_size)
             # Several workers on PostgreSQL: each takes rows nobody else has locked.
             .with_for_update(skip_locked=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -90,10 +91,15 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
     async def main() -> None:
         node = await _ready_node(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        # Finish the batch in hand on SIGTERM (docker stop) instead of dropping it mid-send.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
         node.start_workers(args.workers)
         print(f"Delivery workers running for {settings.base_url}", file=sys.stderr)
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await node.aclose()
 

@@ -191,3 +191,19 @@ async def test_concurrent_workers_never_send_a_delivery_twice(start_node, sink_f
     assert len(paths) == 200
     assert len(set(paths)) == 200
     assert {r.state for r in await deliveries(node)} == {"delivered"}
+
+
+async def test_new_deliveries_go_before_due_retries(start_node, sink_factory):
+    node = await start_node("alpha", workers=0)
+    flaky = sink_factory()
+    await send(node, [flaky.url("/old")])
+    clock = Clock()
+    worker = DeliveryWorker(node.federation, clock=clock, batch_size=1)
+    assert await worker.run_once() == 1  # refused: now a retry
+    await flaky.start()
+    clock.advance(days=1)  # the retry is long due
+    await send(node, [flaky.url("/new")])
+    assert await worker.run_once() == 1
+    assert [path for path, _ in flaky.received] == ["/new"]
+    assert await worker.run_once() == 1
+    assert [path for path, _ in flaky.received] == ["/new", "/old"]

@@ -52,7 +52,7 @@ STATUS = {
     Rejection.BAD_DATE: 401,
     Rejection.DIGEST_MISMATCH: 401,
     Rejection.UNKNOWN_KEY: 401,
-    Rejection.KEY_NOT_ACTORS: 401,
+    Rejection.KEY_NOT_ACTORS: 403,
     Rejection.ORIGIN_MISMATCH: 403,
     Rejection.UNKNOWN_RECIPIENT: 404,
 }
@@ -275,6 +275,31 @@ async def _key_owner(federation: Federation, key_id: str, *, refresh: bool) -> R
     return actor
 
 
+async def _actor_gone(
+    federation: Federation, activity: dict[str, Any], actor_uri: str, rejection: InboxRejection
+) -> bool:
+    """A deleted account announces its own Delete after its key is gone (Mastodon does).
+
+    The signature cannot be checked any more, so the Delete itself proves nothing; but when the
+    actor's own server answers 410 Gone for it, that server has told us over its own origin,
+    and we forget the actor: no more deliveries to a dead inbox, no sender retrying for days.
+    """
+    if rejection.reason is not Rejection.UNKNOWN_KEY:
+        return False
+    if activity["type"] != "Delete" or first_id(activity.get("object")) != actor_uri:
+        return False
+    try:
+        await federation.client.get_json(actor_uri, signer=federation.actors.signer)
+    except FetchError as exc:
+        if exc.status != 410:
+            return False
+    else:
+        return False
+    await federation.forget_actor(actor_uri)
+    log.info("forgot %s: its server says it is gone", actor_uri)
+    return True
+
+
 async def receive(
     federation: Federation,
     *,
@@ -288,7 +313,12 @@ async def receive(
     actor_uri = first_id(activity["actor"])
     assert actor_uri is not None  # parse_activity checked it
     check_origins(activity, actor_uri)
-    actor = await verify_sender(federation, method, path, headers, body, actor_uri)
+    try:
+        actor = await verify_sender(federation, method, path, headers, body, actor_uri)
+    except InboxRejection as rejection:
+        if await _actor_gone(federation, activity, actor_uri, rejection):
+            return InboxResult(activity["id"], duplicate=False, handled=True)
+        raise
     async with federation.db.read() as session:
         if await session.get(ReceivedActivity, activity["id"]) is not None:
             return InboxResult(activity["id"], duplicate=True, handled=False)

@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.client import SignedClient, Signer
@@ -15,7 +15,7 @@ from federation.db import Database
 from federation.delivery import LANE_NORMAL, enqueue
 from federation.inbox import HandlerRegistry
 from federation.keys import generate_private_key_pem, public_key_pem
-from federation.models import LocalActor, OutboxActivity
+from federation.models import Follower, Following, LocalActor, OutboxActivity, RemoteActor
 from federation.remote_actors import ActorCache
 
 INSTANCE_USERNAME = "actor"
@@ -125,6 +125,13 @@ class Federation:
             followers_of=audience,
             priority=priority,
         )
+
+    async def forget_actor(self, uri: str) -> None:
+        """Drop a remote actor from our graph and cache (deleted account, gone server)."""
+        async with self.db.transaction() as session:
+            await session.execute(delete(Follower).where(Follower.actor_uri == uri))
+            await session.execute(delete(Following).where(Following.target_uri == uri))
+            await session.execute(delete(RemoteActor).where(RemoteActor.uri == uri))
 
     async def aclose(self) -> None:
         await self.client.aclose()

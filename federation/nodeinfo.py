@@ -9,8 +9,17 @@ from federation.config import FederationConfig
 SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/2.1"
 
 
-def discovery(config: FederationConfig) -> dict[str, Any]:
-    return {"links": [{"rel": SCHEMA, "href": f"{config.base_url}/nodeinfo/2.1"}]}
+APPLICATION_REL = "https://www.w3.org/ns/activitystreams#Application"
+
+
+def discovery(config: FederationConfig, instance_actor_uri: str) -> dict[str, Any]:
+    return {
+        "links": [
+            {"rel": SCHEMA, "href": f"{config.base_url}/nodeinfo/2.1"},
+            # FEP-2677: how other servers find the actor that speaks for the whole node.
+            {"rel": APPLICATION_REL, "href": instance_actor_uri},
+        ]
+    }
 
 
 def document(
@@ -26,7 +35,6 @@ def document(
         "software": {
             "name": config.software_name,
             "version": config.software_version,
-            "homepage": config.base_url,
         },
         "protocols": ["activitypub"],
         "services": {"inbound": [], "outbound": []},

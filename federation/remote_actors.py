@@ -136,6 +136,7 @@ class ActorCache:
 
     async def get_by_key_id(self, key_id: str, *, refresh: bool = False) -> RemoteActor:
         """The actor owning a signature's keyId (usually `actor#main-key`)."""
+        row = None
         if not refresh:
             async with self.db.read() as session:
                 row = (
@@ -144,7 +145,12 @@ class ActorCache:
             if row is not None and utcnow() - row.fetched_at < self.max_age:
                 return row
         document_uri = urldefrag(key_id).url
-        document = await self.client.get_json(document_uri, signer=self.signer)
+        try:
+            document = await self.client.get_json(document_uri, signer=self.signer)
+        except FetchError:
+            if not refresh and row is not None:
+                return row  # a stale copy beats none while the origin is down
+            raise
         if document.get("type") not in ACTOR_TYPES and isinstance(document.get("owner"), str):
             # Some servers serve the key as its own document pointing at its owner.
             owner = document["owner"]

@@ -320,7 +320,7 @@ def verify_request(
     *,
     params: SignatureParams | None = None,
     now: datetime | None = None,
-    max_age: timedelta = timedelta(hours=12),
+    max_age: timedelta = timedelta(hours=1, minutes=5),
     max_future: timedelta = timedelta(hours=1),
 ) -> SignatureParams:
     """Verify a signed request; return its parameters or raise SignatureError.

@@ -178,9 +178,13 @@ async def _target_uri(node: Node, target: str) -> str:
     if target.startswith(("http://", "https://")):
         return target
     if "@" not in target:
-        # A bare domain means the whole node: its instance actor (Mobilizon's instance follow).
-        scheme = "http" if node.settings.local_dev else "https"
-        return f"{scheme}://{target}/actor"
+        # A bare domain means the whole node: its relay/instance actor, found as Mobilizon
+        # finds it (WebFinger relay@host), else at our own convention's /actor.
+        try:
+            return await webfinger.lookup(node.federation.client, f"relay@{target}")
+        except FetchError:
+            scheme = "http" if node.settings.local_dev else "https"
+            return f"{scheme}://{target}/actor"
     try:
         return await webfinger.lookup(node.federation.client, target)
     except ValueError as exc:

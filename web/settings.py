@@ -12,6 +12,7 @@ from pathlib import Path
 from federation.config import FederationConfig
 
 DOMAIN = re.compile(r"^[a-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9a-f:]+\](:[0-9]{1,5})?$")
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 class SettingsError(ValueError):
@@ -67,6 +68,12 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         )
     if not DOMAIN.match(domain):
         raise SettingsError(f"IWSN_DOMAIN is not a host name: {domain!r}")
+    if ":" in domain.rsplit("]", 1)[-1] and not local_dev:
+        # Mastodon looks up handles on the bare host at port 443: a port breaks federation.
+        raise SettingsError(
+            "IWSN_DOMAIN may carry a port only with IWSN_LOCAL_DEV=1; in production the node "
+            "is reached on port 443 behind a reverse proxy"
+        )
     data_dir = Path(env.get("IWSN_DATA_DIR", "data")).expanduser().resolve()
     database_url = (
         env.get("IWSN_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'iwsn.sqlite3'}"
@@ -74,6 +81,11 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
     if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
         raise SettingsError(
             "IWSN_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+        )
+    log_level = env.get("IWSN_LOG_LEVEL", "info").strip().lower()
+    if log_level not in LOG_LEVELS:
+        raise SettingsError(
+            f"IWSN_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {log_level!r}"
         )
     org_name = env.get("IWSN_ORG_NAME", "workers").strip()
     secret_key = env.get("IWSN_SECRET_KEY") or ""
@@ -86,7 +98,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         org_name=org_name,
         secret_key=secret_key,
         node_name=env.get("IWSN_NODE_NAME", "").strip() or domain,
-        log_level=env.get("IWSN_LOG_LEVEL", "info").strip().lower(),
+        log_level=log_level,
     )
 
 

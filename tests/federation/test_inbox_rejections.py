@@ -103,7 +103,7 @@ async def test_signed_with_another_actors_key(pair):
     inbox = b.url("/inbox")
     body = json.dumps(follow_from(sender, b.url("/actors/beta"))).encode()
     response = await post(inbox, body, signed(inbox, body, other.key_id, other.private_key_pem))
-    await refused(b, response, 401, "key_not_actors")
+    await refused(b, response, 403, "key_not_actors")
 
 
 async def test_body_tampered_after_signing(pair):
@@ -214,3 +214,57 @@ async def test_a_rotated_key_is_refetched_once(pair):
     async with b.db.read() as session:
         cached = await session.get(RemoteActor, sender.uri)
     assert cached.public_key_pem == public_key_pem(new_private)
+
+
+async def test_delete_of_an_account_its_server_says_is_gone(pair):
+    """Mastodon's account deletion: the key is gone, the origin answers 410; we forget it."""
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+    from support import _serve, free_socket
+
+    _a, b = pair
+
+    async def gone(_request):
+        return JSONResponse({"error": "Gone"}, status_code=410)
+
+    sock = free_socket()
+    origin = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server, task = await _serve(Starlette(routes=[Route("/{p:path}", gone)]), sock)
+    try:
+        actor_uri = f"{origin}/users/leaver"
+        beta = await local(b, "beta")
+        async with b.db.transaction() as session:
+            session.add(
+                Follower(
+                    local_actor_id=beta.id,
+                    actor_uri=actor_uri,
+                    inbox=f"{actor_uri}/inbox",
+                    follow_activity_uri=f"{origin}/follows/1",
+                    state="accepted",
+                )
+            )
+        delete = {
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": f"{actor_uri}#delete",
+            "type": "Delete",
+            "actor": actor_uri,
+            "object": actor_uri,
+        }
+        body = json.dumps(delete).encode()
+        inbox = b.url("/inbox")
+        headers = signed(inbox, body, f"{actor_uri}#main-key", generate_private_key_pem())
+        response = await post(inbox, body, headers)
+        assert response.status_code == 202, response.text
+        assert await stored(b) == (0, 0)
+
+        # The same Delete for an actor whose server still serves it proves nothing: refused.
+        a = _a
+        sender = await local(a, "alpha")
+        fake = dict(delete, id=f"{a.base_url}/deletes/1", actor=sender.uri, object=sender.uri)
+        body = json.dumps(fake).encode()
+        headers = signed(inbox, body, sender.key_id, generate_private_key_pem())
+        assert (await post(inbox, body, headers)).status_code == 401
+    finally:
+        server.should_exit = True
+        await task

@@ -239,7 +239,15 @@ def test_hs2019_with_created_and_expires(private_pem, public_pem):
     assert (params.created, params.expires) == (created, expires)
 
     with pytest.raises(SignatureError) as excinfo:
-        verify_request("POST", "/inbox", headers, BODY, public_pem, now=NOW + timedelta(hours=2))
+        verify_request(
+            "POST",
+            "/inbox",
+            headers,
+            BODY,
+            public_pem,
+            now=NOW + timedelta(hours=2),
+            max_age=timedelta(hours=12),  # so that the expiry, not the age, is what fails
+        )
     assert reason(excinfo) is SignatureFailure.DATE_STALE
     assert "expired" in str(excinfo.value)
 
@@ -492,10 +500,11 @@ def test_created_out_of_range_is_invalid(private_pem, public_pem):
 
 
 def test_date_stale(private_pem, public_pem):
-    headers = signed_post(private_pem, now=NOW - timedelta(hours=12, seconds=1))
+    # Mastodon's window: five minutes of validity plus an hour of clock skew.
+    headers = signed_post(private_pem, now=NOW - timedelta(hours=1, minutes=5, seconds=1))
     expect(SignatureFailure.DATE_STALE, "POST", PATH, headers, BODY, public_pem)
     # just inside the window, and a narrower window set by the caller
-    inside = signed_post(private_pem, now=NOW - timedelta(hours=11, minutes=59))
+    inside = signed_post(private_pem, now=NOW - timedelta(hours=1, minutes=4))
     verify_request("POST", PATH, inside, BODY, public_pem, now=NOW)
     expect(
         SignatureFailure.DATE_STALE,

@@ -43,8 +43,10 @@ async def webfinger_endpoint(request: Request) -> Response:
             return JSONResponse({"error": str(exc)}, status_code=400)
         if host != config.domain:
             return JSONResponse({"error": "not a resource of this server"}, status_code=404)
-        # The instance actor answers to its handle and, as Mastodon's does, to the domain.
-        username = INSTANCE_USERNAME if name == config.domain else unquote(name).lower()
+        # The instance actor answers to its handle, to the domain (as Mastodon's does) and to
+        # `relay`, the name Mobilizon looks up to follow a whole instance.
+        name = unquote(name).lower()
+        username = INSTANCE_USERNAME if name in (config.domain, "relay") else name
     if username is None:
         return JSONResponse({"error": "no such actor"}, status_code=404)
     async with node.db.read() as session:
@@ -69,7 +71,8 @@ async def host_meta(request: Request) -> Response:
 
 
 async def nodeinfo_discovery(request: Request) -> Response:
-    return JSONResponse(nodeinfo.discovery(_node(request).federation.config))
+    config = _node(request).federation.config
+    return JSONResponse(nodeinfo.discovery(config, f"{config.base_url}/actor"))
 
 
 async def nodeinfo_document(request: Request) -> Response:

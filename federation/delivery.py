@@ -253,8 +253,10 @@ class DeliveryWorker:
                     .join(OutboxActivity, Delivery.activity_id == OutboxActivity.id)
                     .join(LocalActor, OutboxActivity.local_actor_id == LocalActor.id)
                     .where(Delivery.id.in_(ids))
+                    .order_by(Delivery.id)
                 )
             ).all()
+            rows = await self._one_probe_per_recovering_host(session, rows)
         bodies: dict[int, bytes] = {}
         semaphore = asyncio.Semaphore(self.concurrency)
 
@@ -273,6 +275,47 @@ class DeliveryWorker:
         results = await asyncio.gather(*(send(d, a, actor) for d, a, actor in rows))
         await self._record([row[0] for row in rows], results)
         return len(rows)
+
+    async def _one_probe_per_recovering_host(
+        self, session: AsyncSession, rows: list[Any]
+    ) -> list[Any]:
+        """A host back from 'unavailable' gets one delivery first, not its whole backlog.
+
+        The rest of its rows are handed back for a minute: if the probe succeeds the host is
+        healthy again and they follow; if it fails the host is marked down once more.
+        """
+        hosts = {row[0].host for row in rows}
+        recovering = set(
+            (
+                await session.execute(
+                    select(DeliveryHost.host).where(
+                        DeliveryHost.host.in_(hosts), DeliveryHost.unavailable_until.is_not(None)
+                    )
+                )
+            ).scalars()
+        )
+        if not recovering:
+            return rows
+        kept, held_back, probed = [], [], set()
+        for row in rows:
+            host = row[0].host
+            if host in recovering and host in probed:
+                held_back.append(row[0].id)
+            else:
+                probed.add(host)
+                kept.append(row)
+        if held_back:
+            async with self.federation.db.transaction() as write:
+                await write.execute(
+                    update(Delivery)
+                    .where(Delivery.id.in_(held_back), Delivery.lease_owner == self.name)
+                    .values(
+                        lease_until=None,
+                        lease_owner=None,
+                        next_attempt_at=self.clock() + timedelta(minutes=1),
+                    )
+                )
+        return kept
 
     async def _record(self, deliveries: list[Delivery], results: list[Any]) -> None:
         now = self.clock()

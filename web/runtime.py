@@ -10,6 +10,7 @@ from actors.bootstrap import BootstrapResult, bootstrap, register_handlers
 from federation.db import Database
 from federation.delivery import DeliveryWorker
 from federation.inbox import HandlerRegistry
+from federation.maintenance import prune
 from federation.node import Federation
 from web.settings import Settings
 
@@ -31,12 +32,24 @@ class Node:
 
     def start_workers(self, count: int = 1) -> None:
         self._stop.clear()
+        self._worker_tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
         for index in range(count):
             worker = DeliveryWorker(self.federation)
             task = asyncio.create_task(
                 worker.run(self._stop, self.federation.delivery_wake), name=f"delivery-{index}"
             )
             self._worker_tasks.append(task)
+
+    async def _housekeeping(self, every: float = 3600.0) -> None:
+        while not self._stop.is_set():
+            try:
+                pruned = await prune(self.db)
+                if pruned.received or pruned.delivered or pruned.dead:
+                    log.info("pruned %s", pruned)
+            except Exception:
+                log.exception("housekeeping failed; trying again later")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=every)
 
     async def stop_workers(self) -> None:
         self._stop.set()

@@ -458,16 +458,14 @@ def _process_alive(owner: str, prefix: str) -> bool:
 async def queue_status(session: AsyncSession, *, now: datetime | None = None) -> dict[str, Any]:
     """Counts for operators: what is due, retrying, dead; and the same per host."""
     now = now or utcnow()
+    # Labelled once and grouped by label: PostgreSQL sees each bound `now` as a new parameter,
+    # so repeating the expression in GROUP BY would not match the one in SELECT.
+    tried_column = (Delivery.attempts > 0).label("tried")
+    due_column = (Delivery.next_attempt_at <= now).label("due")
     rows = await session.execute(
         select(
-            Delivery.host,
-            Delivery.state,
-            Delivery.attempts > 0,
-            Delivery.next_attempt_at <= now,
-            func.count(Delivery.id),
-        ).group_by(
-            Delivery.host, Delivery.state, Delivery.attempts > 0, Delivery.next_attempt_at <= now
-        )
+            Delivery.host, Delivery.state, tried_column, due_column, func.count(Delivery.id)
+        ).group_by(Delivery.host, Delivery.state, tried_column, due_column)
     )
     totals = {"due": 0, "retrying": 0, "dead": 0, "delivered": 0}
     hosts: dict[str, dict[str, int]] = {}

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation import webfinger
+from federation.client import FetchError
 from federation.delivery import enqueue
 from federation.inbox import HandlerRegistry, InboxContext
 from federation.models import Follower, Following, LocalActor, RemoteActor
@@ -183,6 +185,26 @@ async def on_actor_deleted(ctx: InboxContext) -> None:
     async with ctx.transaction() as session:
         await session.execute(delete(Follower).where(Follower.actor_uri == ctx.actor.uri))
         await session.execute(delete(Following).where(Following.target_uri == ctx.actor.uri))
+
+
+async def resolve_target(federation: Federation, target: str) -> str:
+    """The actor id for what a person typed: an actor URL, `@name@host`, or a bare domain.
+
+    A bare domain means the whole node: its relay/instance actor, found as Mobilizon finds it
+    (WebFinger `relay@host`), else at this project's `/actor`.
+    """
+    target = target.strip()
+    if target.startswith(("http://", "https://")):
+        return target
+    if "@" not in target:
+        if not target or "/" in target or " " in target:
+            raise ValueError(f"not a handle, actor URL or domain: {target!r}")
+        try:
+            return await webfinger.lookup(federation.client, f"relay@{target}")
+        except FetchError:
+            scheme = "http" if federation.config.allow_local else "https"
+            return f"{scheme}://{target}/actor"
+    return await webfinger.lookup(federation.client, target)
 
 
 async def follow(federation: Federation, local: LocalActor, target_uri: str) -> Following:

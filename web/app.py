@@ -70,6 +70,8 @@ def create_app(node: Node, *, workers: int = 1) -> Starlette:
         lifespan=lifespan,
     )
     app.state.node = node
-    app.state.templates = Templates({"node_name": settings.node_name, "csrf_token": csrf_token})
+    app.state.templates = Templates(
+        {"node_name": settings.node_name, "node_domain": settings.domain, "csrf_token": csrf_token}
+    )
     app.state.login_throttle = LoginThrottle()
     return app

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from actors import admins
 from actors.organizations import OrganizationError, all_organizations, create_organization
 from actors.organizations import resolve as resolve_organization
-from federation import follows, webfinger
+from federation import follows
 from federation.client import FetchError
 from federation.delivery import queue_status
 from federation.models import Follower, Following, LocalActor
@@ -175,18 +175,8 @@ async def _acting_actor(node: Node, org: str | None) -> LocalActor:
 
 
 async def _target_uri(node: Node, target: str) -> str:
-    if target.startswith(("http://", "https://")):
-        return target
-    if "@" not in target:
-        # A bare domain means the whole node: its relay/instance actor, found as Mobilizon
-        # finds it (WebFinger relay@host), else at our own convention's /actor.
-        try:
-            return await webfinger.lookup(node.federation.client, f"relay@{target}")
-        except FetchError:
-            scheme = "http" if node.settings.local_dev else "https"
-            return f"{scheme}://{target}/actor"
     try:
-        return await webfinger.lookup(node.federation.client, target)
+        return await follows.resolve_target(node.federation, target)
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
 

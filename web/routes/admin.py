@@ -13,8 +13,11 @@ from starlette.routing import Route
 from actors import admins
 from actors.organizations import all_organizations
 from federation import follows
+from federation.client import FetchError
 from federation.delivery import queue_status
 from federation.models import Follower, Following, LocalActor
+from federation.node import INSTANCE_USERNAME
+from federation.remote_actors import ActorError
 from web.auth import SESSION_ADMIN, admin_required, check_csrf
 from web.runtime import Node
 
@@ -40,7 +43,12 @@ async def login(request: Request) -> Response:
     throttle = request.app.state.login_throttle
     next_path = _safe_next(request.query_params.get("next"))
     if request.method == "GET":
-        return templates.render(request, "admin/login.html", {"next": next_path})
+        welcome = request.session.pop("welcome_username", None)
+        return templates.render(
+            request,
+            "admin/login.html",
+            {"next": next_path, "username": welcome or "", "welcome": bool(welcome)},
+        )
     await check_csrf(request)
     key = _client_key(request)
     wait = throttle.retry_after(key)
@@ -60,7 +68,10 @@ async def login(request: Request) -> Response:
     if account is None:
         throttle.failed(key)
         return templates.render(
-            request, "admin/login.html", {"next": next_path, "error": "invalid"}, status=401
+            request,
+            "admin/login.html",
+            {"next": next_path, "error": "invalid", "username": username},
+            status=401,
         )
     throttle.succeeded(key)
     # A fresh session on login: a session id planted before login is worth nothing after.
@@ -80,6 +91,8 @@ async def setup(request: Request) -> Response:
     templates = request.app.state.templates
     token = request.path_params["token"]
     if not await admins.setup_token_valid(node.db, token):
+        if request.session.get(SESSION_ADMIN):
+            return RedirectResponse("/admin", status_code=303)
         return templates.render(request, "admin/setup.html", {"invalid": True}, status=404)
     if request.method == "GET":
         return templates.render(request, "admin/setup.html", {})
@@ -97,6 +110,7 @@ async def setup(request: Request) -> Response:
         return templates.render(
             request, "admin/setup.html", {"error_text": str(exc), "username": username}, status=400
         )
+    request.session["welcome_username"] = username
     return RedirectResponse("/admin/login", status_code=303)
 
 
@@ -134,6 +148,7 @@ async def dashboard(request: Request) -> Response:
             "following": following,
             "names": names,
             "queue": queue,
+            "flash_error": request.session.pop("flash_error", None),
         },
     )
 
@@ -157,8 +172,31 @@ async def decide_follower(request: Request) -> Response:
     return RedirectResponse("/admin", status_code=303)
 
 
+@admin_required
+async def follow_form(request: Request) -> Response:
+    """Follow another node or organization from the dashboard, as `iwsn follow` does."""
+    node = _node(request)
+    form = await request.form()
+    target = str(form.get("target", "")).strip()
+    unfollow = request.url.path.endswith("/unfollow")
+    async with node.db.read() as session:
+        local = await node.federation.local_actor_by_username(session, INSTANCE_USERNAME)
+    assert local is not None
+    try:
+        uri = await follows.resolve_target(node.federation, target)
+        if unfollow:
+            await follows.unfollow(node.federation, local, uri)
+        else:
+            await follows.follow(node.federation, local, uri)
+    except (ValueError, FetchError, ActorError, follows.FollowError) as exc:
+        request.session["flash_error"] = str(exc)
+    return RedirectResponse("/admin#following", status_code=303)
+
+
 routes = [
     Route("/admin", dashboard),
+    Route("/admin/follow", follow_form, methods=["POST"]),
+    Route("/admin/unfollow", follow_form, methods=["POST"]),
     Route(
         "/admin/followers/{follower_id:int}/{decision:str}",
         decide_follower,

@@ -1,0 +1,191 @@
+"""Settings validation, and the `iwsn` command run as a real subprocess against SQLite."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from actors import admins
+from federation.db import Database
+from web.settings import SettingsError, load
+
+IWSN = Path(sys.executable).parent / "iwsn"
+DOMAIN = "127.0.0.1:9"
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+def test_http_without_local_dev_names_both_settings():
+    with pytest.raises(SettingsError) as error:
+        load({"IWSN_SCHEME": "http", "IWSN_DOMAIN": "iwsn.example.org"})
+    assert "IWSN_SCHEME" in str(error.value)
+    assert "IWSN_LOCAL_DEV" in str(error.value)
+
+
+def test_production_requires_a_domain():
+    with pytest.raises(SettingsError) as error:
+        load({})
+    assert "IWSN_DOMAIN" in str(error.value)
+    with pytest.raises(SettingsError):
+        load({"IWSN_DOMAIN": "   "})
+
+
+def test_domain_must_be_a_host_name():
+    for bad in ("https://iwsn.example.org", "iwsn.example.org/path", "a b", "x@y"):
+        with pytest.raises(SettingsError) as error:
+            load({"IWSN_DOMAIN": bad})
+        assert "IWSN_DOMAIN" in str(error.value), bad
+
+
+def test_bad_database_url():
+    for bad in ("mysql://db/iwsn", "sqlite:///plain-sync.db", "postgresql://u@h/db"):
+        with pytest.raises(SettingsError) as error:
+            load({"IWSN_DOMAIN": "iwsn.example.org", "IWSN_DATABASE_URL": bad})
+        assert "IWSN_DATABASE_URL" in str(error.value), bad
+
+
+def test_bad_local_dev_and_scheme_and_log_level_values():
+    with pytest.raises(SettingsError) as error:
+        load({"IWSN_LOCAL_DEV": "maybe"})
+    assert "IWSN_LOCAL_DEV" in str(error.value)
+    with pytest.raises(SettingsError) as error:
+        load({"IWSN_DOMAIN": "iwsn.example.org", "IWSN_SCHEME": "ftp"})
+    assert "IWSN_SCHEME" in str(error.value)
+    with pytest.raises(SettingsError) as error:
+        load({"IWSN_DOMAIN": "iwsn.example.org", "IWSN_LOG_LEVEL": "verbose"})
+    assert "IWSN_LOG_LEVEL" in str(error.value)
+
+
+def test_good_settings(tmp_path):
+    production = load({"IWSN_DOMAIN": "IWSN.example.org", "IWSN_DATA_DIR": str(tmp_path)})
+    assert production.scheme == "https"
+    assert production.local_dev is False
+    assert production.domain == "iwsn.example.org"
+    assert production.base_url == "https://iwsn.example.org"
+    assert production.database_url == f"sqlite+aiosqlite:///{tmp_path / 'iwsn.sqlite3'}"
+    assert production.federation_config().allow_local is False
+    dev = load({"IWSN_LOCAL_DEV": "1", "IWSN_SCHEME": "http", "IWSN_DATA_DIR": str(tmp_path)})
+    assert dev.base_url == "http://127.0.0.1:8000"
+    assert dev.federation_config().allow_local is True
+
+
+# --- the iwsn command -----------------------------------------------------------------------
+
+
+def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IWSN_")}
+    env.update(
+        {
+            "IWSN_LOCAL_DEV": "1",
+            "IWSN_SCHEME": "http",
+            "IWSN_DOMAIN": DOMAIN,
+            "IWSN_DATA_DIR": str(data_dir),
+            "IWSN_LOG_LEVEL": "warning",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def iwsn(
+    env: dict[str, str], *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(IWSN), *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        # A guard against a hung process, not an assertion about speed.
+        timeout=300,
+        check=False,
+    )
+
+
+def test_cli_bad_configuration_exits_2(tmp_path):
+    env = cli_env(tmp_path / "data")
+    del env["IWSN_LOCAL_DEV"]
+    result = iwsn(env, "org", "list")
+    assert result.returncode == 2
+    assert "configuration error" in result.stderr
+    assert "IWSN_LOCAL_DEV" in result.stderr
+    assert "Traceback" not in result.stderr
+    bad_level = iwsn(cli_env(tmp_path / "data", IWSN_LOG_LEVEL="verbose"), "deliveries")
+    assert bad_level.returncode == 2
+    assert "configuration error" in bad_level.stderr
+    assert "Traceback" not in bad_level.stderr
+
+
+def test_cli_follow_with_a_broken_handle_fails_clearly(tmp_path):
+    result = iwsn(cli_env(tmp_path / "data"), "follow", "not-a-handle@")
+    assert result.returncode != 0
+    assert "not a fediverse handle" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_org_create_and_list(tmp_path):
+    env = cli_env(tmp_path / "data")
+    bad = iwsn(env, "org", "create", "BAD!")
+    assert bad.returncode == 1
+    assert "invalid organization handle" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+    created = iwsn(env, "org", "create", "second", "--display-name", "Second Union")
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.strip() == f"http://{DOMAIN}/actors/second"
+
+    duplicate = iwsn(env, "org", "create", "second")
+    assert duplicate.returncode == 1
+    assert "already exists" in duplicate.stderr
+
+    listed = iwsn(env, "org", "list")
+    assert listed.returncode == 0, listed.stderr
+    lines = [line.split("\t") for line in listed.stdout.splitlines()]
+    assert [f"@second@{DOMAIN}", "Second Union", f"http://{DOMAIN}/actors/second"] in lines
+
+
+async def test_cli_admin_create_prints_a_working_setup_link(tmp_path):
+    data = tmp_path / "data"
+    result = iwsn(cli_env(data), "admin", "create")
+    assert result.returncode == 0, result.stderr
+    match = re.fullmatch(rf"http://{re.escape(DOMAIN)}/admin/setup/(\S+)", result.stdout.strip())
+    assert match, result.stdout
+    db = Database(f"sqlite+aiosqlite:///{data / 'iwsn.sqlite3'}")
+    try:
+        assert await admins.setup_token_valid(db, match.group(1))
+        assert not await admins.setup_token_valid(db, match.group(1) + "x")
+    finally:
+        await db.dispose()
+
+
+async def test_cli_admin_create_with_password_on_stdin(tmp_path):
+    data = tmp_path / "data"
+    env = cli_env(data)
+    short = iwsn(env, "admin", "create", "--username", "x", "--password-stdin", stdin="short\n")
+    assert short.returncode == 1
+    assert "at least 12 characters" in short.stderr
+    assert "Traceback" not in short.stderr
+
+    good = iwsn(
+        env, "admin", "create", "--username", "x", "--password-stdin", stdin="long enough pw\n"
+    )
+    assert good.returncode == 0, good.stderr
+    assert "Admin x created" in good.stdout
+    db = Database(f"sqlite+aiosqlite:///{data / 'iwsn.sqlite3'}")
+    try:
+        assert await admins.count(db) == 1
+        assert await admins.authenticate(db, "x", "long enough pw") is not None
+    finally:
+        await db.dispose()
+
+
+def test_cli_deliveries_prints_totals(tmp_path):
+    result = iwsn(cli_env(tmp_path / "data"), "deliveries")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "due 0\tretrying 0\tdead 0\tdelivered 0"

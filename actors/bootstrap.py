@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from actors import admins
 from actors.organizations import all_organizations, create_organization
 from federation import follows
-from federation.inbox import HandlerRegistry
+from federation.handlers import HandlerRegistry
 from federation.node import Federation
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation import webfinger
 from federation.client import FetchError
 from federation.delivery import enqueue
-from federation.inbox import HandlerRegistry, InboxContext
+from federation.handlers import HandlerRegistry, InboxContext
 from federation.models import Follower, Following, LocalActor, RemoteActor
 from federation.remote_actors import first_id
 

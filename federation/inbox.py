@@ -1,25 +1,21 @@
-"""The inbox pipeline: verify, check origins, deduplicate, then hand over to the domain.
+"""The inbox pipeline: size, parse, origins, signature; then into the inbox queue.
 
 Each step that refuses raises `InboxRejection` with its own reason and HTTP status, before
-anything is written; the domain's handler runs in the same transaction as the dedupe record, so
-a handler that fails leaves no trace and the sender's retry is processed afresh.
+anything is written. What passes is stored (deduplicated by id) before the sender gets its
+answer, and handed to the domain's handlers by the queue's processor (federation.inbox_queue).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from federation.client import FetchError
-from federation.models import LocalActor, ReceivedActivity, RemoteActor
+from federation.models import LocalActor, RemoteActor
 from federation.remote_actors import ActorError, first_id, host_of
 from federation.signatures import SignatureError, SignatureFailure, parse_signature, verify_request
 
@@ -67,92 +63,6 @@ class InboxRejection(Exception):
     @property
     def status(self) -> int:
         return STATUS[self.reason]
-
-
-class Duplicate(Exception):
-    """The activity was already processed (another delivery path won the race)."""
-
-
-@dataclass
-class InboxContext:
-    """What a domain handler gets: the verified activity, and a way to act on it.
-
-    A handler fetches what it needs first, then opens `transaction()` once to write; the dedupe
-    record is written in that same transaction, so a handler that fails leaves no trace.
-    """
-
-    federation: Federation
-    activity: dict[str, Any]
-    actor: RemoteActor
-    recipient: LocalActor | None
-    recorded: bool = False
-
-    @property
-    def object(self) -> Any:
-        return self.activity.get("object")
-
-    @property
-    def object_id(self) -> str | None:
-        return first_id(self.activity.get("object"))
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        async with self.federation.db.transaction() as session:
-            if not self.recorded:
-                await _record(session, self)
-            yield session
-
-    async def record(self) -> None:
-        if not self.recorded:
-            async with self.transaction():
-                pass
-
-
-async def _record(session: AsyncSession, context: InboxContext) -> None:
-    activity = context.activity
-    if await session.get(ReceivedActivity, activity["id"]) is not None:
-        raise Duplicate(activity["id"])
-    session.add(
-        ReceivedActivity(
-            uri=activity["id"],
-            actor_uri=context.actor.uri,
-            activity_type=activity["type"],
-            recipient_id=context.recipient.id if context.recipient else None,
-            body=activity,
-        )
-    )
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise Duplicate(activity["id"]) from exc
-    context.recorded = True
-
-
-Handler = Callable[[InboxContext], Awaitable[None]]
-
-
-@dataclass
-class HandlerRegistry:
-    """The domain says what each activity type means; federation only routes to it."""
-
-    handlers: dict[str, list[Handler]] = field(default_factory=dict)
-
-    def on(self, activity_type: str) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
-            self.handlers.setdefault(activity_type, []).append(handler)
-            return handler
-
-        return register
-
-    def add(self, activity_type: str, handler: Handler) -> None:
-        self.on(activity_type)(handler)
-
-    async def dispatch(self, context: InboxContext) -> bool:
-        activity_type = context.activity.get("type")
-        handlers = self.handlers.get(activity_type, []) if isinstance(activity_type, str) else []
-        for handler in handlers:
-            await handler(context)
-        return bool(handlers)
 
 
 @dataclass(frozen=True)
@@ -319,14 +229,8 @@ async def receive(
         if await _actor_gone(federation, activity, actor_uri, rejection):
             return InboxResult(activity["id"], duplicate=False, handled=True)
         raise
-    async with federation.db.read() as session:
-        if await session.get(ReceivedActivity, activity["id"]) is not None:
-            return InboxResult(activity["id"], duplicate=True, handled=False)
-    context = InboxContext(federation, activity, actor, recipient)
-    try:
-        handled = await federation.registry.dispatch(context)
-        await context.record()
-    except Duplicate:
-        return InboxResult(activity["id"], duplicate=True, handled=False)
-    log.info("inbox accepted %s %s from %s", activity["type"], activity["id"], actor.uri)
-    return InboxResult(activity["id"], duplicate=False, handled=handled)
+    recipient_id = recipient.id if recipient else None
+    is_new = await federation.inbox_writer.submit(activity, actor.uri, recipient_id)
+    if is_new:
+        log.debug("inbox accepted %s %s from %s", activity["type"], activity["id"], actor.uri)
+    return InboxResult(activity["id"], duplicate=not is_new, handled=is_new)

@@ -163,9 +163,14 @@ class DeliveryHost(Base):
 
 
 class ReceivedActivity(Base):
-    """Every accepted inbox activity, keyed by id: the dedupe record and an audit trail."""
+    """Every accepted inbox activity, keyed by id: the inbox queue and the dedupe record.
+
+    Written (in batches) before the sender gets its 202, processed afterwards: pending ->
+    done, or failed after a few tries; a crash between the two loses nothing.
+    """
 
     __tablename__ = "received_activities"
+    __table_args__ = (Index("ix_received_pending", "state", "next_attempt_at", "received_at"),)
 
     uri: Mapped[str] = mapped_column(URI, primary_key=True)
     actor_uri: Mapped[str] = mapped_column(URI, index=True)
@@ -175,3 +180,10 @@ class ReceivedActivity(Base):
     )
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -13,7 +13,8 @@ from federation.client import SignedClient, Signer
 from federation.config import FederationConfig
 from federation.db import Database
 from federation.delivery import LANE_NORMAL, enqueue
-from federation.inbox import HandlerRegistry
+from federation.handlers import HandlerRegistry
+from federation.inbox_queue import InboxWriter
 from federation.keys import generate_private_key_pem, public_key_pem
 from federation.models import Follower, Following, LocalActor, OutboxActivity, RemoteActor
 from federation.remote_actors import ActorCache
@@ -34,6 +35,8 @@ class Federation:
             db, self.client, self._signer_for_fetch, max_age_seconds=config.actor_cache_seconds
         )
         self.delivery_wake = asyncio.Event()
+        self.inbox_wake = asyncio.Event()
+        self.inbox_writer = InboxWriter(db, self.inbox_wake.set)
         # enqueue() finds this on every session and wakes local workers after commit.
         db.sessions.configure(info={"delivery_waker": self.delivery_wake.set})
 
@@ -132,6 +135,8 @@ class Federation:
             await session.execute(delete(Follower).where(Follower.actor_uri == uri))
             await session.execute(delete(Following).where(Following.target_uri == uri))
             await session.execute(delete(RemoteActor).where(RemoteActor.uri == uri))
+        self.actors.forget(uri)
 
     async def aclose(self) -> None:
+        await self.inbox_writer.aclose()
         await self.client.aclose()

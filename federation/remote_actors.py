@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -102,6 +103,22 @@ class ActorCache:
         self.client = client
         self._signer = signer
         self.max_age = timedelta(seconds=max_age_seconds)
+        # Every signed request needs its sender's key: keeping recent ones in memory spares the
+        # inbox a database round trip per request (it was most of the inbox's time).
+        self._by_key: OrderedDict[str, RemoteActor] = OrderedDict()
+        self.memory_size = 10_000
+
+    def _remember(self, actor: RemoteActor) -> RemoteActor:
+        if actor.key_id:
+            self._by_key[actor.key_id] = actor
+            self._by_key.move_to_end(actor.key_id)
+            while len(self._by_key) > self.memory_size:
+                self._by_key.popitem(last=False)
+        return actor
+
+    def forget(self, uri: str) -> None:
+        for key_id in [k for k, actor in self._by_key.items() if actor.uri == uri]:
+            del self._by_key[key_id]
 
     @property
     def signer(self) -> Signer | None:
@@ -137,13 +154,18 @@ class ActorCache:
     async def get_by_key_id(self, key_id: str, *, refresh: bool = False) -> RemoteActor:
         """The actor owning a signature's keyId (usually `actor#main-key`)."""
         row = None
-        if not refresh:
+        remembered = self._by_key.get(key_id)
+        if not refresh and remembered is not None:
+            if utcnow() - remembered.fetched_at < self.max_age:
+                return remembered
+            row = remembered
+        if not refresh and row is None:
             async with self.db.read() as session:
                 row = (
                     await session.execute(select(RemoteActor).where(RemoteActor.key_id == key_id))
                 ).scalar_one_or_none()
             if row is not None and utcnow() - row.fetched_at < self.max_age:
-                return row
+                return self._remember(row)
         document_uri = urldefrag(key_id).url
         try:
             document = await self.client.get_json(document_uri, signer=self.signer)
@@ -172,4 +194,4 @@ class ActorCache:
                 for name, value in fields.items():
                     setattr(row, name, value)
                 row.fetched_at = utcnow()
-        return row
+        return self._remember(row)

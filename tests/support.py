@@ -147,7 +147,7 @@ async def start_node(tmp_path: Path) -> AsyncIterator[NodeFactory]:
         await migrate.upgrade(settings.database_url)
         node = Node(settings)
         await node.bootstrap()
-        server, task = await _serve(create_app(node, workers=workers), sock)
+        server, task = await _serve(create_app(node, workers=workers, process_inbox=True), sock)
         handle = RunningNode(node, port, server, task, env)
         running.append(handle)
         return handle

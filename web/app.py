@@ -24,13 +24,19 @@ from web.templating import Templates
 STATIC = Path(__file__).parent / "static"
 
 
-def create_app(node: Node, *, workers: int = 1) -> Starlette:
-    """`workers` delivery workers run inside the web process; 0 leaves delivery to `iwsn worker`."""
+def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> Starlette:
+    """`workers` delivery workers run inside the web process; 0 leaves delivery to `iwsn worker`.
+
+    The inbox is processed wherever the delivery workers run, or here with `process_inbox`
+    (tests drive delivery by hand but still want incoming activities handled).
+    """
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if workers:
             node.start_workers(workers)
+        elif process_inbox:
+            node.start_inbox_processor()
         try:
             yield
         finally:

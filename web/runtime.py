@@ -9,7 +9,8 @@ import logging
 from actors.bootstrap import BootstrapResult, bootstrap, register_handlers
 from federation.db import Database
 from federation.delivery import DeliveryWorker
-from federation.inbox import HandlerRegistry
+from federation.handlers import HandlerRegistry
+from federation.inbox_queue import InboxProcessor
 from federation.maintenance import prune
 from federation.node import Federation
 from web.settings import Settings
@@ -31,14 +32,25 @@ class Node:
         return await bootstrap(self.federation, self.settings.org_name)
 
     def start_workers(self, count: int = 1) -> None:
+        """Delivery workers, the inbox processor and housekeeping: the node's background work."""
         self._stop.clear()
         self._worker_tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
+        self.start_inbox_processor()
         for index in range(count):
             worker = DeliveryWorker(self.federation)
             task = asyncio.create_task(
                 worker.run(self._stop, self.federation.delivery_wake), name=f"delivery-{index}"
             )
             self._worker_tasks.append(task)
+
+    def start_inbox_processor(self) -> None:
+        self._stop.clear()
+        processor = InboxProcessor(self.federation)
+        self._worker_tasks.append(
+            asyncio.create_task(
+                processor.run(self._stop, self.federation.inbox_wake), name="inbox-processor"
+            )
+        )
 
     async def _housekeeping(self, every: float = 3600.0) -> None:
         while not self._stop.is_set():
@@ -54,6 +66,7 @@ class Node:
     async def stop_workers(self) -> None:
         self._stop.set()
         self.federation.delivery_wake.set()
+        self.federation.inbox_wake.set()
         for task in self._worker_tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout=30)

@@ -1,8 +1,8 @@
-"""foundation: actors, social graph, delivery queue, admins
+"""foundation: actors, social graph, delivery and inbox queues, admins
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 20:41:57.128518
+Create Date: 2026-11-25 20:57:29.816186
 """
 
 from collections.abc import Sequence
@@ -159,12 +159,22 @@ def upgrade() -> None:
         sa.Column("recipient_id", sa.Integer(), nullable=True),
         sa.Column("body", sa.JSON(), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("lease_owner", sa.String(length=64), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["recipient_id"], ["local_actors.id"], ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("uri"),
     )
     with op.batch_alter_table("received_activities", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_received_activities_actor_uri"), ["actor_uri"], unique=False
+        )
+        batch_op.create_index(
+            "ix_received_pending", ["state", "next_attempt_at", "received_at"], unique=False
         )
 
     op.create_table(
@@ -206,6 +216,7 @@ def downgrade() -> None:
 
     op.drop_table("deliveries")
     with op.batch_alter_table("received_activities", schema=None) as batch_op:
+        batch_op.drop_index("ix_received_pending")
         batch_op.drop_index(batch_op.f("ix_received_activities_actor_uri"))
 
     op.drop_table("received_activities")

@@ -100,13 +100,15 @@ class InboxWriter:
         for row in rows:
             unique.setdefault(row["uri"], row)
         dialect = postgresql if not self.db.is_sqlite else sqlite
+        table = ReceivedActivity.__table__
+        # Core, not the ORM's bulk path: a third of this method's time went to ORM bookkeeping.
         statement = (
-            dialect.insert(ReceivedActivity)
+            dialect.insert(table)
             .on_conflict_do_nothing(index_elements=["uri"])
-            .returning(ReceivedActivity.uri)
+            .returning(table.c.uri)
         )
-        async with self.db.transaction() as session:
-            result = await session.execute(statement, list(unique.values()))
+        async with self.db.engine.begin() as connection:
+            result = await connection.execute(statement, list(unique.values()))
             return set(result.scalars())
 
     async def aclose(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from actors.models import Organization
@@ -40,6 +41,15 @@ def _actor_common(actor: LocalActor, shared_inbox: str) -> dict[str, Any]:
     }
 
 
+def summary_html(text: str) -> str:
+    """Plain text as the HTML AS2 expects: escaped, paragraphs and line breaks kept."""
+    paragraphs = [p.strip() for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    return "".join(
+        "<p>" + "<br>".join(html.escape(line) for line in p.split("\n")) + "</p>"
+        for p in paragraphs
+    )
+
+
 def organization_actor(
     organization: Organization, actor: LocalActor, *, shared_inbox: str, page_url: str
 ) -> dict[str, Any]:
@@ -47,7 +57,7 @@ def organization_actor(
     document.update(
         {
             "name": organization.display_name,
-            "summary": organization.summary,
+            "summary": summary_html(organization.summary),
             "url": page_url,
             "discoverable": True,
             "indexable": True,

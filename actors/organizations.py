@@ -7,7 +7,9 @@ import re
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from actors.activitystreams import CONTEXT, organization_actor
 from actors.models import Organization
+from federation.delivery import PUBLIC
 from federation.models import LocalActor
 from federation.node import INSTANCE_USERNAME, Federation
 
@@ -57,6 +59,59 @@ async def create_organization(
             summary=summary,
         )
         session.add(organization)
+    return organization
+
+
+MAX_DISPLAY_NAME = 100
+MAX_SUMMARY = 2000
+
+
+async def update_profile(
+    federation: Federation,
+    name: str,
+    *,
+    display_name: str,
+    summary: str,
+    manually_approves_followers: bool,
+) -> Organization:
+    """Change how an organization presents itself, and tell its followers (an actor Update).
+
+    Mastodon and others refresh a remote profile when they receive its `Update`; without it
+    they would show the old name until their cache expires.
+    """
+    display_name = " ".join(display_name.split())
+    if not display_name:
+        raise OrganizationError("the name cannot be empty")
+    if len(display_name) > MAX_DISPLAY_NAME:
+        raise OrganizationError(f"the name is longer than {MAX_DISPLAY_NAME} characters")
+    summary = summary.strip().replace("\r\n", "\n")
+    if len(summary) > MAX_SUMMARY:
+        raise OrganizationError(f"the description is longer than {MAX_SUMMARY} characters")
+    async with federation.db.transaction() as session:
+        found = await by_name(session, name)
+        if found is None:
+            raise OrganizationError(f"no organization named {name!r} on this node")
+        organization, actor = found
+        organization.display_name = display_name
+        organization.summary = summary
+        actor.manually_approves_followers = manually_approves_followers
+        document = organization_actor(
+            organization, actor, shared_inbox=federation.shared_inbox_uri, page_url=actor.uri
+        )
+        document.pop("@context")
+        await federation.publish(
+            session,
+            {
+                "@context": CONTEXT,
+                "id": federation.new_id(),
+                "type": "Update",
+                "actor": actor.uri,
+                "to": [PUBLIC],
+                "cc": [actor.followers_uri],
+                "object": document,
+            },
+            actor=actor,
+        )
     return organization
 
 

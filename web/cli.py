@@ -13,7 +13,13 @@ from typing import Any
 from sqlalchemy import select
 
 from actors import admins
-from actors.organizations import OrganizationError, all_organizations, create_organization
+from actors.organizations import (
+    OrganizationError,
+    all_organizations,
+    by_name,
+    create_organization,
+    update_profile,
+)
 from actors.organizations import resolve as resolve_organization
 from federation import follows
 from federation.client import FetchError
@@ -167,6 +173,27 @@ async def org_create(node: Node, args: argparse.Namespace) -> None:
     print(f"{node.settings.base_url}/actors/{org.name}")
 
 
+async def org_edit(node: Node, args: argparse.Namespace) -> None:
+    async with node.db.read() as session:
+        found = await by_name(session, args.name)
+    if found is None:
+        raise CommandError(f"no organization named {args.name!r} on this node")
+    organization, actor = found
+    try:
+        await update_profile(
+            node.federation,
+            args.name,
+            display_name=organization.display_name
+            if args.display_name is None
+            else args.display_name,
+            summary=organization.summary if args.summary is None else args.summary,
+            manually_approves_followers=actor.manually_approves_followers,
+        )
+    except OrganizationError as exc:
+        raise CommandError(str(exc)) from exc
+    print(actor.uri)
+
+
 async def org_list(node: Node, _args: argparse.Namespace) -> None:
     async with node.db.read() as session:
         for org, actor in await all_organizations(session):
@@ -304,6 +331,11 @@ def parser() -> argparse.ArgumentParser:
     org_new.add_argument("--display-name")
     org_new.add_argument("--summary", default="")
     org_new.set_defaults(func=_with_node(org_create))
+    org_change = org.add_parser("edit", help="change an organization's name or description")
+    org_change.add_argument("name", help="handle, as in @name@domain")
+    org_change.add_argument("--display-name")
+    org_change.add_argument("--summary")
+    org_change.set_defaults(func=_with_node(org_edit))
     org.add_parser("list").set_defaults(func=_with_node(org_list))
 
     for name, action, text in (

@@ -7,8 +7,11 @@ from typing import Any
 
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
+
+from actors.activitystreams import summary_html
 
 TEMPLATES = Path(__file__).parent / "templates"
 LOCALES = Path(__file__).parent / "locales"
@@ -24,6 +27,8 @@ def environment() -> Environment:
     )
     translations: NullTranslations = Translations.load(str(LOCALES), ["en"])
     env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+    # summary_html escapes every piece of the text itself, so the result is safe markup.
+    env.filters["paragraphs"] = lambda text: Markup(summary_html(text or ""))  # noqa: S704
     return env
 
 

@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from actors import admins
-from actors.organizations import all_organizations
+from actors.organizations import OrganizationError, all_organizations, by_name, update_profile
 from federation import follows
 from federation.client import FetchError
 from federation.delivery import queue_status
@@ -193,8 +193,51 @@ async def follow_form(request: Request) -> Response:
     return RedirectResponse("/admin#following", status_code=303)
 
 
+@admin_required
+async def edit_organization(request: Request) -> Response:
+    node = _node(request)
+    templates = request.app.state.templates
+    async with node.db.read() as session:
+        found = await by_name(session, request.path_params["name"])
+    if found is None:
+        raise HTTPException(404, "No such organization")
+    organization, actor = found
+    values = {
+        "display_name": organization.display_name,
+        "summary": organization.summary,
+        "manual": actor.manually_approves_followers,
+    }
+    if request.method == "POST":
+        form = await request.form()
+        values = {
+            "display_name": str(form.get("display_name", "")),
+            "summary": str(form.get("summary", "")),
+            "manual": form.get("manual") == "on",
+        }
+        try:
+            await update_profile(
+                node.federation,
+                organization.name,
+                display_name=values["display_name"],
+                summary=values["summary"],
+                manually_approves_followers=values["manual"],
+            )
+        except OrganizationError as exc:
+            return templates.render(
+                request,
+                "admin/organization.html",
+                {"organization": organization, "values": values, "error": str(exc)},
+                status=400,
+            )
+        return RedirectResponse("/admin", status_code=303)
+    return templates.render(
+        request, "admin/organization.html", {"organization": organization, "values": values}
+    )
+
+
 routes = [
     Route("/admin", dashboard),
+    Route("/admin/organizations/{name}", edit_organization, methods=["GET", "POST"]),
     Route("/admin/follow", follow_form, methods=["POST"]),
     Route("/admin/unfollow", follow_form, methods=["POST"]),
     Route(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from actors import admins
+from actors import admins, remote_events
 from actors.organizations import all_organizations, create_organization
 from federation import follows
 from federation.handlers import HandlerRegistry
@@ -14,6 +14,7 @@ from federation.node import Federation
 def register_handlers(registry: HandlerRegistry) -> None:
     """Everything the domain does with incoming activities is wired here."""
     follows.register(registry)
+    remote_events.register(registry)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from federation.db import Base, UTCDateTime, utcnow
@@ -47,3 +48,55 @@ class AdminSetupToken(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Event(Base):
+    """An action or a Workers Assembly: our organizations' own, and those received from others.
+
+    Times are stored in UTC beside the event's IANA time zone, so pages show local time and a
+    change of the zone's rules (summer time) cannot shift an event that was already announced.
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_upcoming", "deleted_at", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uri: Mapped[str] = mapped_column(String(2048), unique=True)
+    url: Mapped[str | None] = mapped_column(String(2048))
+    category: Mapped[str] = mapped_column(String(16))  # action | assembly
+    kind: Mapped[str] = mapped_column(String(32))
+    is_local: Mapped[bool] = mapped_column(Boolean, default=True)
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    origin_actor_uri: Mapped[str] = mapped_column(String(2048), index=True)
+    origin_host: Mapped[str] = mapped_column(String(255))
+    origin_name: Mapped[str | None] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(300))
+    description_html: Mapped[str] = mapped_column(Text, default="")
+    description_source: Mapped[str | None] = mapped_column(Text)
+    description_format: Mapped[str] = mapped_column(String(16), default="markdown")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    timezone: Mapped[str] = mapped_column(String(64))
+    place_name: Mapped[str | None] = mapped_column(String(300))
+    street_address: Mapped[str | None] = mapped_column(String(300))
+    city: Mapped[str | None] = mapped_column(String(200))
+    postal_code: Mapped[str | None] = mapped_column(String(32))
+    country: Mapped[str | None] = mapped_column(String(64))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    online_url: Mapped[str | None] = mapped_column(String(2048))
+    hashtags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    solidarity_day_uri: Mapped[str | None] = mapped_column(String(2048))
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled | cancelled
+    contact: Mapped[str | None] = mapped_column(String(300))
+    language: Mapped[str | None] = mapped_column(String(16))
+    agenda: Mapped[str | None] = mapped_column(Text)
+    sections: Mapped[list[str]] = mapped_column(JSON, default=list)
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the origin last sent, for fields we do not model (and to re-check later).
+    document: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -17,8 +17,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from web.auth import LoginThrottle, csrf_token
+from web.labels import kind_label
 from web.negotiation import wants_activity_json
-from web.routes import activitypub, admin, pages, wellknown
+from web.routes import activitypub, admin, events, pages, wellknown
 from web.runtime import Node
 from web.templating import Templates
 
@@ -75,6 +76,7 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
         routes=[
             *activitypub.routes,
             *wellknown.routes,
+            *events.routes,
             *pages.routes,
             *admin.routes,
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
@@ -94,7 +96,12 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
     )
     app.state.node = node
     app.state.templates = Templates(
-        {"node_name": settings.node_name, "node_domain": settings.domain, "csrf_token": csrf_token}
+        {
+            "node_name": settings.node_name,
+            "node_domain": settings.domain,
+            "csrf_token": csrf_token,
+            "kind_label": kind_label,
+        }
     )
     app.state.login_throttle = LoginThrottle()
     return app

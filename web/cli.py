@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from actors import admins
+from actors.events import EventError
 from actors.organizations import (
     OrganizationError,
     all_organizations,
@@ -27,7 +28,7 @@ from federation.delivery import queue_status
 from federation.models import Follower, Following, LocalActor
 from federation.node import INSTANCE_USERNAME
 from federation.remote_actors import ActorError
-from web import migrate
+from web import cli_events, migrate
 from web.runtime import Node
 from web.settings import Settings, SettingsError, load, prepare_data_dir
 
@@ -371,6 +372,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("deliveries", help="delivery queue status").set_defaults(
         func=_with_node(deliveries)
     )
+    cli_events.add_commands(sub, _with_node)
     return top
 
 
@@ -381,7 +383,14 @@ def main(argv: list[str] | None = None) -> None:
     except SettingsError as exc:
         print(f"iwsn: configuration error: {exc}", file=sys.stderr)
         sys.exit(2)
-    except (CommandError, FetchError, ActorError, OrganizationError) as exc:
+    except (
+        CommandError,
+        FetchError,
+        ActorError,
+        OrganizationError,
+        EventError,
+        cli_events.EventCommandError,
+    ) as exc:
         print(f"iwsn: {exc}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:

@@ -18,6 +18,7 @@ from federation.inbox import InboxRejection, receive
 from federation.models import Follower, Following, LocalActor, OutboxActivity
 from federation.node import INSTANCE_USERNAME
 from web.negotiation import ActivityJSONResponse, wants_activity_json
+from web.routes.events import upcoming
 from web.runtime import Node
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ async def organization(request: Request) -> Response:
             "actor": actor,
             "handle": f"@{org.name}@{node.settings.domain}",
             "followers": await _count(node, Follower, actor),
+            "items": await upcoming(node, organization_id=org.id),
         },
     )
 

@@ -7,6 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from actors.organizations import all_organizations
+from web.routes.events import upcoming
 from web.runtime import Node
 
 
@@ -18,10 +19,11 @@ async def home(request: Request) -> Response:
         request,
         "home.html",
         {
+            "items": await upcoming(node, limit=20),
             "organizations": [
                 {"org": org, "actor": actor, "handle": f"@{org.name}@{node.settings.domain}"}
                 for org, actor in organizations
-            ]
+            ],
         },
     )
 

@@ -1,0 +1,197 @@
+"""Events from other servers, as our domain: lenient in what we read, strict in what we keep.
+
+Mobilizon, Gancio and iwsn nodes shape `Event` differently (one Place or a list of Place and
+VirtualLocation, an address object or a string, hashtags with or without '#'); everything
+becomes the same columns, with HTML sanitized and numbers checked.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
+
+from actors.events import KINDS
+from actors.text import normalize_hashtag, sanitize_html
+from federation.remote_actors import first_id, host_of
+
+
+class NotAnEvent(ValueError):
+    pass
+
+
+def _text(value: Any, limit: int) -> str | None:
+    if isinstance(value, str):
+        value = " ".join(value.split())
+        return value[:limit] or None
+    return None
+
+
+def _when(value: Any, zone: ZoneInfo | None) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        # No offset: the event's own zone if it names one, else UTC as the spec default.
+        moment = moment.replace(tzinfo=zone or UTC)
+    return moment.astimezone(UTC)
+
+
+def _zone_name(document: dict[str, Any], start: str | None) -> str:
+    declared = document.get("timezone")
+    if isinstance(declared, str) and declared in available_timezones():
+        return declared
+    # Only an offset is known: keep local times right with a fixed-offset zone when whole hours.
+    if isinstance(start, str):
+        try:
+            offset = datetime.fromisoformat(start.replace("Z", "+00:00")).utcoffset()
+        except ValueError:
+            offset = None
+        if offset is not None and offset.total_seconds() % 3600 == 0:
+            hours = int(offset.total_seconds() // 3600)
+            if hours == 0:
+                return "UTC"
+            return f"Etc/GMT{'-' if hours > 0 else '+'}{abs(hours)}"
+    return "UTC"
+
+
+def _number(value: Any, low: float, high: float) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if low <= number <= high else None
+
+
+def _http_url(value: Any) -> str | None:
+    url = first_id(value) if not isinstance(value, str) else value
+    if isinstance(value, dict) and isinstance(value.get("href"), str):
+        url = value["href"]
+    if isinstance(url, str) and url.startswith(("https://", "http://")) and len(url) <= 2048:
+        return url
+    return None
+
+
+def _locations(value: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """(the first Place, the first online link) of one location or a list of them."""
+    place = online = None
+    for item in value if isinstance(value, list) else [value]:
+        if not isinstance(item, dict):
+            continue
+        kind = item.get("type")
+        if kind == "VirtualLocation" and online is None:
+            online = _http_url(item.get("url"))
+        elif kind == "Place" and place is None:
+            place = item
+    return place, online
+
+
+def _address(place: dict[str, Any]) -> dict[str, Any]:
+    address = place.get("address")
+    if isinstance(address, str):  # Gancio: one line of text
+        return {"street_address": _text(address, 300)}
+    if not isinstance(address, dict):
+        return {}
+    country = _text(address.get("addressCountry"), 64)
+    return {
+        "street_address": _text(address.get("streetAddress"), 300),
+        "city": _text(address.get("addressLocality"), 200),
+        "postal_code": _text(address.get("postalCode"), 32),
+        "country": country,
+    }
+
+
+def _hashtags(tags: Any) -> list[str]:
+    found: list[str] = []
+    for tag in tags if isinstance(tags, list) else [tags]:
+        if isinstance(tag, dict) and tag.get("type") == "Hashtag":
+            name = normalize_hashtag(str(tag.get("name", "")))
+            if name and name.lower() not in {t.lower() for t in found}:
+                found.append(name)
+    return found[:30]
+
+
+def _cancelled(document: dict[str, Any]) -> bool:
+    status = str(document.get("eventStatus") or "")
+    return status.endswith("EventCancelled") or document.get("status") == "CANCELLED"
+
+
+def _language(document: dict[str, Any]) -> str | None:
+    declared = document.get("inLanguage")
+    if isinstance(declared, str):
+        return declared[:16]
+    content_map = document.get("contentMap")
+    if isinstance(content_map, dict) and content_map:
+        return str(next(iter(content_map)))[:16]
+    return None
+
+
+def event_fields(document: dict[str, Any]) -> dict[str, Any]:
+    """Columns of `Event` for a remote AS2 Event; raises NotAnEvent when it cannot be one."""
+    if document.get("type") != "Event":
+        raise NotAnEvent(f"not an Event but {document.get('type')!r}")
+    uri = document.get("id")
+    if not isinstance(uri, str) or not uri.startswith(("https://", "http://")):
+        raise NotAnEvent("the event has no http(s) id")
+    title = _text(document.get("name"), 300)
+    if not title:
+        raise NotAnEvent("the event has no name")
+    zone_name = _zone_name(document, document.get("startTime"))
+    zone = ZoneInfo(zone_name)
+    starts_at = _when(document.get("startTime"), zone)
+    if starts_at is None:
+        raise NotAnEvent("the event has no valid startTime")
+    ends_at = _when(document.get("endTime"), zone)
+    if ends_at is not None and ends_at < starts_at:
+        ends_at = None
+    place, online = _locations(document.get("location"))
+    for attachment in document.get("attachment") or []:
+        if online is None and isinstance(attachment, dict) and attachment.get("type") == "Link":
+            online = _http_url(attachment)
+    attributed = first_id(document.get("attributedTo"))
+    content = document.get("content")
+    kind = document.get("kind")
+    capacity = document.get("maximumAttendeeCapacity")
+    fields: dict[str, Any] = {
+        "uri": uri,
+        "url": _http_url(document.get("url")) or uri,
+        "category": "assembly" if document.get("eventCategory") == "assembly" else "action",
+        "kind": kind if kind in KINDS else "other",
+        "origin_actor_uri": attributed or uri,
+        "origin_host": host_of(uri),
+        "title": title,
+        "description_html": sanitize_html(content) if isinstance(content, str) else "",
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "timezone": zone_name,
+        "online_url": online,
+        "hashtags": _hashtags(document.get("tag")),
+        "status": "cancelled" if _cancelled(document) else "scheduled",
+        "language": _language(document),
+        "capacity": capacity if isinstance(capacity, int) and capacity > 0 else None,
+        "agenda": _text(document.get("agenda"), 20_000),
+        "solidarity_day_uri": _http_url(document.get("solidarityDay")),
+        "place_name": None,
+        "street_address": None,
+        "city": None,
+        "postal_code": None,
+        "country": None,
+        "latitude": None,
+        "longitude": None,
+    }
+    if place is not None:
+        fields["place_name"] = _text(place.get("name"), 300)
+        fields.update({k: v for k, v in _address(place).items() if v})
+        latitude = _number(place.get("latitude"), -90, 90)
+        longitude = _number(place.get("longitude"), -180, 180)
+        if latitude is not None and longitude is not None:
+            fields["latitude"], fields["longitude"] = latitude, longitude
+    published = _when(document.get("published"), None)
+    updated = _when(document.get("updated"), None)
+    if published:
+        fields["published_at"] = published
+    fields["updated_at"] = updated or published or datetime.now(UTC)
+    return fields

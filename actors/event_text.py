@@ -1,0 +1,71 @@
+"""How an event reads in words: when and where, in the event's own time zone and language."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_time, get_timezone_location
+
+from actors.models import Event
+
+DEFAULT_LOCALE = "en"
+
+
+def locale_for(language: str | None) -> Locale:
+    try:
+        return Locale.parse((language or DEFAULT_LOCALE).replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse(DEFAULT_LOCALE)
+
+
+def when(event: Event, language: str | None = None) -> str:
+    """'Saturday, May 1, 2027, 10:00 AM – 1:00 PM · Portugal (Lisbon) Time'.
+
+    Always in the event's own zone, named, so a reader elsewhere knows whose clock it is.
+    """
+    locale = locale_for(language or event.language)
+    zone = ZoneInfo(event.timezone)
+    start = event.starts_at.astimezone(zone)
+    text = (
+        f"{format_date(start, format='full', locale=locale)}, "
+        f"{format_time(start, format='short', tzinfo=zone, locale=locale)}"
+    )
+    if event.ends_at is not None:
+        end = event.ends_at.astimezone(zone)
+        if end.date() == start.date():
+            text += f" – {format_time(end, format='short', tzinfo=zone, locale=locale)}"
+        else:
+            text += (
+                f" – {format_date(end, format='full', locale=locale)}, "
+                f"{format_time(end, format='short', tzinfo=zone, locale=locale)}"
+            )
+    return f"{text} · {get_timezone_location(zone, locale=locale)}"
+
+
+def where(event: Event, *, online_word: str = "online") -> str:
+    """'Praça do Comércio, Lisboa', 'online', or both."""
+    parts = [p for p in (event.place_name, event.city) if p]
+    place = ", ".join(dict.fromkeys(parts))
+    if event.online_url:
+        return f"{place} + {online_word}" if place else online_word
+    return place
+
+
+def hashtags(event: Event) -> str:
+    return " ".join(f"#{tag}" for tag in event.hashtags)
+
+
+def summary(event: Event) -> str:
+    """The at-a-glance line Mastodon shows under the title: when, where, hashtags.
+
+    Plain text on purpose: Mastodon builds a converted Event's post from name, summary and
+    url, escaping and linkifying the text itself, so #Tags become links on its side.
+    """
+    lines = [when(event), where(event)]
+    if event.status == "cancelled":
+        lines.insert(0, "CANCELLED")
+    tags = hashtags(event)
+    if tags:
+        lines.append(tags)
+    return "\n".join(line for line in lines if line)

@@ -1,0 +1,328 @@
+"""Actions and Workers Assemblies: the rules, and the one entry point for each change.
+
+Admin pages, the CLI and tests all publish, edit, cancel and delete through these functions;
+each change is stored and handed to the delivery queue in one transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from babel import Locale
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from actors import internal_to_as
+from actors.models import Event, Organization
+from actors.organizations import OrganizationError, resolve
+from actors.text import description_html, normalize_hashtag
+from federation.db import utcnow
+from federation.models import LocalActor
+from federation.node import Federation
+
+KINDS = ("demonstration", "strike", "picket", "rally", "march", "online", "other")
+CATEGORIES = ("action", "assembly")
+Category = Literal["action", "assembly"]
+COUNTRIES = frozenset(Locale("en").territories)
+MAX_TITLE = 200
+MAX_DESCRIPTION = 20_000
+
+
+class EventError(ValueError):
+    """Invalid input: `problems` maps each field to what is wrong with it, in plain words."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{name}: {text}" for name, text in problems.items()))
+        self.problems = problems
+
+
+class EventNotFound(LookupError):
+    pass
+
+
+@dataclass
+class EventInput:
+    """What an organizer gives: local wall-clock times in the event's own time zone."""
+
+    title: str
+    kind: str
+    starts: datetime
+    ends: datetime | None
+    timezone: str
+    place_name: str | None = None
+    street_address: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    online_url: str | None = None
+    tags: list[str] = field(default_factory=list)
+    description: str = ""
+    description_format: Literal["markdown", "html"] = "markdown"
+    contact: str | None = None
+    language: str | None = None
+    solidarity_day_uri: str | None = None
+    agenda: str | None = None
+    sections: list[str] = field(default_factory=list)
+    capacity: int | None = None
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = " ".join(value.split())
+    return value or None
+
+
+def _local_to_utc(moment: datetime, zone: ZoneInfo) -> datetime:
+    """A wall-clock time in `zone` as UTC; refuses times the clocks skip over."""
+    naive = moment.replace(tzinfo=None)
+    first = naive.replace(tzinfo=zone, fold=0)
+    second = naive.replace(tzinfo=zone, fold=1)
+    there_and_back = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    if (
+        there_and_back != naive
+        and second.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive
+    ):
+        raise ValueError("that time does not exist there: the clocks change at that moment")
+    return first.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """Validated input, ready to store."""
+
+    values: dict[str, object]
+
+
+def check(data: EventInput, category: Category) -> Checked:
+    problems: dict[str, str] = {}
+    title = _clean(data.title) or ""
+    if not title:
+        problems["title"] = "a title is required"
+    elif len(title) > MAX_TITLE:
+        problems["title"] = f"the title is longer than {MAX_TITLE} characters"
+    if data.kind not in KINDS:
+        problems["kind"] = f"the kind must be one of: {', '.join(KINDS)}"
+    zone: ZoneInfo | None = None
+    if data.timezone not in available_timezones():
+        problems["timezone"] = (
+            f"unknown time zone {data.timezone!r}: use a name like Europe/Lisbon or America/Bogota"
+        )
+    else:
+        try:
+            zone = ZoneInfo(data.timezone)
+        except ZoneInfoNotFoundError:
+            problems["timezone"] = f"unknown time zone {data.timezone!r}"
+    starts_at = ends_at = None
+    if zone is not None:
+        try:
+            starts_at = _local_to_utc(data.starts, zone)
+        except ValueError as exc:
+            problems["starts"] = str(exc)
+        if data.ends is not None:
+            try:
+                ends_at = _local_to_utc(data.ends, zone)
+            except ValueError as exc:
+                problems["ends"] = str(exc)
+        if data.ends is None:
+            problems["ends"] = "an end time is required"
+        elif starts_at and ends_at and ends_at <= starts_at:
+            problems["ends"] = "the end must be after the start"
+    country = (data.country or "").strip().upper() or None
+    if country and country not in COUNTRIES:
+        problems["country"] = f"{data.country!r} is not a two-letter country code such as PT or BR"
+    lat, lon = data.latitude, data.longitude
+    if (lat is None) != (lon is None):
+        problems["coordinates"] = "give both latitude and longitude, or neither"
+    elif lat is not None and lon is not None:
+        if not -90 <= lat <= 90:
+            problems["latitude"] = "latitude must be between -90 and 90"
+        if not -180 <= lon <= 180:
+            problems["longitude"] = "longitude must be between -180 and 180"
+    online_url = (data.online_url or "").strip() or None
+    if online_url:
+        parts = urlsplit(online_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            problems["online_url"] = "the online link must be an http(s) address"
+    place_name, city = _clean(data.place_name), _clean(data.city)
+    if not online_url and not (place_name and city):
+        problems["location"] = "give a place and a city, or an online link, or both"
+    tags: list[str] = []
+    for raw in data.tags:
+        tag = normalize_hashtag(raw)
+        if tag is None:
+            problems["tags"] = f"{raw!r} is not a hashtag: letters, digits and _ only"
+        elif tag.lower() not in {t.lower() for t in tags}:
+            tags.append(tag)
+    if len(data.description) > MAX_DESCRIPTION:
+        problems["description"] = f"the description is longer than {MAX_DESCRIPTION} characters"
+    capacity = data.capacity
+    if category == "assembly" and capacity is not None and capacity < 1:
+        problems["capacity"] = "the capacity must be a positive number"
+    if problems:
+        raise EventError(problems)
+    return Checked(
+        {
+            "title": title,
+            "kind": data.kind,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "timezone": data.timezone,
+            "place_name": place_name,
+            "street_address": _clean(data.street_address),
+            "city": city,
+            "postal_code": _clean(data.postal_code),
+            "country": country,
+            "latitude": lat,
+            "longitude": lon,
+            "online_url": online_url,
+            "hashtags": tags,
+            "description_source": data.description,
+            "description_format": data.description_format,
+            "description_html": description_html(data.description, format=data.description_format),
+            "contact": _clean(data.contact),
+            "language": (data.language or "").strip() or None,
+            "solidarity_day_uri": (data.solidarity_day_uri or "").strip() or None,
+            "agenda": (data.agenda or "").strip() or None if category == "assembly" else None,
+            "sections": [s for s in (_clean(x) for x in data.sections) if s]
+            if category == "assembly"
+            else [],
+            "capacity": capacity if category == "assembly" else None,
+        }
+    )
+
+
+def event_path(category: str) -> str:
+    return "assemblies" if category == "assembly" else "actions"
+
+
+async def _organization(session: AsyncSession, name: str | None) -> tuple[Organization, LocalActor]:
+    try:
+        return await resolve(session, name)
+    except OrganizationError as exc:
+        raise EventError({"org": str(exc)}) from exc
+
+
+async def publish(
+    federation: Federation, data: EventInput, *, category: Category, org: str | None = None
+) -> Event:
+    """Store a new event of one of our organizations and send `Create` to its followers."""
+    checked = check(data, category)
+    async with federation.db.transaction() as session:
+        organization, actor = await _organization(session, org)
+        now = utcnow()
+        uri = f"{federation.config.base_url}/{event_path(category)}/{uuid.uuid4()}"
+        event = Event(
+            uri=uri,
+            url=uri,
+            category=category,
+            is_local=True,
+            organization_id=organization.id,
+            origin_actor_uri=actor.uri,
+            origin_host=federation.own_host,
+            origin_name=organization.display_name,
+            published_at=now,
+            updated_at=now,
+            status="scheduled",
+            **checked.values,
+        )
+        session.add(event)
+        await session.flush()
+        await federation.publish(
+            session, internal_to_as.create(federation, event, organization, actor), actor=actor
+        )
+    return event
+
+
+async def _own(session: AsyncSession, uri: str) -> tuple[Event, Organization, LocalActor]:
+    row = (
+        await session.execute(
+            select(Event, Organization, LocalActor)
+            .join(Organization, Event.organization_id == Organization.id)
+            .join(LocalActor, Organization.local_actor_id == LocalActor.id)
+            .where(Event.uri == uri, Event.is_local.is_(True), Event.deleted_at.is_(None))
+        )
+    ).first()
+    if row is None:
+        raise EventNotFound(f"no action or assembly of this node at {uri}")
+    return row[0], row[1], row[2]
+
+
+def _advance(event: Event) -> None:
+    # Mastodon re-renders an updated post only when `updated` moves forward, and `updated` is
+    # published to the second: two edits within one second must still differ.
+    event.updated_at = max(utcnow(), event.updated_at + timedelta(seconds=1)).replace(microsecond=0)
+
+
+async def edit(federation: Federation, uri: str, data: EventInput) -> Event:
+    """Replace an event's details and send `Update` to its followers."""
+    async with federation.db.transaction() as session:
+        event, organization, actor = await _own(session, uri)
+        checked = check(data, event.category)  # type: ignore[arg-type]
+        for name, value in checked.values.items():
+            setattr(event, name, value)
+        _advance(event)
+        await federation.publish(
+            session, internal_to_as.update(federation, event, organization, actor), actor=actor
+        )
+    return event
+
+
+async def cancel(federation: Federation, uri: str) -> Event:
+    """Mark an event cancelled: an `Update` with eventStatus EventCancelled, as Mobilizon does."""
+    async with federation.db.transaction() as session:
+        event, organization, actor = await _own(session, uri)
+        event.status = "cancelled"
+        _advance(event)
+        await federation.publish(
+            session, internal_to_as.update(federation, event, organization, actor), actor=actor
+        )
+    return event
+
+
+async def delete(federation: Federation, uri: str) -> Event:
+    """Withdraw an event: it answers 410 with a Tombstone, and followers get `Delete`."""
+    async with federation.db.transaction() as session:
+        event, _organization, actor = await _own(session, uri)
+        event.deleted_at = utcnow()
+        _advance(event)
+        await federation.publish(
+            session, internal_to_as.delete(federation, event, actor), actor=actor
+        )
+    return event
+
+
+def input_from(event: Event) -> EventInput:
+    """The current details of an event as input, to edit a few fields and keep the rest."""
+    zone = ZoneInfo(event.timezone)
+    return EventInput(
+        title=event.title,
+        kind=event.kind,
+        starts=event.starts_at.astimezone(zone).replace(tzinfo=None),
+        ends=event.ends_at.astimezone(zone).replace(tzinfo=None) if event.ends_at else None,
+        timezone=event.timezone,
+        place_name=event.place_name,
+        street_address=event.street_address,
+        city=event.city,
+        postal_code=event.postal_code,
+        country=event.country,
+        latitude=event.latitude,
+        longitude=event.longitude,
+        online_url=event.online_url,
+        tags=list(event.hashtags),
+        description=event.description_source or "",
+        description_format=event.description_format,  # type: ignore[arg-type]
+        contact=event.contact,
+        language=event.language,
+        solidarity_day_uri=event.solidarity_day_uri,
+        agenda=event.agenda,
+        sections=list(event.sections),
+        capacity=event.capacity,
+    )

@@ -1,0 +1,198 @@
+"""Our events as ActivityStreams: the `Event` objects and activities we publish.
+
+Shaped as Mobilizon and Gancio publish events (FEP-8a8e), so their servers and Mastodon read
+them; what AS2 and Mobilizon lack goes in one documented namespace (docs/federation.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from actors import event_text
+from actors.models import Event, Organization
+from actors.text import hashtag_objects
+from federation.delivery import PUBLIC
+from federation.models import LocalActor
+from federation.node import Federation
+
+IWSN_NS = "https://iwsn.network/ns#"
+
+EVENT_CONTEXT: list[Any] = [
+    "https://www.w3.org/ns/activitystreams",
+    {
+        "sc": "http://schema.org/",
+        "mz": "https://joinmobilizon.org/ns#",
+        "ical": "http://www.w3.org/2002/12/cal/ical#",
+        "iwsn": IWSN_NS,
+        "Hashtag": "as:Hashtag",
+        "PostalAddress": "sc:PostalAddress",
+        "address": {"@id": "sc:address", "@type": "sc:PostalAddress"},
+        "streetAddress": "sc:streetAddress",
+        "addressLocality": "sc:addressLocality",
+        "addressRegion": "sc:addressRegion",
+        "postalCode": "sc:postalCode",
+        "addressCountry": "sc:addressCountry",
+        "eventStatus": {"@id": "sc:eventStatus", "@type": "@id"},
+        "inLanguage": "sc:inLanguage",
+        "maximumAttendeeCapacity": "sc:maximumAttendeeCapacity",
+        "timezone": {"@id": "mz:timezone", "@type": "sc:Text"},
+        "isOnline": {"@id": "mz:isOnline", "@type": "sc:Boolean"},
+        "joinMode": {"@id": "mz:joinMode", "@type": "mz:joinModeType"},
+        "participantCount": {"@id": "mz:participantCount", "@type": "sc:Integer"},
+        "anonymousParticipationEnabled": {
+            "@id": "mz:anonymousParticipationEnabled",
+            "@type": "sc:Boolean",
+        },
+        "category": "sc:category",
+        "commentsEnabled": {"@id": "mz:commentsEnabled", "@type": "sc:Boolean"},
+        "status": {"@id": "ical:status", "@type": "ical:status"},
+        "kind": {"@id": "iwsn:kind", "@type": "sc:Text"},
+        "eventCategory": {"@id": "iwsn:eventCategory", "@type": "sc:Text"},
+        "agenda": {"@id": "iwsn:agenda", "@type": "sc:Text"},
+        "sections": {"@id": "iwsn:sections", "@container": "@list"},
+        "solidarityDay": {"@id": "iwsn:solidarityDay", "@type": "@id"},
+        "contact": {"@id": "iwsn:contact", "@type": "sc:Text"},
+    },
+]
+
+# Mobilizon's category for political events; its list is fixed, this is the one that fits.
+CATEGORY = "MOVEMENTS_POLITICS"
+
+
+def _time(moment: Any, zone: ZoneInfo) -> str:
+    # With the event's own offset: a reader without time-zone support still gets local time.
+    return moment.astimezone(zone).isoformat(timespec="seconds")
+
+
+def _stamp(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def event_object(
+    federation: Federation, event: Event, organization: Organization, actor: LocalActor
+) -> dict[str, Any]:
+    zone = ZoneInfo(event.timezone)
+    document: dict[str, Any] = {
+        "id": event.uri,
+        "type": "Event",
+        "name": event.title,
+        "summary": event_text.summary(event),
+        "content": event.description_html,
+        "mediaType": "text/html",
+        "startTime": _time(event.starts_at, zone),
+        "timezone": event.timezone,
+        "url": event.url or event.uri,
+        "attributedTo": actor.uri,
+        "to": [PUBLIC],
+        "cc": [actor.followers_uri],
+        "published": _stamp(event.published_at),
+        "updated": _stamp(event.updated_at),
+        "eventStatus": (
+            "https://schema.org/EventCancelled"
+            if event.status == "cancelled"
+            else "https://schema.org/EventScheduled"
+        ),
+        "status": "CANCELLED" if event.status == "cancelled" else "CONFIRMED",
+        "category": CATEGORY,
+        "kind": event.kind,
+        "eventCategory": event.category,
+        "tag": hashtag_objects(event.hashtags, federation.config.base_url),
+        "isOnline": bool(event.online_url) and not event.place_name,
+        "commentsEnabled": True,
+        "anonymousParticipationEnabled": False,
+        "attachment": [],
+    }
+    if event.ends_at is not None:
+        document["endTime"] = _time(event.ends_at, zone)
+    if event.language:
+        document["inLanguage"] = event.language
+        document["contentMap"] = {event.language: event.description_html}
+    if event.place_name or event.city:
+        document["location"] = _place(event)
+    if event.online_url:
+        document["attachment"].append(
+            {"type": "Link", "name": "Website", "href": event.online_url, "mediaType": "text/html"}
+        )
+    if event.contact:
+        document["contact"] = event.contact
+    if event.solidarity_day_uri:
+        document["solidarityDay"] = event.solidarity_day_uri
+        document["context"] = event.solidarity_day_uri
+    if event.category == "assembly":
+        document["joinMode"] = "free"
+        document["participantCount"] = 0
+        if event.capacity:
+            document["maximumAttendeeCapacity"] = event.capacity
+        if event.agenda:
+            document["agenda"] = event.agenda
+        if event.sections:
+            document["sections"] = event.sections
+    return document
+
+
+def _place(event: Event) -> dict[str, Any]:
+    address = {
+        "type": "PostalAddress",
+        "streetAddress": event.street_address,
+        "addressLocality": event.city,
+        "postalCode": event.postal_code,
+        "addressCountry": event.country,
+    }
+    place: dict[str, Any] = {
+        "type": "Place",
+        "name": event.place_name or event.city,
+        "address": {key: value for key, value in address.items() if value},
+    }
+    if event.latitude is not None and event.longitude is not None:
+        place["latitude"] = float(event.latitude)
+        place["longitude"] = float(event.longitude)
+    return place
+
+
+def _activity(
+    federation: Federation, kind: str, actor: LocalActor, obj: Any, event: Event
+) -> dict[str, Any]:
+    return {
+        "@context": EVENT_CONTEXT,
+        "id": federation.new_id(),
+        "type": kind,
+        "actor": actor.uri,
+        "published": _stamp(event.updated_at),
+        "to": [PUBLIC],
+        "cc": [actor.followers_uri],
+        "object": obj,
+    }
+
+
+def create(
+    federation: Federation, event: Event, organization: Organization, actor: LocalActor
+) -> dict[str, Any]:
+    return _activity(
+        federation, "Create", actor, event_object(federation, event, organization, actor), event
+    )
+
+
+def update(
+    federation: Federation, event: Event, organization: Organization, actor: LocalActor
+) -> dict[str, Any]:
+    return _activity(
+        federation, "Update", actor, event_object(federation, event, organization, actor), event
+    )
+
+
+def tombstone(event: Event) -> dict[str, Any]:
+    return {
+        "id": event.uri,
+        "type": "Tombstone",
+        "formerType": "Event",
+        "deleted": _stamp(event.deleted_at or event.updated_at),
+    }
+
+
+def delete(federation: Federation, event: Event, actor: LocalActor) -> dict[str, Any]:
+    return _activity(federation, "Delete", actor, tombstone(event), event)
+
+
+def with_context(document: dict[str, Any]) -> dict[str, Any]:
+    return {"@context": EVENT_CONTEXT, **document}

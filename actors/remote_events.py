@@ -1,0 +1,147 @@
+"""What incoming activities about events mean: store, update, cancel, withdraw remote events.
+
+Only from sources this node follows (an organization, or a whole node through its instance
+actor); an `Update` or `Delete` only from the event's own server, and never one older than
+what we hold. Announced events are fetched from their origin, never taken as embedded.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from actors.as_to_internal import NotAnEvent, event_fields
+from actors.models import Event
+from federation.client import FetchError
+from federation.db import utcnow
+from federation.handlers import HandlerRegistry, InboxContext
+from federation.models import Following, RemoteActor
+from federation.remote_actors import ActorError, first_id, host_of
+
+log = logging.getLogger(__name__)
+
+NODE_ACTOR_TYPES = ("Application", "Service")
+
+
+def register(registry: HandlerRegistry) -> None:
+    registry.add("Create", on_create)
+    registry.add("Update", on_update)
+    registry.add("Delete", on_delete)
+    registry.add("Announce", on_announce)
+
+
+async def followed(session: AsyncSession, actor_uri: str) -> bool:
+    """We follow this actor, or the whole node it lives on (its instance/relay actor)."""
+    direct = await session.execute(
+        select(Following.id).where(Following.target_uri == actor_uri, Following.state == "accepted")
+    )
+    if direct.first() is not None:
+        return True
+    node_follow = await session.execute(
+        select(Following.id)
+        .join(RemoteActor, RemoteActor.uri == Following.target_uri)
+        .where(
+            Following.state == "accepted",
+            RemoteActor.host == host_of(actor_uri),
+            RemoteActor.actor_type.in_(NODE_ACTOR_TYPES),
+        )
+    )
+    return node_follow.first() is not None
+
+
+async def _store(session: AsyncSession, fields: dict[str, Any], document: dict[str, Any]) -> bool:
+    """Insert or update a remote event; False when what we hold is as new or newer."""
+    event = (
+        await session.execute(select(Event).where(Event.uri == fields["uri"]))
+    ).scalar_one_or_none()
+    if event is None:
+        session.add(Event(is_local=False, document=document, **fields))
+        return True
+    if event.is_local or event.origin_host != fields["origin_host"]:
+        return False
+    if fields["updated_at"] <= event.updated_at:
+        return False  # a stale or repeated Update changes nothing
+    for name, value in fields.items():
+        if name != "published_at":
+            setattr(event, name, value)
+    event.document = document
+    event.deleted_at = None
+    return True
+
+
+async def _organizer_name(ctx: InboxContext, organizer_uri: str) -> str | None:
+    if organizer_uri == ctx.actor.uri:
+        return ctx.actor.name or ctx.actor.username
+    try:
+        organizer = await ctx.federation.actors.get(organizer_uri)
+    except (FetchError, ActorError):
+        return None  # the event stands without its organizer's display name
+    return organizer.name or organizer.username
+
+
+async def _accept_event(ctx: InboxContext, document: dict[str, Any], *, via: str) -> None:
+    try:
+        fields = event_fields(document)
+    except NotAnEvent as exc:
+        log.info("ignored %s from %s: %s", ctx.activity.get("type"), ctx.actor.uri, exc)
+        return
+    async with ctx.federation.db.read() as session:
+        if not await followed(session, via):
+            return  # not asked for: an unfollowed server cannot fill our pages
+    fields["origin_name"] = await _organizer_name(ctx, fields["origin_actor_uri"])
+    async with ctx.transaction() as session:
+        await _store(session, fields, document)
+
+
+async def on_create(ctx: InboxContext) -> None:
+    obj = ctx.object
+    if isinstance(obj, dict) and obj.get("type") == "Event":
+        # The inbox pipeline already checked that the object comes from the sender's server.
+        await _accept_event(ctx, obj, via=ctx.actor.uri)
+
+
+async def on_update(ctx: InboxContext) -> None:
+    obj = ctx.object
+    if not (isinstance(obj, dict) and obj.get("type") == "Event"):
+        return
+    await _accept_event(ctx, obj, via=ctx.actor.uri)
+
+
+async def on_delete(ctx: InboxContext) -> None:
+    target = ctx.object_id
+    if target is None or host_of(target) != host_of(ctx.actor.uri):
+        return
+    async with ctx.transaction() as session:
+        event = (
+            await session.execute(
+                select(Event).where(Event.uri == target, Event.is_local.is_(False))
+            )
+        ).scalar_one_or_none()
+        if event is not None and event.deleted_at is None:
+            event.deleted_at = utcnow()
+
+
+async def on_announce(ctx: InboxContext) -> None:
+    """Mobilizon groups and relays, and iwsn instance actors, boost events by Announce."""
+    object_id = ctx.object_id
+    if object_id is None:
+        return
+    async with ctx.federation.db.read() as session:
+        if not await followed(session, ctx.actor.uri):
+            return
+    try:
+        document = await ctx.federation.client.get_json(
+            object_id, signer=ctx.federation.actors.signer
+        )
+    except FetchError as exc:
+        log.info("announced %s could not be fetched: %s", object_id, exc)
+        return
+    if document.get("id") != object_id or document.get("type") != "Event":
+        return
+    attributed = first_id(document.get("attributedTo"))
+    if attributed is not None and host_of(attributed) != host_of(object_id):
+        return  # an event claiming an organizer on another server is not its origin's word
+    await _accept_event(ctx, document, via=ctx.actor.uri)

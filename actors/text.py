@@ -1,0 +1,402 @@
+"""Where user and remote text becomes safe HTML, and HTML becomes plain text again.
+
+Every string that ends up in a page or an ActivityPub ``content`` passes through here, so the
+rules live in one place: an allow-list close to Mastodon's ``MASTODON_STRICT`` (what the rest of
+the fediverse expects a post to contain) plus the few block tags an event description needs.
+Sanitizing is nh3 (ammonia, a maintained html5ever-based sanitizer); Markdown is markdown-it-py
+in CommonMark mode. Neither is re-implemented here.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Iterable
+from html.parser import HTMLParser
+from typing import Any, Literal
+from urllib.parse import quote
+
+import nh3
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+__all__ = [
+    "description_html",
+    "hashtag_objects",
+    "hashtags_html",
+    "markdown_to_html",
+    "normalize_hashtag",
+    "plain_text",
+    "sanitize_html",
+]
+
+# --- sanitizing -------------------------------------------------------------------------------
+
+_INLINE_TAGS = {"a", "span", "br", "strong", "b", "em", "i", "u", "s", "del", "code"}
+_BLOCK_TAGS = {"p", "blockquote", "ul", "ol", "li", "pre"}
+# h1 belongs to the page (the event's title); h5/h6 are noise. Headings are kept only where a
+# long text has sections (descriptions); replies are posts and get Mastodon's flat shape.
+_HEADING_TAGS = {"h2", "h3", "h4"}
+
+# Dropped with everything inside: their text is code, markup or form state, never prose.
+_DROP_WITH_CONTENT = {
+    "script",
+    "style",
+    "template",
+    "noscript",
+    "iframe",
+    "object",
+    "embed",
+    "textarea",
+    "select",
+    "title",
+    "svg",
+    "math",
+}
+
+# Mastodon keeps microformats and a few layout classes; we keep only those its own markup uses
+# (mentions, hashtags, the invisible/ellipsis split of long URLs) so styles can't be hijacked.
+_ALLOWED_CLASSES = {
+    "a": {"mention", "hashtag", "u-url", "status-link", "unhandled-link"},
+    "span": {"h-card", "mention", "hashtag", "invisible", "ellipsis"},
+}
+
+# No relative URLs: federated HTML is shown on other hosts, where they would point elsewhere.
+_URL_SCHEMES = {"http", "https", "mailto"}
+
+# Unlike Mastodon we add no target="_blank": opening tabs is the reader's choice.
+LINK_REL = "nofollow noopener noreferrer"
+
+
+def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+    # Markdown "3." lists render <ol start="3">; keep the number, nothing else.
+    if tag == "ol" and attribute == "start":
+        value = value.strip()
+        return value if re.fullmatch(r"[0-9]{1,6}", value) else None
+    return value
+
+
+def _cleaner(tags: set[str]) -> nh3.Cleaner:
+    return nh3.Cleaner(
+        tags=tags,
+        clean_content_tags=_DROP_WITH_CONTENT,
+        attributes={"a": {"href"}, "ol": {"start"}},
+        allowed_classes=_ALLOWED_CLASSES,
+        attribute_filter=_attribute_filter,
+        link_rel=LINK_REL,
+        url_schemes=_URL_SCHEMES,
+        url_relative="deny",
+        strip_comments=True,
+    )
+
+
+_DESCRIPTION_CLEANER = _cleaner(_INLINE_TAGS | _BLOCK_TAGS | _HEADING_TAGS)
+_POST_CLEANER = _cleaner(_INLINE_TAGS | _BLOCK_TAGS)
+
+
+def sanitize_html(html_text: str, *, headings: bool = True) -> str:
+    """Untrusted HTML → HTML safe to embed in our pages and to federate.
+
+    ``headings=True`` (descriptions, local or remote events) keeps h2–h4; pass ``False`` for
+    replies and notes. Disallowed tags are unwrapped, their text kept (ammonia cannot rename a
+    tag, so ``<div>a</div><div>b</div>`` reads "ab"); script/style and the like are removed
+    with their content. Links keep only http(s)/mailto ``href`` (an ``<a>``
+    whose URL is refused stays as plain text inside a bare ``<a>``) and always get
+    ``rel="nofollow noopener noreferrer"``, which replaces any ``rel`` given (e.g. ``tag``).
+    """
+    cleaner = _DESCRIPTION_CLEANER if headings else _POST_CLEANER
+    return cleaner.clean(html_text).strip()
+
+
+# --- Markdown ---------------------------------------------------------------------------------
+
+
+def _markdown() -> MarkdownIt:
+    # CommonMark with raw HTML off: "<b>" typed by a person is text, shown escaped.
+    # breaks=True: organizers type addresses and agendas line by line in a textarea and expect
+    # the lines to stay lines (as Mastodon and GitHub comments do).
+    md = MarkdownIt("commonmark", {"html": False, "linkify": True, "breaks": True})
+    md.enable(["linkify", "strikethrough"])
+    # Only URLs with a scheme (and bare e-mail addresses) become links: fuzzy matching turns
+    # "e.g." or "file.py" into links nobody meant.
+    md.linkify.set({"fuzzy_link": False})
+    # Images are not in the allow-list; link to them by their alt text instead of losing both.
+    md.add_render_rule("image", _render_image_as_link)
+    return md
+
+
+def _render_image_as_link(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    token = tokens[idx]
+    src = html.escape(str(token.attrGet("src") or ""))
+    alt = html.escape(self.renderInlineAsText(token.children or [], options, env)) or src
+    return f'<a href="{src}">{alt}</a>'
+
+
+_MD = _markdown()
+
+
+def markdown_to_html(text: str) -> str:
+    """Markdown (CommonMark, raw HTML escaped, bare URLs linked) → sanitized HTML."""
+    tokens = _MD.parse(text)
+    for token in tokens:
+        # The page's own <h1> is the event title, so "# Section" becomes <h2>, and so on,
+        # down to h4, the deepest level the allow-list keeps.
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + 1, 4)}"
+    return sanitize_html(_MD.renderer.render(tokens, _MD.options, {}), headings=True)
+
+
+def description_html(text: str, *, format: Literal["markdown", "html"]) -> str:
+    """The domain's entry point: Markdown or HTML in, sanitized HTML out."""
+    if format == "markdown":
+        return markdown_to_html(text)
+    if format == "html":
+        return sanitize_html(text, headings=True)
+    raise ValueError(f"unknown description format {format!r}")
+
+
+# --- plain text -------------------------------------------------------------------------------
+
+# Structure plain_text understands; everything else is unwrapped to its text first, so the
+# walker below only ever sees well-formed, script-free markup (html5ever's serialization).
+_TEXT_BLOCKS = {
+    "p",
+    "div",
+    "blockquote",
+    "pre",
+    "ul",
+    "ol",
+    "li",
+    "dl",
+    "dt",
+    "dd",
+    "table",
+    "tr",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "aside",
+    "figure",
+    "figcaption",
+    "address",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+}
+_TEXT_CLEANER = nh3.Cleaner(
+    tags=_TEXT_BLOCKS | {"br", "td", "th"},
+    clean_content_tags=_DROP_WITH_CONTENT,
+    attributes={"ol": {"start"}},
+    attribute_filter=_attribute_filter,
+    link_rel=None,
+    strip_comments=True,
+)
+
+_Piece = tuple[Literal["text", "pre", "br", "block", "cell"], str]
+
+
+class _TextCollector(HTMLParser):
+    """Turns already-cleaned HTML into pieces: text runs and line/paragraph breaks."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)  # decodes entities for us
+        self.pieces: list[_Piece] = []
+        self._pre = 0
+        self._lists: list[list[int] | None] = []  # a counter per <ol>, None per <ul>
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "br":
+            self.pieces.append(("br", ""))
+        elif tag in ("td", "th"):
+            self.pieces.append(("cell", ""))
+        elif tag == "li":
+            self.pieces.append(("br", ""))
+            counter = self._lists[-1] if self._lists else None
+            if counter is None:
+                self.pieces.append(("pre", "- "))
+            else:
+                counter[0] += 1
+                self.pieces.append(("pre", f"{counter[0]}. "))
+        elif tag in _TEXT_BLOCKS:
+            self.pieces.append(("block", ""))
+            if tag == "pre":
+                self._pre += 1
+            elif tag == "ul":
+                self._lists.append(None)
+            elif tag == "ol":
+                start = dict(attrs).get("start")
+                self._lists.append([int(start) - 1 if start else 0])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _TEXT_BLOCKS and tag != "li":
+            self.pieces.append(("block", ""))
+            if tag == "pre":
+                self._pre = max(self._pre - 1, 0)
+            elif tag in ("ul", "ol") and self._lists:
+                self._lists.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.pieces.append(("pre" if self._pre else "text", data))
+
+
+def _join(pieces: list[_Piece]) -> str:
+    out: list[str] = []
+    breaks = 0  # newlines owed before the next text: 1 after <br>, 2 between blocks
+
+    def write(chunk: str, *, verbatim: bool = False) -> None:
+        nonlocal breaks
+        if breaks and out:
+            out[-1] = out[-1].rstrip()  # also the newline a <pre> ends with
+            out.append("\n" * breaks)
+            if not verbatim:
+                chunk = chunk.lstrip(" ")
+        breaks = 0
+        if chunk:
+            out.append(chunk)
+
+    for kind, value in pieces:
+        if kind == "text":
+            chunk = re.sub(r"\s+", " ", value)
+            at_line_start = breaks > 0 or not out or out[-1].endswith(("\n", " "))
+            if at_line_start:
+                chunk = chunk.lstrip(" ")
+            if chunk:
+                write(chunk)
+        elif kind == "pre":
+            write(value, verbatim=True)
+        elif kind == "br":
+            breaks = min(breaks + 1, 2)
+        elif kind == "cell":
+            if out and not breaks and not out[-1].endswith((" ", "\n")):
+                out.append(" ")
+        else:
+            breaks = 2
+    return "".join(out).strip()
+
+
+def _truncate(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]  # room for the ellipsis
+    if not text[limit - 1].isspace():
+        # Back up to the last whitespace so no word is cut in half, unless the text is one
+        # long word (a URL), which is then cut where it must be.
+        last_space = max(cut.rfind(" "), cut.rfind("\n"))
+        if last_space > 0:
+            cut = cut[:last_space]
+    return cut.rstrip().rstrip(",;:") + "…"
+
+
+def plain_text(html_text: str, limit: int | None = None) -> str:
+    """HTML → readable text for summaries, feeds and iCalendar DESCRIPTION.
+
+    Paragraphs and other blocks are separated by a blank line, ``<br>`` is a newline, list
+    items start with "- " or their number, links are their text, entities are decoded and
+    whitespace collapsed (kept inside ``<pre>``). With ``limit``, the result is at most that
+    many characters, cut on a word boundary and ended with "…".
+    """
+    if limit is not None and limit < 1:
+        raise ValueError("limit must be at least 1")
+    collector = _TextCollector()
+    collector.feed(_TEXT_CLEANER.clean(html_text))
+    collector.close()
+    text = _join(collector.pieces)
+    return _truncate(text, limit) if limit is not None else text
+
+
+# --- hashtags ---------------------------------------------------------------------------------
+
+# Mastodon's Tag::HASHTAG_NAME_RE (app/models/tag.rb) in Onigmo terms:
+#   [[:word:]_][[:word:]SEP]*[[:alpha:]SEP][[:word:]SEP]*[[:word:]_]
+#   | [[:word:]_]*[[:alpha:]][[:word:]_]*
+# with SEP = "_", "·", "・", ZWNJ. Python's \w lacks combining marks (so it rejects Devanagari,
+# Thai, ... tags Mastodon accepts), hence character categories instead of `re`.
+_SEPARATORS = frozenset("_\u00b7\u30fb\u200c")
+# Ours, not Mastodon's: a tag is a word, not a paragraph smuggled into every event.
+MAX_HASHTAG_LENGTH = 100
+
+
+def _is_word(char: str) -> bool:
+    # Onigmo [[:word:]]: Letter, Mark, Decimal_Number, Connector_Punctuation.
+    category = unicodedata.category(char)
+    return category[0] in "LM" or category in ("Nd", "Pc")
+
+
+def _is_alpha(char: str) -> bool:
+    # [[:alpha:]] is Unicode Alphabetic; among word characters that is the letters (and a few
+    # vowel-sign marks, which never make a tag on their own).
+    return char.isalpha()
+
+
+def _is_hashtag_name(name: str) -> bool:
+    if all(_is_word(c) for c in name):
+        return any(_is_alpha(c) for c in name)  # only digits and "_" is not a tag ("#1")
+    # Separators may only sit inside, between word characters.
+    return (
+        len(name) >= 3
+        and _is_word(name[0])
+        and _is_word(name[-1])
+        and all(_is_word(c) or c in _SEPARATORS for c in name)
+        and any(_is_alpha(c) or c in _SEPARATORS for c in name[1:-1])
+    )
+
+
+def normalize_hashtag(tag: str) -> str | None:
+    """ "#MayDay", "MayDay", " may_day " → "MayDay", "MayDay", "may_day"; None if not a tag.
+
+    Case is kept (it is how the tag is displayed; matching is case-insensitive). The text is
+    NFC-normalized so "Grève" typed with a combining accent equals the precomposed one. Anything
+    Mastodon would not take as a whole tag (spaces, hyphens, only digits, "##x") is refused
+    rather than silently rewritten, so the person can be told.
+    """
+    name = unicodedata.normalize("NFC", tag.strip())
+    if name.startswith("#"):
+        name = name[1:]
+    if not name or len(name) > MAX_HASHTAG_LENGTH or not _is_hashtag_name(name):
+        return None
+    return name
+
+
+def _hashtag_href(name: str, base_url: str) -> str:
+    # Lower-cased like Mastodon's tag URLs; non-ASCII percent-encoded so the href is a valid URI.
+    return f"{base_url.rstrip('/')}/tags/{quote(name.lower(), safe='')}"
+
+
+def _normalized_unique(tags: Iterable[str]) -> list[str]:
+    names: list[str] = []
+    seen: set[str] = set()
+    for tag in tags:
+        name = normalize_hashtag(tag)
+        if name is None:
+            raise ValueError(f"{tag!r} is not a hashtag")
+        if name.lower() not in seen:
+            seen.add(name.lower())
+            names.append(name)
+    return names
+
+
+def hashtag_objects(tags: Iterable[str], base_url: str) -> list[dict[str, str]]:
+    """AS2 ``tag`` entries. Mastodon matches hashtags by ``name`` and wants the "#" in it."""
+    return [
+        {"type": "Hashtag", "href": _hashtag_href(name, base_url), "name": f"#{name}"}
+        for name in _normalized_unique(tags)
+    ]
+
+
+def hashtags_html(tags: Iterable[str], base_url: str) -> str:
+    """Inline hashtag links as Mastodon writes them, so its UI shows them as hashtags.
+
+    Safe as is; passing it through sanitize_html keeps href, classes and text (``rel`` becomes
+    our LINK_REL).
+    """
+    return " ".join(
+        f'<a href="{html.escape(_hashtag_href(name, base_url))}" class="mention hashtag" '
+        f'rel="tag">#<span>{html.escape(name)}</span></a>'
+        for name in _normalized_unique(tags)
+    )

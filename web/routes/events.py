@@ -1,0 +1,127 @@
+"""Actions and assemblies on the web: their pages and AS2 documents, and the listings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from actors import event_text, internal_to_as
+from actors.events import event_path
+from actors.models import Event, Organization
+from federation.db import utcnow
+from federation.models import LocalActor
+from web.negotiation import ActivityJSONResponse, wants_activity_json
+from web.runtime import Node
+
+
+def _node(request: Request) -> Node:
+    return request.app.state.node
+
+
+async def event_page(request: Request) -> Response:
+    node = _node(request)
+    category = "assembly" if request.url.path.startswith("/assemblies/") else "action"
+    uri = f"{node.settings.base_url}/{event_path(category)}/{request.path_params['id']}"
+    async with node.db.read() as session:
+        row = (
+            await session.execute(
+                select(Event, Organization, LocalActor)
+                .join(Organization, Event.organization_id == Organization.id)
+                .join(LocalActor, Organization.local_actor_id == LocalActor.id)
+                .where(Event.uri == uri)
+            )
+        ).first()
+    if row is None:
+        raise HTTPException(404, "No such action or assembly")
+    event, organization, actor = row
+    if event.deleted_at is not None:
+        if wants_activity_json(request):
+            # Gone, and saying so: servers that cached it drop it instead of retrying.
+            return ActivityJSONResponse(
+                internal_to_as.with_context(internal_to_as.tombstone(event)), status_code=410
+            )
+        return request.app.state.templates.render(
+            request, "event_gone.html", {"event": event}, status=410
+        )
+    if wants_activity_json(request):
+        return ActivityJSONResponse(
+            internal_to_as.with_context(
+                internal_to_as.event_object(node.federation, event, organization, actor)
+            )
+        )
+    return request.app.state.templates.render(
+        request,
+        "event.html",
+        {
+            "event": event,
+            "view": view(event),
+            "organization": organization,
+            "actor": actor,
+            "handle": f"@{organization.name}@{node.settings.domain}",
+        },
+    )
+
+
+def view(event: Event) -> dict[str, object]:
+    """What templates show of an event, already in its own time zone and words."""
+    zone = ZoneInfo(event.timezone)
+    map_url = None
+    if event.latitude is not None and event.longitude is not None:
+        map_url = (
+            f"https://www.openstreetmap.org/?mlat={event.latitude:.5f}&mlon={event.longitude:.5f}"
+            f"#map=16/{event.latitude:.5f}/{event.longitude:.5f}"
+        )
+    return {
+        "when": event_text.when(event),
+        "where": event_text.where(event),
+        "starts_local": event.starts_at.astimezone(zone),
+        "map_url": map_url,
+        "address": ", ".join(
+            part
+            for part in (event.street_address, event.postal_code, event.city, event.country)
+            if part
+        ),
+    }
+
+
+async def upcoming(node: Node, *, organization_id: int | None = None, limit: int = 200) -> list:
+    """Events not over yet (own and followed), soonest first, with what the listing shows."""
+    # An event stays listed until it ends; one without an end, for a day after it starts.
+    now = utcnow()
+    async with node.db.read() as session:
+        query = (
+            select(Event)
+            .where(
+                Event.deleted_at.is_(None),
+                or_(
+                    Event.ends_at >= now,
+                    (Event.ends_at.is_(None)) & (Event.starts_at >= now - timedelta(days=1)),
+                ),
+            )
+            .order_by(Event.starts_at)
+            .limit(limit)
+        )
+        if organization_id is not None:
+            query = query.where(Event.organization_id == organization_id)
+        events = (await session.execute(query)).scalars().all()
+    return [{"event": event, "view": view(event)} for event in events]
+
+
+async def listing(request: Request) -> Response:
+    node = _node(request)
+    return request.app.state.templates.render(
+        request, "events.html", {"items": await upcoming(node)}
+    )
+
+
+routes = [
+    Route("/actions", listing),
+    Route("/actions/{id}", event_page),
+    Route("/assemblies/{id}", event_page),
+]

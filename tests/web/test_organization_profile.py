@@ -66,10 +66,16 @@ async def test_profile_edit_reaches_followers_and_is_escaped(start_node):
     async def update_received():
         async with b.db.read() as session:
             rows = (
-                await session.execute(
-                    select(ReceivedActivity.body).where(ReceivedActivity.activity_type == "Update")
+                (
+                    await session.execute(
+                        select(ReceivedActivity.body).where(
+                            ReceivedActivity.activity_type == "Update"
+                        )
+                    )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
         return rows
 
     (update,) = await eventually(update_received)

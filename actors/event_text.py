@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time, get_timezone_location
 
 from actors.models import Event
+from actors.text import hashtags_html
 
 DEFAULT_LOCALE = "en"
 
@@ -57,11 +59,7 @@ def hashtags(event: Event) -> str:
 
 
 def summary(event: Event) -> str:
-    """The at-a-glance line Mastodon shows under the title: when, where, hashtags.
-
-    Plain text on purpose: Mastodon builds a converted Event's post from name, summary and
-    url, escaping and linkifying the text itself, so #Tags become links on its side.
-    """
+    """When, where and the hashtags as plain text (feeds, calendars, listings)."""
     lines = [when(event), where(event)]
     if event.status == "cancelled":
         lines.insert(0, "CANCELLED")
@@ -69,3 +67,18 @@ def summary(event: Event) -> str:
     if tags:
         lines.append(tags)
     return "\n".join(line for line in lines if line)
+
+
+def summary_html(event: Event, base_url: str) -> str:
+    """What Mastodon shows under the title of a converted Event: when, where, hashtags.
+
+    Mastodon builds the post as `<h2>name</h2>`, this summary as HTML, and the link; it drops
+    `content`. Hashtags are clickable there only as links whose text starts with '#'.
+    """
+    lines = [html.escape(when(event)), html.escape(where(event))]
+    if event.status == "cancelled":
+        lines.insert(0, "<strong>CANCELLED</strong>")
+    text = "<p>" + "<br>".join(line for line in lines if line) + "</p>"
+    if event.hashtags:
+        text += f"<p>{hashtags_html(event.hashtags, base_url)}</p>"
+    return text

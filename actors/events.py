@@ -14,11 +14,11 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors import internal_to_as
-from actors.models import Event, Organization
+from actors.models import Event, Organization, Participant
 from actors.organizations import OrganizationError, resolve
 from actors.text import description_html, normalize_hashtag
 from federation.db import utcnow
@@ -30,6 +30,7 @@ CATEGORIES = ("action", "assembly")
 Category = Literal["action", "assembly"]
 COUNTRIES = frozenset(Locale("en").territories)
 MAX_TITLE = 200
+MAX_HASHTAG = 39
 MAX_DESCRIPTION = 20_000
 
 
@@ -159,6 +160,9 @@ def check(data: EventInput, category: Category) -> Checked:
         tag = normalize_hashtag(raw)
         if tag is None:
             problems["tags"] = f"{raw!r} is not a hashtag: letters, digits and _ only"
+        elif len(tag) > MAX_HASHTAG:
+            # Mobilizon drops longer tags; the event would reach it without them.
+            problems["tags"] = f"#{tag} is longer than {MAX_HASHTAG} characters"
         elif tag.lower() not in {t.lower() for t in tags}:
             tags.append(tag)
     if len(data.description) > MAX_DESCRIPTION:
@@ -255,6 +259,18 @@ async def _own(session: AsyncSession, uri: str) -> tuple[Event, Organization, Lo
     return row[0], row[1], row[2]
 
 
+async def _going(session: AsyncSession, event: Event) -> int:
+    if event.category != "assembly":
+        return 0
+    return (
+        await session.execute(
+            select(func.count(Participant.id)).where(
+                Participant.event_id == event.id, Participant.state == "going"
+            )
+        )
+    ).scalar_one()
+
+
 def _advance(event: Event) -> None:
     # Mastodon re-renders an updated post only when `updated` moves forward, and `updated` is
     # published to the second: two edits within one second must still differ.
@@ -269,8 +285,11 @@ async def edit(federation: Federation, uri: str, data: EventInput) -> Event:
         for name, value in checked.values.items():
             setattr(event, name, value)
         _advance(event)
+        count = await _going(session, event)
         await federation.publish(
-            session, internal_to_as.update(federation, event, organization, actor), actor=actor
+            session,
+            internal_to_as.update(federation, event, organization, actor, participant_count=count),
+            actor=actor,
         )
     return event
 
@@ -281,8 +300,11 @@ async def cancel(federation: Federation, uri: str) -> Event:
         event, organization, actor = await _own(session, uri)
         event.status = "cancelled"
         _advance(event)
+        count = await _going(session, event)
         await federation.publish(
-            session, internal_to_as.update(federation, event, organization, actor), actor=actor
+            session,
+            internal_to_as.update(federation, event, organization, actor, participant_count=count),
+            actor=actor,
         )
     return event
 
@@ -293,6 +315,8 @@ async def delete(federation: Federation, uri: str) -> Event:
         event, _organization, actor = await _own(session, uri)
         event.deleted_at = utcnow()
         _advance(event)
+        # Servers reading our outbox later (Gancio does, on follow) must not revive it.
+        await federation.retract_from_outbox(session, event.uri)
         await federation.publish(
             session, internal_to_as.delete(federation, event, actor), actor=actor
         )

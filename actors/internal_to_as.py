@@ -45,7 +45,12 @@ EVENT_CONTEXT: list[Any] = [
             "@type": "sc:Boolean",
         },
         "category": "sc:category",
-        "commentsEnabled": {"@id": "mz:commentsEnabled", "@type": "sc:Boolean"},
+        "commentsEnabled": {"@id": "pt:commentsEnabled", "@type": "sc:Boolean"},
+        "pt": "https://joinpeertube.org/ns#",
+        "repliesModerationOption": {
+            "@id": "mz:repliesModerationOption",
+            "@type": "mz:repliesModerationOptionType",
+        },
         "status": {"@id": "ical:status", "@type": "ical:status"},
         "kind": {"@id": "iwsn:kind", "@type": "sc:Text"},
         "eventCategory": {"@id": "iwsn:eventCategory", "@type": "sc:Text"},
@@ -70,14 +75,19 @@ def _stamp(moment: Any) -> str:
 
 
 def event_object(
-    federation: Federation, event: Event, organization: Organization, actor: LocalActor
+    federation: Federation,
+    event: Event,
+    organization: Organization,
+    actor: LocalActor,
+    *,
+    participant_count: int = 0,
 ) -> dict[str, Any]:
     zone = ZoneInfo(event.timezone)
     document: dict[str, Any] = {
         "id": event.uri,
         "type": "Event",
         "name": event.title,
-        "summary": event_text.summary(event),
+        "summary": event_text.summary_html(event, federation.config.base_url),
         "content": event.description_html,
         "mediaType": "text/html",
         "startTime": _time(event.starts_at, zone),
@@ -100,6 +110,7 @@ def event_object(
         "tag": hashtag_objects(event.hashtags, federation.config.base_url),
         "isOnline": bool(event.online_url) and not event.place_name,
         "commentsEnabled": True,
+        "repliesModerationOption": "allow_all",
         "anonymousParticipationEnabled": False,
         "attachment": [],
     }
@@ -121,7 +132,13 @@ def event_object(
         document["context"] = event.solidarity_day_uri
     if event.category == "assembly":
         document["joinMode"] = "free"
-        document["participantCount"] = 0
+        document["participantCount"] = participant_count
+        # Who takes part stays here; how many is public (Mobilizon shows the count).
+        document["attendees"] = {
+            "id": f"{event.uri}/attendees",
+            "type": "Collection",
+            "totalItems": participant_count,
+        }
         if event.capacity:
             document["maximumAttendeeCapacity"] = event.capacity
         if event.agenda:
@@ -166,19 +183,31 @@ def _activity(
 
 
 def create(
-    federation: Federation, event: Event, organization: Organization, actor: LocalActor
+    federation: Federation,
+    event: Event,
+    organization: Organization,
+    actor: LocalActor,
+    *,
+    participant_count: int = 0,
 ) -> dict[str, Any]:
-    return _activity(
-        federation, "Create", actor, event_object(federation, event, organization, actor), event
+    document = event_object(
+        federation, event, organization, actor, participant_count=participant_count
     )
+    return _activity(federation, "Create", actor, document, event)
 
 
 def update(
-    federation: Federation, event: Event, organization: Organization, actor: LocalActor
+    federation: Federation,
+    event: Event,
+    organization: Organization,
+    actor: LocalActor,
+    *,
+    participant_count: int = 0,
 ) -> dict[str, Any]:
-    return _activity(
-        federation, "Update", actor, event_object(federation, event, organization, actor), event
+    document = event_object(
+        federation, event, organization, actor, participant_count=participant_count
     )
+    return _activity(federation, "Update", actor, document, event)
 
 
 def tombstone(event: Event) -> dict[str, Any]:

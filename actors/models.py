@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from federation.db import Base, UTCDateTime, utcnow
@@ -100,3 +110,40 @@ class Event(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # What the origin last sent, for fields we do not model (and to re-check later).
     document: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Participant(Base):
+    """Someone taking part in a Workers Assembly: registered here, or from a fediverse account.
+
+    The email of a local registrant stays on this node: it is never federated nor logged.
+    """
+
+    __tablename__ = "participants"
+    __table_args__ = (UniqueConstraint("event_id", "actor_uri"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    # going | waiting (the assembly is full) | maybe (Friendica's TentativeAccept)
+    state: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    actor_uri: Mapped[str | None] = mapped_column(String(2048))
+    join_activity_uri: Mapped[str | None] = mapped_column(String(2048))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Reply(Base):
+    """A fediverse reply to one of our events, shown under it unless an admin hides it."""
+
+    __tablename__ = "replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uri: Mapped[str] = mapped_column(String(2048), unique=True)
+    url: Mapped[str | None] = mapped_column(String(2048))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    actor_uri: Mapped[str] = mapped_column(String(2048))
+    author_name: Mapped[str] = mapped_column(String(300))
+    author_handle: Mapped[str | None] = mapped_column(String(300))
+    content_html: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -8,13 +8,15 @@ what we hold. Announced events are fetched from their origin, never taken as emb
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.as_to_internal import NotAnEvent, event_fields
-from actors.models import Event
+from actors.models import Event, Reply
+from actors.text import sanitize_html
 from federation.client import FetchError
 from federation.db import utcnow
 from federation.handlers import HandlerRegistry, InboxContext
@@ -24,6 +26,7 @@ from federation.remote_actors import ActorError, first_id, host_of
 log = logging.getLogger(__name__)
 
 NODE_ACTOR_TYPES = ("Application", "Service")
+REPLY_TYPES = ("Note", "Article")
 
 
 def register(registry: HandlerRegistry) -> None:
@@ -101,6 +104,49 @@ async def on_create(ctx: InboxContext) -> None:
     if isinstance(obj, dict) and obj.get("type") == "Event":
         # The inbox pipeline already checked that the object comes from the sender's server.
         await _accept_event(ctx, obj, via=ctx.actor.uri)
+    elif isinstance(obj, dict) and obj.get("type") in REPLY_TYPES and obj.get("inReplyTo"):
+        await _accept_reply(ctx, obj)
+
+
+async def _accept_reply(ctx: InboxContext, note: dict[str, Any]) -> None:
+    """A reply to one of our events, from anyone: kept sanitized, shown unless hidden."""
+    target = first_id(note.get("inReplyTo"))
+    uri = note.get("id")
+    if target is None or not isinstance(uri, str):
+        return
+    content = note.get("content")
+    if not isinstance(content, str) or not content.strip():
+        return
+    async with ctx.transaction() as session:
+        event = (
+            await session.execute(
+                select(Event).where(
+                    Event.uri == target, Event.is_local.is_(True), Event.deleted_at.is_(None)
+                )
+            )
+        ).scalar_one_or_none()
+        if event is None:
+            return
+        if (await session.execute(select(Reply.id).where(Reply.uri == uri))).first():
+            return
+        published = note.get("published")
+        try:
+            when = datetime.fromisoformat(published.replace("Z", "+00:00")) if published else None
+        except (AttributeError, ValueError):
+            when = None
+        handle = f"@{ctx.actor.username}@{ctx.actor.host}" if ctx.actor.username else None
+        session.add(
+            Reply(
+                uri=uri,
+                url=first_id(note.get("url")) if isinstance(note.get("url"), str) else uri,
+                event_id=event.id,
+                actor_uri=ctx.actor.uri,
+                author_name=(ctx.actor.name or ctx.actor.username or ctx.actor.uri)[:300],
+                author_handle=handle,
+                content_html=sanitize_html(content, headings=False)[:20_000],
+                published_at=when.astimezone(UTC) if when and when.tzinfo else utcnow(),
+            )
+        )
 
 
 async def on_update(ctx: InboxContext) -> None:
@@ -115,6 +161,10 @@ async def on_delete(ctx: InboxContext) -> None:
     if target is None or host_of(target) != host_of(ctx.actor.uri):
         return
     async with ctx.transaction() as session:
+        # A deleted reply disappears from under the event; only its author can delete it.
+        await session.execute(
+            delete(Reply).where(Reply.uri == target, Reply.actor_uri == ctx.actor.uri)
+        )
         event = (
             await session.execute(
                 select(Event).where(Event.uri == target, Event.is_local.is_(False))

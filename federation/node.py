@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.client import SignedClient, Signer
@@ -127,6 +127,17 @@ class Federation:
             own_host=self.own_host,
             followers_of=audience,
             priority=priority,
+        )
+
+    async def retract_from_outbox(self, session: AsyncSession, object_uri: str) -> None:
+        """Take the activities about a deleted object out of the public outbox."""
+        await session.execute(
+            update(OutboxActivity)
+            .where(
+                OutboxActivity.object_uri == object_uri,
+                OutboxActivity.activity_type.in_(("Create", "Update", "Announce")),
+            )
+            .values(public=False)
         )
 
     async def forget_actor(self, uri: str) -> None:

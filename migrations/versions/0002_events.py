@@ -1,8 +1,8 @@
-"""events: actions and workers assemblies
+"""events: actions, workers assemblies, participants, replies
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-25 21:11:37.060629
+Create Date: 2026-11-25 21:17:43.139010
 """
 
 from collections.abc import Sequence
@@ -69,8 +69,52 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_events_upcoming", ["deleted_at", "starts_at"], unique=False)
 
+    op.create_table(
+        "participants",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("email", sa.String(length=320), nullable=True),
+        sa.Column("actor_uri", sa.String(length=2048), nullable=True),
+        sa.Column("join_activity_uri", sa.String(length=2048), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["event_id"], ["events.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("event_id", "actor_uri"),
+    )
+    with op.batch_alter_table("participants", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_participants_event_id"), ["event_id"], unique=False)
+
+    op.create_table(
+        "replies",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uri", sa.String(length=2048), nullable=False),
+        sa.Column("url", sa.String(length=2048), nullable=True),
+        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.Column("actor_uri", sa.String(length=2048), nullable=False),
+        sa.Column("author_name", sa.String(length=300), nullable=False),
+        sa.Column("author_handle", sa.String(length=300), nullable=True),
+        sa.Column("content_html", sa.Text(), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("hidden", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(["event_id"], ["events.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("uri"),
+    )
+    with op.batch_alter_table("replies", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_replies_event_id"), ["event_id"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("replies", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_replies_event_id"))
+
+    op.drop_table("replies")
+    with op.batch_alter_table("participants", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_participants_event_id"))
+
+    op.drop_table("participants")
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index("ix_events_upcoming")
         batch_op.drop_index(batch_op.f("ix_events_origin_actor_uri"))

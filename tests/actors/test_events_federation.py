@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import datetime
 
 import httpx
@@ -11,10 +13,20 @@ from support import eventually
 
 from actors import events
 from actors.models import Event
+from actors.text import plain_text
 from federation import follows
 from federation.node import INSTANCE_USERNAME
 
 AS2 = {"Accept": "application/activity+json"}
+
+
+def mastodon_status_html(document: dict) -> str:
+    """The status text Mastodon builds from a converted object (Event): the three parts its
+    StatusParser joins, each kept only when present; `content` is not among them."""
+    parts = [f"<h2>{html.escape(document['name'])}</h2>", document.get("summary") or ""]
+    url = document.get("url") or document["id"]
+    parts.append(f'<p><a href="{html.escape(url)}">{html.escape(url)}</a></p>')
+    return "\n\n".join(part for part in parts if part)
 
 
 def may_day(**changes) -> events.EventInput:
@@ -129,13 +141,22 @@ async def test_the_event_document_and_what_mastodon_would_show(start_node):
     assert {t["name"] for t in document["tag"]} == {"#MayDay", "#GreveGeral"}
     assert all(t["type"] == "Hashtag" and t["href"].startswith(a.base_url) for t in document["tag"])
 
-    # Mastodon shows a converted Event as name, summary and link (status_parser / create.rb):
-    mastodon_text = "\n\n".join([document["name"], document["summary"], document["url"]])
-    assert "Saturday, May 1, 2027, 10:00" in mastodon_text
-    assert "1:00" in mastodon_text and "Portugal (Lisbon)" in mastodon_text
-    assert "Praça do Comércio, Lisboa" in mastodon_text
-    assert "#MayDay #GreveGeral" in mastodon_text
-    assert "<" not in document["summary"]  # plain text: Mastodon escapes and linkifies it
+    # Mastodon shows a converted Event as <h2>name</h2>, the summary as HTML, and the link;
+    # it drops `content` (status_parser.rb). What a follower reads at a glance:
+    status = mastodon_status_html(document)
+    text = plain_text(status)
+    assert text.startswith("May Day march\n\nSaturday, May 1, 2027, 10:00")
+    assert "1:00\u202fPM" in text or "1:00 PM" in text
+    assert "Portugal (Lisbon)" in text
+    assert "Praça do Comércio, Lisboa" in text
+    assert "#MayDay #GreveGeral" in text
+    assert text.rstrip().endswith(event.uri)
+    # Hashtags are clickable there only as links whose text starts with '#':
+    links = re.findall(r'<a href="([^"]+)"[^>]*rel="tag"[^>]*>(.*?)</a>', status)
+    assert [(href, plain_text(label)) for href, label in links] == [
+        (a.url("/tags/mayday"), "#MayDay"),
+        (a.url("/tags/grevegeral"), "#GreveGeral"),
+    ]
 
     assert page.status_code == 200
     assert (

@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from actors import admins
+from actors.models import Event, Reply
 from actors.organizations import OrganizationError, all_organizations, by_name, update_profile
 from federation import follows
 from federation.client import FetchError
@@ -235,8 +236,21 @@ async def edit_organization(request: Request) -> Response:
     )
 
 
+@admin_required
+async def hide_reply(request: Request) -> Response:
+    node = _node(request)
+    async with node.db.transaction() as session:
+        reply = await session.get(Reply, request.path_params["reply_id"])
+        if reply is None:
+            raise HTTPException(404, "No such reply")
+        reply.hidden = True
+        event = await session.get(Event, reply.event_id)
+    return RedirectResponse(event.uri if event else "/admin", status_code=303)
+
+
 routes = [
     Route("/admin", dashboard),
+    Route("/admin/replies/{reply_id:int}/hide", hide_reply, methods=["POST"]),
     Route("/admin/organizations/{name}", edit_organization, methods=["GET", "POST"]),
     Route("/admin/follow", follow_form, methods=["POST"]),
     Route("/admin/unfollow", follow_form, methods=["POST"]),

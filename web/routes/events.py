@@ -8,14 +8,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from actors import event_text, internal_to_as
+from actors import event_text, internal_to_as, participation
 from actors.events import event_path
-from actors.models import Event, Organization
+from actors.models import Event, Organization, Reply
 from federation.db import utcnow
 from federation.models import LocalActor
+from web.auth import check_csrf
 from web.negotiation import ActivityJSONResponse, wants_activity_json
 from web.runtime import Node
 
@@ -40,6 +41,19 @@ async def event_page(request: Request) -> Response:
     if row is None:
         raise HTTPException(404, "No such action or assembly")
     event, organization, actor = row
+    async with node.db.read() as session:
+        taking_part = await participation.counts(session, event.id)
+        replies = (
+            (
+                await session.execute(
+                    select(Reply)
+                    .where(Reply.event_id == event.id, Reply.hidden.is_(False))
+                    .order_by(Reply.published_at)
+                )
+            )
+            .scalars()
+            .all()
+        )
     if event.deleted_at is not None:
         if wants_activity_json(request):
             # Gone, and saying so: servers that cached it drop it instead of retrying.
@@ -52,7 +66,13 @@ async def event_page(request: Request) -> Response:
     if wants_activity_json(request):
         return ActivityJSONResponse(
             internal_to_as.with_context(
-                internal_to_as.event_object(node.federation, event, organization, actor)
+                internal_to_as.event_object(
+                    node.federation,
+                    event,
+                    organization,
+                    actor,
+                    participant_count=taking_part["going"],
+                )
             )
         )
     return request.app.state.templates.render(
@@ -64,7 +84,60 @@ async def event_page(request: Request) -> Response:
             "organization": organization,
             "actor": actor,
             "handle": f"@{organization.name}@{node.settings.domain}",
+            "taking_part": taking_part,
+            "open": participation.open_for_registration(event),
+            "replies": replies,
+            "registered": request.query_params.get("registered"),
+            "error": request.session.pop("register_error", None),
         },
+    )
+
+
+async def _local_event(node: Node, request: Request) -> Event:
+    uri = f"{node.settings.base_url}/assemblies/{request.path_params['id']}"
+    async with node.db.read() as session:
+        event = (
+            await session.execute(select(Event).where(Event.uri == uri, Event.is_local.is_(True)))
+        ).scalar_one_or_none()
+    if event is None:
+        raise HTTPException(404, "No such assembly")
+    return event
+
+
+async def register(request: Request) -> Response:
+    """Sign up for an assembly from its page: a name, and an email kept on this node."""
+    node = _node(request)
+    event = await _local_event(node, request)
+    await check_csrf(request)
+    form = await request.form()
+    try:
+        participant = await participation.register_locally(
+            node.federation,
+            event.uri,
+            name=str(form.get("name", "")),
+            email=str(form.get("email", "")),
+        )
+    except participation.ParticipationError as exc:
+        request.session["register_error"] = str(exc)
+        return RedirectResponse(f"{request.url.path.rsplit('/', 1)[0]}#register", 303)
+    return RedirectResponse(
+        f"{request.url.path.rsplit('/', 1)[0]}?registered={participant.state}#register", 303
+    )
+
+
+async def attendees(request: Request) -> Response:
+    """How many take part is public; who does is not."""
+    node = _node(request)
+    event = await _local_event(node, request)
+    async with node.db.read() as session:
+        going = (await participation.counts(session, event.id))["going"]
+    return ActivityJSONResponse(
+        {
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": f"{event.uri}/attendees",
+            "type": "Collection",
+            "totalItems": going,
+        }
     )
 
 
@@ -124,4 +197,6 @@ routes = [
     Route("/actions", listing),
     Route("/actions/{id}", event_page),
     Route("/assemblies/{id}", event_page),
+    Route("/assemblies/{id}/register", register, methods=["POST"]),
+    Route("/assemblies/{id}/attendees", attendees),
 ]

@@ -1,0 +1,252 @@
+"""Taking part in Workers Assemblies: registrations here, and Join/Leave from the fediverse.
+
+Mobilizon's model: a `Join` of the event is answered with an `Accept` (or `Reject`) naming the
+`Join`; `Leave` withdraws. When the assembly is full, a newcomer gets a waiting-list place,
+answered with `TentativeAccept`, and moves up (with an `Accept`) when someone leaves. Events
+that take no registrations answer `Ignore`, as FEP-8a8e asks. Friendica answers the event
+itself with Accept / TentativeAccept / Reject: going, maybe, not going.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from actors.models import Event, Organization, Participant
+from federation.delivery import enqueue
+from federation.handlers import HandlerRegistry, InboxContext
+from federation.models import LocalActor
+from federation.node import Federation
+
+AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
+FRIENDICA_ANSWERS = {"Accept": "going", "TentativeAccept": "maybe"}
+
+
+class ParticipationError(ValueError):
+    pass
+
+
+def register(registry: HandlerRegistry) -> None:
+    registry.add("Join", on_join)
+    registry.add("Leave", on_leave)
+    for answer in ("Accept", "TentativeAccept", "Reject"):
+        registry.add(answer, on_answer_to_event)
+
+
+async def going_count(session: AsyncSession, event_id: int) -> int:
+    return (
+        await session.execute(
+            select(func.count(Participant.id)).where(
+                Participant.event_id == event_id, Participant.state == "going"
+            )
+        )
+    ).scalar_one()
+
+
+async def _assembly(session: AsyncSession, uri: str | None) -> tuple[Event, LocalActor] | None:
+    if uri is None:
+        return None
+    row = (
+        await session.execute(
+            select(Event, LocalActor)
+            .join(Organization, Event.organization_id == Organization.id)
+            .join(LocalActor, Organization.local_actor_id == LocalActor.id)
+            .where(Event.uri == uri, Event.is_local.is_(True))
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def _answer(
+    federation: Federation, kind: str, organizer: LocalActor, participant_uri: str, join: Any
+) -> dict[str, Any]:
+    return {
+        "@context": AS_CONTEXT,
+        "id": federation.new_id(),
+        "type": kind,
+        "actor": organizer.uri,
+        "to": [participant_uri],
+        "object": join,
+    }
+
+
+async def _send(
+    federation: Federation,
+    session: AsyncSession,
+    organizer: LocalActor,
+    activity: dict[str, Any],
+    inbox: str,
+) -> None:
+    await enqueue(session, activity, actor=organizer, inboxes=[inbox], own_host=federation.own_host)
+
+
+def open_for_registration(event: Event) -> bool:
+    return event.category == "assembly" and event.status != "cancelled" and event.deleted_at is None
+
+
+async def on_join(ctx: InboxContext) -> None:
+    async with ctx.transaction() as session:
+        found = await _assembly(session, ctx.object_id)
+        if found is None:
+            return
+        event, organizer = found
+        join = ctx.activity["id"]
+        if not open_for_registration(event):
+            kind = "Ignore" if event.category != "assembly" else "Reject"
+            await _send(
+                ctx.federation,
+                session,
+                organizer,
+                _answer(ctx.federation, kind, organizer, ctx.actor.uri, join),
+                ctx.actor.inbox,
+            )
+            return
+        participant = (
+            await session.execute(
+                select(Participant).where(
+                    Participant.event_id == event.id, Participant.actor_uri == ctx.actor.uri
+                )
+            )
+        ).scalar_one_or_none()
+        if participant is None:
+            participant = Participant(
+                event_id=event.id,
+                actor_uri=ctx.actor.uri,
+                name=(ctx.actor.name or ctx.actor.username or ctx.actor.uri)[:200],
+                state="maybe",
+            )
+            session.add(participant)
+        if participant.state not in ("going", "waiting"):
+            # A firm Join, also from someone who had said "maybe": a place or the waiting list.
+            full = bool(event.capacity) and await going_count(session, event.id) >= (
+                event.capacity or 0
+            )
+            participant.state = "waiting" if full else "going"
+        participant.join_activity_uri = join
+        kind = "TentativeAccept" if participant.state == "waiting" else "Accept"
+        await _send(
+            ctx.federation,
+            session,
+            organizer,
+            _answer(ctx.federation, kind, organizer, ctx.actor.uri, join),
+            ctx.actor.inbox,
+        )
+
+
+async def on_leave(ctx: InboxContext) -> None:
+    async with ctx.transaction() as session:
+        found = await _assembly(session, ctx.object_id)
+        if found is None:
+            return
+        event, organizer = found
+        result = await session.execute(
+            delete(Participant).where(
+                Participant.event_id == event.id, Participant.actor_uri == ctx.actor.uri
+            )
+        )
+        if result.rowcount:
+            await _move_up_waiting(ctx.federation, session, event, organizer)
+
+
+async def on_answer_to_event(ctx: InboxContext) -> None:
+    """Friendica answers an event invitation with Accept/TentativeAccept/Reject of the Event."""
+    async with ctx.transaction() as session:
+        found = await _assembly(session, ctx.object_id)
+        if found is None:
+            return  # not about one of our events: an answer to a Follow, handled elsewhere
+        event, organizer = found
+        participant = (
+            await session.execute(
+                select(Participant).where(
+                    Participant.event_id == event.id, Participant.actor_uri == ctx.actor.uri
+                )
+            )
+        ).scalar_one_or_none()
+        answer = ctx.activity["type"]
+        if answer == "Reject":
+            if participant is not None:
+                await session.delete(participant)
+                await session.flush()
+                await _move_up_waiting(ctx.federation, session, event, organizer)
+            return
+        if participant is None:
+            participant = Participant(
+                event_id=event.id,
+                actor_uri=ctx.actor.uri,
+                name=(ctx.actor.name or ctx.actor.username or ctx.actor.uri)[:200],
+                state=FRIENDICA_ANSWERS[answer],
+            )
+            session.add(participant)
+        elif participant.state != "waiting":
+            participant.state = FRIENDICA_ANSWERS[answer]
+
+
+async def _move_up_waiting(
+    federation: Federation, session: AsyncSession, event: Event, organizer: LocalActor
+) -> None:
+    """A place came free: the longest-waiting person gets it, and is told so."""
+    if event.capacity and await going_count(session, event.id) >= event.capacity:
+        return
+    waiting = (
+        await session.execute(
+            select(Participant)
+            .where(Participant.event_id == event.id, Participant.state == "waiting")
+            .order_by(Participant.created_at, Participant.id)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if waiting is None:
+        return
+    waiting.state = "going"
+    if waiting.actor_uri and waiting.join_activity_uri:
+        actor = await federation.actors.cached(waiting.actor_uri)
+        if actor is not None:
+            await _send(
+                federation,
+                session,
+                organizer,
+                _answer(
+                    federation, "Accept", organizer, waiting.actor_uri, waiting.join_activity_uri
+                ),
+                actor.inbox,
+            )
+
+
+async def register_locally(
+    federation: Federation, event_uri: str, *, name: str, email: str | None
+) -> Participant:
+    """Someone signs up on the assembly's page; their email stays on this node."""
+    name = " ".join(name.split())
+    if not name:
+        raise ParticipationError("please give your name")
+    if len(name) > 200:
+        raise ParticipationError("the name is too long")
+    email = (email or "").strip() or None
+    if email and ("@" not in email or len(email) > 320 or " " in email):
+        raise ParticipationError("that email address does not look right")
+    async with federation.db.transaction() as session:
+        found = await _assembly(session, event_uri)
+        if found is None or not open_for_registration(found[0]):
+            raise ParticipationError("this event does not take registrations")
+        event, _organizer = found
+        full = bool(event.capacity) and await going_count(session, event.id) >= (
+            event.capacity or 0
+        )
+        participant = Participant(
+            event_id=event.id, name=name, email=email, state="waiting" if full else "going"
+        )
+        session.add(participant)
+    return participant
+
+
+async def counts(session: AsyncSession, event_id: int) -> dict[str, int]:
+    rows = await session.execute(
+        select(Participant.state, func.count(Participant.id))
+        .where(Participant.event_id == event_id)
+        .group_by(Participant.state)
+    )
+    found = {"going": 0, "waiting": 0, "maybe": 0}
+    found.update({state: count for state, count in rows})
+    return found

@@ -1,0 +1,288 @@
+"""What Mobilizon, Gancio, Friendica and Mastodon actually send, through our real inbox.
+
+The payloads are tests/fixtures/remote, built from those projects' serializers; stand-in
+servers on loopback serve their actors and sign their deliveries.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import httpx
+import pytest
+from remote_servers import RemoteServer
+from sqlalchemy import select
+from support import eventually
+
+from actors import events
+from actors.models import Event, Participant, Reply
+from federation.models import Following
+from federation.node import INSTANCE_USERNAME
+
+
+@pytest.fixture
+async def remotes(start_node):
+    node = await start_node("union")
+    servers: dict[str, RemoteServer] = {}
+
+    async def make(name: str) -> RemoteServer:
+        server = RemoteServer(name, node.base_url)
+        await server.start()
+        servers[name] = server
+        return server
+
+    yield node, make
+    for server in servers.values():
+        await server.stop()
+
+
+async def follow_directly(node, actor_uri: str) -> None:
+    """We follow this remote actor (as if its Accept had come back)."""
+    actor = await node.federation.actors.get(actor_uri)
+    async with node.db.transaction() as session:
+        me = await node.federation.local_actor_by_username(session, INSTANCE_USERNAME)
+        session.add(
+            Following(
+                local_actor_id=me.id,
+                target_uri=actor.uri,
+                follow_activity_uri=f"{node.base_url}/activities/follow-{actor.host}",
+                state="accepted",
+            )
+        )
+
+
+async def stored(node, uri):
+    async with node.db.read() as session:
+        return (await session.execute(select(Event).where(Event.uri == uri))).scalar_one_or_none()
+
+
+async def test_a_mobilizon_group_announcing_its_event(remotes):
+    node, make = remotes
+    mobilizon = await make("mobilizon.example")
+    group = mobilizon.serve_document("mobilizon_group_actor.json")
+    mobilizon.serve_document("mobilizon_person_actor.json")
+    event_doc = mobilizon.serve_document("mobilizon_event.json")
+    await follow_directly(node, group["id"])
+
+    announce = mobilizon.fixture("mobilizon_announce_event.json")
+    response = await mobilizon.deliver(node.url("/inbox"), announce)
+    assert response.status_code == 202, response.text
+
+    event = await eventually(lambda: stored(node, event_doc["id"]))
+    assert event.title == "Piquete do Primeiro de Maio na Praça do Comércio"
+    assert event.is_local is False
+    assert event.timezone == "Europe/Lisbon"
+    assert (event.place_name, event.city, event.postal_code) == (
+        "Praça do Comércio",
+        "Lisboa",
+        "1100-148",
+    )
+    assert (event.latitude, event.longitude) == (38.7077, -9.1365)
+    assert event.online_url == "https://stream.example/live/piquete-1-maio"
+    assert event.origin_name == "Metalúrgicos de Lisboa"
+    async with httpx.AsyncClient() as http:
+        listing = (await http.get(node.url("/actions"))).text
+    assert "Piquete do Primeiro de Maio" in listing
+    assert "Metalúrgicos de Lisboa" in listing
+
+
+async def test_an_event_from_an_unfollowed_group_is_not_stored(remotes):
+    node, make = remotes
+    mobilizon = await make("mobilizon.example")
+    mobilizon.serve_document("mobilizon_group_actor.json")
+    event_doc = mobilizon.serve_document("mobilizon_event.json")
+    announce = mobilizon.fixture("mobilizon_announce_event.json")
+    response = await mobilizon.deliver(node.url("/inbox"), announce)
+    assert response.status_code == 202
+    # The activity itself is processed (and recorded); the event is not taken in.
+    from federation.models import ReceivedActivity
+
+    async def processed():
+        async with node.db.read() as session:
+            row = await session.get(ReceivedActivity, announce["id"])
+        return row is not None and row.state == "done"
+
+    await eventually(processed)
+    assert await stored(node, event_doc["id"]) is None
+
+
+async def test_a_gancio_event_with_a_place_and_an_online_link(remotes):
+    node, make = remotes
+    gancio = await make("gancio.example")
+    relay = gancio.serve_document("gancio_actor.json")
+    await follow_directly(node, relay["id"])
+
+    create = gancio.fixture("gancio_create_event_two_locations.json")
+    response = await gancio.deliver(node.url("/inbox"), create)
+    assert response.status_code == 202, response.text
+
+    event = await eventually(lambda: stored(node, create["object"]["id"]))
+    assert event.title == "Sciopero generale dei metalmeccanici: corteo"
+    assert event.place_name == "Piazza Maggiore"
+    assert event.street_address == "Piazza Maggiore, 40124 Bologna BO"
+    assert event.online_url == "https://stream.example/live/corteo-bologna"
+    assert (event.latitude, event.longitude) == (44.4938, 11.3426)
+    # No IANA zone given: the +02:00 offset keeps local times right.
+    assert event.starts_at == datetime.fromisoformat("2027-05-01T07:30:00+00:00")
+    assert event.timezone == "Etc/GMT-2"
+    # '#sciopero generale' is not a valid hashtag and is dropped; the others keep their case.
+    assert event.hashtags == ["metalmeccanici", "MayDay"]
+    assert event.url == f"{gancio.base}/event/sciopero-generale-dei-metalmeccanici-corteo"
+
+
+async def test_spoofed_and_stale_updates_change_nothing(remotes):
+    node, make = remotes
+    gancio = await make("gancio.example")
+    relay = gancio.serve_document("gancio_actor.json")
+    await follow_directly(node, relay["id"])
+    create = gancio.fixture("gancio_create_event_two_locations.json")
+    await gancio.deliver(node.url("/inbox"), create)
+    event_id = create["object"]["id"]
+    await eventually(lambda: stored(node, event_id))
+
+    # Another server claims to update Gancio's event: refused at the inbox (origin check).
+    mastodon = await make("mastodon.example")
+    rosa = mastodon.serve_document("mastodon_actor.json")
+    spoof = {
+        "id": f"{rosa['id']}#spoof",
+        "type": "Update",
+        "actor": rosa["id"],
+        "object": dict(create["object"], name="Cancelled by an impostor"),
+    }
+    refused = await mastodon.deliver(node.url("/inbox"), spoof)
+    assert refused.status_code == 403
+
+    # Gancio's own Update, but older than what we hold: ignored.
+    stale = {
+        "id": f"{relay['id']}#update-stale",
+        "type": "Update",
+        "actor": relay["id"],
+        "object": dict(create["object"], name="Old title", updated="2027-01-01T00:00:00Z"),
+    }
+    assert (await gancio.deliver(node.url("/inbox"), stale)).status_code == 202
+    fresh = {
+        "id": f"{relay['id']}#update-fresh",
+        "type": "Update",
+        "actor": relay["id"],
+        "object": dict(create["object"], name="Corteo: new route", updated="2027-04-30T10:00:00Z"),
+    }
+    assert (await gancio.deliver(node.url("/inbox"), fresh)).status_code == 202
+
+    async def title():
+        return (await stored(node, event_id)).title
+
+    await eventually(title, expect="Corteo: new route")
+
+
+async def test_a_mastodon_reply_is_kept_sanitized_and_can_be_hidden(remotes):
+    node, make = remotes
+    action = await events.publish(
+        node.federation,
+        events.EventInput(
+            title="Picket at the port",
+            kind="picket",
+            starts=datetime(2027, 5, 1, 6, 0),
+            ends=datetime(2027, 5, 1, 9, 0),
+            timezone="Europe/Lisbon",
+            place_name="Gate 3",
+            city="Lisboa",
+        ),
+        category="action",
+    )
+    action_id = action.uri.rsplit("/", 1)[1]
+    mastodon = await make("mastodon.example")
+    mastodon.serve_document("mastodon_actor.json")
+    reply = mastodon.fixture("mastodon_note_reply.json", ACTION_ID=action_id)
+    reply["object"]["inReplyTo"] = action.uri
+    assert (await mastodon.deliver(node.url("/inbox"), reply)).status_code == 202
+
+    async def kept():
+        async with node.db.read() as session:
+            return (await session.execute(select(Reply))).scalars().all()
+
+    (saved,) = await eventually(kept)
+    assert "<script" not in saved.content_html
+    assert saved.author_handle == f"@rosa@127.0.0.1:{mastodon.port}"
+    async with httpx.AsyncClient() as http:
+        page = (await http.get(action.uri)).text
+    assert saved.author_name in page
+    assert "Replies from the fediverse" in page
+
+
+async def test_join_leave_and_a_full_assembly(remotes):
+    node, make = remotes
+    assembly = await events.publish(
+        node.federation,
+        events.EventInput(
+            title="Assembly of the night shift",
+            kind="other",
+            starts=datetime(2027, 5, 3, 19, 0),
+            ends=datetime(2027, 5, 3, 21, 0),
+            timezone="Europe/Lisbon",
+            place_name="Union hall",
+            city="Lisboa",
+            capacity=1,
+        ),
+        category="assembly",
+    )
+    assembly_id = assembly.uri.rsplit("/", 1)[1]
+    mobilizon = await make("mobilizon.example")
+    mobilizon.serve_document("mobilizon_person_actor.json")
+    friendica = await make("friendica.example")
+    bob = friendica.serve_document("friendica_actor.json")
+
+    join = mobilizon.fixture("mobilizon_join.json", ASSEMBLY_ID=assembly_id)
+    assert (await mobilizon.deliver(node.url("/inbox"), join)).status_code == 202
+
+    def answers(server, kind):
+        return [a for a in server.received if a["type"] == kind]
+
+    async def accepted_joao():
+        return answers(mobilizon, "Accept")
+
+    (accept,) = await eventually(accepted_joao)
+    assert accept["object"] == join["id"]
+    assert accept["actor"] == node.url("/actors/union")
+
+    # The one place is taken: Bob (Friendica) answers "maybe" and is counted so; a second
+    # Join from him gets a waiting-list place.
+    maybe = friendica.fixture("friendica_tentative_accept.json", ASSEMBLY_ID=assembly_id)
+    await friendica.deliver(node.url("/inbox"), maybe)
+
+    async def states():
+        async with node.db.read() as session:
+            rows = (await session.execute(select(Participant))).scalars().all()
+        return sorted((p.actor_uri.rsplit("/", 1)[1], p.state) for p in rows)
+
+    await eventually(states, expect=[("@joao", "going"), ("bob", "maybe")])
+    bob_join = {
+        "id": f"{bob['id']}#join-1",
+        "type": "Join",
+        "actor": bob["id"],
+        "object": assembly.uri,
+    }
+    await friendica.deliver(node.url("/inbox"), bob_join)
+
+    async def waiting():
+        return answers(friendica, "TentativeAccept")
+
+    (tentative,) = await eventually(waiting)
+    assert tentative["object"] == bob_join["id"]
+    # A Join of the same person turns "maybe" into a waiting place.
+    leave = mobilizon.fixture("mobilizon_leave.json", ASSEMBLY_ID=assembly_id)
+    await mobilizon.deliver(node.url("/inbox"), leave)
+
+    async def bob_accepted():
+        return answers(friendica, "Accept")
+
+    (moved_up,) = await eventually(bob_accepted)
+    assert moved_up["object"] == bob_join["id"]
+    await eventually(states, expect=[("bob", "going")])
+
+    async with httpx.AsyncClient() as http:
+        document = (
+            await http.get(assembly.uri, headers={"Accept": "application/activity+json"})
+        ).json()
+    assert document["participantCount"] == 1
+    assert document["attendees"]["totalItems"] == 1
+    assert "bob" not in str(document["attendees"])

@@ -1,0 +1,65 @@
+"""Registering for an assembly from its page; the email never leaves the node."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import httpx
+from sqlalchemy import select
+
+from actors import events
+from actors.models import Participant
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+async def test_register_fill_up_and_wait(start_node):
+    node = await start_node("union")
+    assembly = await events.publish(
+        node.federation,
+        events.EventInput(
+            title="Care workers' assembly",
+            kind="other",
+            starts=datetime(2027, 6, 5, 18, 0),
+            ends=datetime(2027, 6, 5, 20, 0),
+            timezone="America/Sao_Paulo",
+            place_name="Sindicato",
+            city="São Paulo",
+            capacity=1,
+            agenda="1. Wages\n2. Night shifts",
+            sections=["nurses", "cleaners"],
+        ),
+        category="assembly",
+    )
+    async with httpx.AsyncClient(follow_redirects=False) as http:
+        page = await http.get(assembly.uri)
+        assert "0 people take part" in page.text
+        token = CSRF.search(page.text).group(1)
+        first = await http.post(
+            f"{assembly.uri}/register",
+            data={"csrf_token": token, "name": "Maria", "email": "maria@example.org"},
+        )
+        assert first.status_code == 303
+        assert "registered=going" in first.headers["location"]
+        second = await http.post(
+            f"{assembly.uri}/register", data={"csrf_token": token, "name": "Ana", "email": ""}
+        )
+        assert "registered=waiting" in second.headers["location"]
+        empty = await http.post(f"{assembly.uri}/register", data={"csrf_token": token, "name": " "})
+        assert empty.status_code == 303
+        assert "please give your name" in (await http.get(assembly.uri)).text
+        forged = await http.post(f"{assembly.uri}/register", data={"name": "Bot"})
+        assert forged.status_code == 403
+        page = (await http.get(assembly.uri)).text
+        assert "1 person takes part" in page and "1 on the waiting list" in page
+        document = (
+            await http.get(assembly.uri, headers={"Accept": "application/activity+json"})
+        ).text
+        attendees = (await http.get(f"{assembly.uri}/attendees")).json()
+    assert attendees["totalItems"] == 1
+    assert "maria@example.org" not in document and "Maria" not in document
+    assert "Night shifts" in page and "nurses, cleaners" in page
+    async with node.db.read() as session:
+        people = (await session.execute(select(Participant.name, Participant.state))).all()
+    assert sorted(people) == [("Ana", "waiting"), ("Maria", "going")]

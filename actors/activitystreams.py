@@ -16,6 +16,10 @@ CONTEXT: list[Any] = [
         "toot": "http://joinmastodon.org/ns#",
         "discoverable": "toot:discoverable",
         "indexable": "toot:indexable",
+        "mz": "https://joinmobilizon.org/ns#",
+        "events": {"@id": "mz:events", "@type": "@id"},
+        "iwsn": "https://iwsn.network/ns#",
+        "upcomingEvents": {"@id": "iwsn:upcomingEvents", "@type": "@id"},
     },
 ]
 
@@ -61,6 +65,9 @@ def organization_actor(
             "url": page_url,
             "discoverable": True,
             "indexable": True,
+            # Its actions and assemblies still to come, as Mobilizon groups list their events.
+            "events": f"{actor.uri}/events",
+            "upcomingEvents": f"{actor.uri}/events",
         }
     )
     return document

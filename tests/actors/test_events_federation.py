@@ -186,3 +186,19 @@ def test_invalid_input_is_refused_with_a_reason(changes, field):
     with pytest.raises(events.EventError) as refused:
         events.check(may_day(**changes), "action")
     assert field in refused.value.problems
+
+
+async def test_the_organization_lists_its_upcoming_events(start_node):
+    a = await start_node("alpha")
+    first = await events.publish(a.federation, may_day(), category="action")
+    withdrawn = await events.publish(a.federation, may_day(title="Withdrawn"), category="action")
+    await events.delete(a.federation, withdrawn.uri)
+    async with httpx.AsyncClient() as http:
+        actor = (await http.get(a.url("/actors/alpha"), headers=AS2)).json()
+        collection = (await http.get(actor["upcomingEvents"], headers=AS2)).json()
+        outbox_page = (await http.get(a.url("/actors/alpha/outbox?page=1"), headers=AS2)).json()
+    assert actor["events"] == actor["upcomingEvents"]
+    assert [item["id"] for item in collection["orderedItems"]] == [first.uri]
+    # The outbox keeps the Create of what still stands, not of what was withdrawn.
+    created = [i["object"]["id"] for i in outbox_page["orderedItems"] if i["type"] == "Create"]
+    assert created == [first.uri]

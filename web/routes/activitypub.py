@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from actors import activitystreams
+from actors import activitystreams, internal_to_as
 from actors.organizations import by_name
 from federation import collections
 from federation.inbox import InboxRejection, receive
@@ -157,6 +157,30 @@ async def outbox(request: Request) -> Response:
     return ActivityJSONResponse(collections.page(actor.outbox_uri, number, total, items))
 
 
+async def organization_events(request: Request) -> Response:
+    """The organization's upcoming actions and assemblies, soonest first, as Event objects."""
+    node = _node(request)
+    async with node.db.read() as session:
+        found = await by_name(session, request.path_params["name"])
+    if found is None:
+        raise HTTPException(404, "No such organization")
+    org, actor = found
+    uri = f"{actor.uri}/events"
+    items = [
+        internal_to_as.event_object(node.federation, item["event"], org, actor)
+        for item in await upcoming(node, organization_id=org.id)
+    ]
+    return ActivityJSONResponse(
+        {
+            "@context": internal_to_as.EVENT_CONTEXT,
+            "id": uri,
+            "type": "OrderedCollection",
+            "totalItems": len(items),
+            "orderedItems": items,
+        }
+    )
+
+
 async def activity(request: Request) -> Response:
     node = _node(request)
     uri = f"{node.settings.base_url}/activities/{request.path_params['id']}"
@@ -225,5 +249,6 @@ routes = [
     Route("/actors/{name}/outbox", outbox),
     Route("/actors/{name}/followers", followers),
     Route("/actors/{name}/following", following),
+    Route("/actors/{name}/events", organization_events),
     Route("/activities/{id}", activity),
 ]

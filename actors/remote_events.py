@@ -174,6 +174,15 @@ async def on_delete(ctx: InboxContext) -> None:
             event.deleted_at = utcnow()
 
 
+async def _withdrawn(ctx: InboxContext, uri: str) -> None:
+    async with ctx.transaction() as session:
+        event = (
+            await session.execute(select(Event).where(Event.uri == uri, Event.is_local.is_(False)))
+        ).scalar_one_or_none()
+        if event is not None and event.deleted_at is None:
+            event.deleted_at = utcnow()
+
+
 async def on_announce(ctx: InboxContext) -> None:
     """Mobilizon groups and relays, and iwsn instance actors, boost events by Announce."""
     object_id = ctx.object_id
@@ -187,7 +196,11 @@ async def on_announce(ctx: InboxContext) -> None:
             object_id, signer=ctx.federation.actors.signer
         )
     except FetchError as exc:
-        log.info("announced %s could not be fetched: %s", object_id, exc)
+        if exc.status == 410:
+            # Announced again after it was withdrawn: its own server says it is gone.
+            await _withdrawn(ctx, object_id)
+        else:
+            log.info("announced %s could not be fetched: %s", object_id, exc)
         return
     if document.get("id") != object_id or document.get("type") != "Event":
         return

@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation.client import SignedClient, Signer
 from federation.config import FederationConfig
 from federation.db import Database
-from federation.delivery import LANE_NORMAL, enqueue
+from federation.delivery import LANE_NORMAL, PUBLIC, enqueue
 from federation.handlers import HandlerRegistry
 from federation.inbox_queue import InboxWriter
 from federation.keys import generate_private_key_pem, public_key_pem
 from federation.models import Follower, Following, LocalActor, OutboxActivity, RemoteActor
-from federation.remote_actors import ActorCache
+from federation.remote_actors import ActorCache, first_id
 
 INSTANCE_USERNAME = "actor"
 
@@ -110,24 +110,42 @@ class Federation:
         actor: LocalActor,
         priority: int = LANE_NORMAL,
     ) -> OutboxActivity:
-        """Send a public activity to the actor's followers and to the followers of the node.
+        """Send a public activity to the actor's followers, and relay it to the node's.
 
-        Following a node's instance actor means following everything its actors publish
-        (Mobilizon's instance follow); a server following both gets it once.
+        Following a node's instance actor means following everything its actors publish, as
+        Mobilizon's instance follow works: the instance actor `Announce`s the object to its own
+        followers (those that do not follow the actor already), and they fetch it from here.
         """
-        audience = [actor]
-        if actor.username != INSTANCE_USERNAME:
-            instance = await self.local_actor_by_username(session, INSTANCE_USERNAME)
-            if instance is not None:
-                audience.append(instance)
-        return await enqueue(
+        outbox = await enqueue(
             session,
             activity,
             actor=actor,
             own_host=self.own_host,
-            followers_of=audience,
+            followers_of=[actor],
             priority=priority,
         )
+        object_id = first_id(activity.get("object"))
+        if actor.username != INSTANCE_USERNAME and object_id and outbox.public:
+            instance = await self.local_actor_by_username(session, INSTANCE_USERNAME)
+            if instance is not None:
+                await enqueue(
+                    session,
+                    {
+                        "@context": "https://www.w3.org/ns/activitystreams",
+                        "id": self.new_id(),
+                        "type": "Announce",
+                        "actor": instance.uri,
+                        "object": object_id,
+                        "to": [PUBLIC],
+                        "cc": [instance.followers_uri],
+                    },
+                    actor=instance,
+                    own_host=self.own_host,
+                    followers_of=[instance],
+                    except_followers_of=[actor],
+                    priority=priority,
+                )
+        return outbox
 
     async def retract_from_outbox(self, session: AsyncSession, object_uri: str) -> None:
         """Take the activities about a deleted object out of the public outbox."""

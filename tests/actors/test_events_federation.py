@@ -202,3 +202,23 @@ async def test_the_organization_lists_its_upcoming_events(start_node):
     # The outbox keeps the Create of what still stands, not of what was withdrawn.
     created = [i["object"]["id"] for i in outbox_page["orderedItems"] if i["type"] == "Create"]
     assert created == [first.uri]
+
+
+async def test_following_a_whole_node_brings_its_events_by_announce(start_node):
+    a = await start_node("alpha")
+    b = await start_node("beta")
+    await node_follows(b, a.url("/actor"))  # the node itself, as `iwsn follow DOMAIN` does
+
+    event = await events.publish(a.federation, may_day(), category="action")
+    await eventually(lambda: field_of(b, event.uri, "title"), expect="May Day march")
+    assert await field_of(b, event.uri, "origin_name") == "alpha"
+
+    await events.cancel(a.federation, event.uri)
+    await eventually(lambda: field_of(b, event.uri, "status"), expect="cancelled")
+
+    await events.delete(a.federation, event.uri)
+
+    async def withdrawn():
+        return await field_of(b, event.uri, "deleted_at") is not None
+
+    await eventually(withdrawn)

@@ -147,7 +147,33 @@ async def test_following_a_node_by_its_domain_brings_what_its_organizations_publ
     assert await collection_items(b.url("/actors/beta/followers")) == []
 
     activity_id = await publish_note(b, beta, "<p>Strike at the port</p>")
-    await eventually(lambda: received(a, activity_id), expect=1)
+
+    # The node's instance actor relays it with an Announce of the object (Mobilizon's model).
+    async def announced():
+        async with a.db.read() as session:
+            rows = (
+                (
+                    await session.execute(
+                        select(ReceivedActivity.body).where(
+                            ReceivedActivity.activity_type == "Announce"
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        return [(row["actor"], row["object"]) for row in rows]
+
+    async with b.db.read() as session:
+        from federation.models import OutboxActivity
+
+        note_id = (
+            await session.execute(
+                select(OutboxActivity.object_uri).where(OutboxActivity.uri == activity_id)
+            )
+        ).scalar_one()
+    await eventually(announced, expect=[(b.url("/actor"), note_id)])
+    assert await received(a, activity_id) == 0
 
 
 async def test_a_server_following_both_the_node_and_the_organization_gets_one_copy(start_node):

@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 from web.auth import LoginThrottle, csrf_token
 from web.labels import kind_label
 from web.negotiation import wants_activity_json
-from web.routes import activitypub, admin, events, pages, wellknown
+from web.routes import activitypub, admin, admin_events, events, feeds, pages, wellknown
 from web.runtime import Node
 from web.templating import Templates
 
@@ -76,9 +76,11 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
         routes=[
             *activitypub.routes,
             *wellknown.routes,
+            *feeds.routes,  # before events: /actions/{id} would take 'x.ics' as an id
             *events.routes,
             *pages.routes,
             *admin.routes,
+            *admin_events.routes,
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[

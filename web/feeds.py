@@ -1,0 +1,182 @@
+"""Events as documents calendars and feed readers take: iCalendar (RFC 5545) and Atom (RFC 4287).
+
+Both are written by libraries (icalendar, feedgenerator) rather than by hand, so quoting,
+folding and escaping follow the standards. What we decide is what each field says.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from feedgenerator import Atom1Feed
+from icalendar import Calendar, vCalAddress
+from icalendar import Event as VEvent
+
+from actors import event_text
+from actors.models import Event
+from actors.text import plain_text, sanitize_html
+
+PRODID = "-//International Workers Solidarity Network//iwsn-node//EN"
+CALENDAR_TYPE = "text/calendar; charset=utf-8"
+ATOM_TYPE = "application/atom+xml; charset=utf-8"
+
+# Characters neither XML 1.0 nor iCalendar TEXT may carry (remote events can contain anything);
+# tab and newline stay.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
+@dataclass(frozen=True)
+class FeedEvent:
+    """An event with who organizes it, as both formats name them."""
+
+    event: Event
+    organizer_name: str
+    organizer_uri: str
+
+    @property
+    def page_url(self) -> str:
+        return self.event.url or self.event.uri
+
+
+def organizer_name(event: Event, local_names: dict[int, str]) -> str:
+    """Our organization's current name for our own events; the origin's for remote ones."""
+    if event.is_local and event.organization_id in local_names:
+        return local_names[event.organization_id]
+    return event.origin_name or event.origin_host
+
+
+def _text(value: str) -> str:
+    return _CONTROL.sub("", value)
+
+
+def _country(event: Event) -> str | None:
+    if not event.country:
+        return None
+    names = event_text.locale_for(event.language).territories
+    return names.get(event.country.upper(), event.country)
+
+
+def location(event: Event) -> str | None:
+    """Place, street, postcode and city, country; or, for an online-only event, its link."""
+    town = " ".join(part for part in (event.postal_code, event.city) if part)
+    parts = [event.place_name, event.street_address, town, _country(event)]
+    place = ", ".join(dict.fromkeys(part for part in parts if part))
+    where = place or event.online_url
+    return _text(where) if where else None
+
+
+def description(item: FeedEvent) -> str:
+    """The description as plain text, the online link if the place is elsewhere, the page."""
+    event = item.event
+    parts = [plain_text(event.description_html)]
+    if event.online_url and location(event) != event.online_url:
+        parts.append(f"Online: {event.online_url}")
+    parts.append(item.page_url)
+    return _text("\n\n".join(part for part in parts if part))
+
+
+def sequence(event: Event) -> int:
+    """RFC 5545 SEQUENCE: 0 when published, growing with every change (`updated_at` only ever
+    advances, by a second at least), so calendars replace what they hold instead of keeping it.
+
+    Whole seconds on both sides: an edit stamps `updated_at` on a second boundary, which may be
+    less than a second after a `published_at` that carries microseconds.
+    """
+    return max(0, _seconds(event.updated_at) - _seconds(event.published_at))
+
+
+def _seconds(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def vevent(item: FeedEvent) -> VEvent:
+    event = item.event
+    zone = ZoneInfo(event.timezone)
+    component = VEvent.new(
+        uid=event.uri,
+        # Without METHOD, DTSTAMP is when the stored information last changed (RFC 5545 3.8.7.2),
+        # which also keeps the document the same from one request to the next.
+        stamp=event.updated_at.astimezone(UTC),
+        last_modified=event.updated_at.astimezone(UTC),
+        sequence=sequence(event),
+        start=event.starts_at.astimezone(zone),
+        end=event.ends_at.astimezone(zone) if event.ends_at else None,
+        summary=_text(event.title),
+        description=description(item),
+        location=location(event),
+        url=item.page_url,
+        status="CANCELLED" if event.status == "cancelled" else "CONFIRMED",
+        categories=event.hashtags or (),
+    )
+    if event.latitude is not None and event.longitude is not None:
+        component.add("geo", (event.latitude, event.longitude))
+    organizer = vCalAddress(item.organizer_uri)
+    organizer.params["CN"] = _text(item.organizer_name)
+    component.add("organizer", organizer)
+    return component
+
+
+def calendar(items: Sequence[FeedEvent], *, name: str, uid: str) -> bytes:
+    """A VCALENDAR of the events, with a VTIMEZONE for each zone they use.
+
+    `uid` (RFC 7986) names the calendar itself: its URL, the same on every request.
+    """
+    cal = Calendar.new(prodid=PRODID, name=_text(name), uid=uid)
+    for item in items:
+        cal.add_component(vevent(item))
+    if items:
+        # VTIMEZONEs covering just the events' span (with a year of margin for the transition
+        # before the first one) instead of 1970-2038 for every zone.
+        first = min(item.event.starts_at for item in items).date() - timedelta(days=366)
+        last = max(item.event.ends_at or item.event.starts_at for item in items).date()
+        cal.add_missing_timezones(first_date=first, last_date=last + timedelta(days=366))
+    return cal.to_ical()
+
+
+def atom(
+    items: Sequence[FeedEvent], *, feed_id: str, title: str, self_url: str, alternate_url: str
+) -> bytes:
+    """An Atom feed with an entry per event, soonest first as the pages list them.
+
+    Its `updated` is the newest change among the entries (now, for an empty feed).
+    """
+    feed = Atom1Feed(
+        title=_text(title),
+        link=alternate_url,
+        description=None,
+        feed_url=self_url,
+        feed_guid=feed_id,
+    )
+    for item in items:
+        event = item.event
+        feed.add_item(
+            title=_text(event.title),
+            link=item.page_url,
+            unique_id=event.uri,
+            description=_summary_html(event),
+            content=_text(sanitize_html(event.description_html)) or None,
+            author_name=_text(item.organizer_name),
+            author_link=item.organizer_uri,
+            pubdate=event.published_at,
+            updateddate=event.updated_at,
+            categories=[_text(tag) for tag in event.hashtags],
+        )
+    return feed.writeString("utf-8").encode()
+
+
+def _summary_html(event: Event) -> str:
+    # feedgenerator writes every summary as type="html": the plain lines, escaped, one a line.
+    return "<br>".join(html.escape(line) for line in _text(event_text.summary(event)).split("\n"))
+
+
+def filename(title: str, fallback: str) -> str:
+    """An ASCII file name for Content-Disposition: 'May Day march' → 'may-day-march.ics'."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:60].strip("-")
+    return f"{slug or fallback}.ics"

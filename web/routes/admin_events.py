@@ -1,0 +1,502 @@
+"""Admin pages for the node's own actions and assemblies: list, publish, edit, cancel, delete.
+
+The form speaks the organizer's language (local date and time, a country, a time zone named by
+country and city); it turns that into an `events.EventInput`, and every rule stays in `actors`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime, timedelta
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import available_timezones
+
+from babel import Locale
+from babel.dates import get_timezone_location
+from sqlalchemy import select
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from actors import events
+from actors.models import Event, Organization
+from actors.organizations import all_organizations
+from federation.db import utcnow
+from web.auth import admin_required
+from web.labels import kind_label
+from web.routes.events import view
+from web.runtime import Node
+
+DEFAULT_TIMEZONE = "Europe/Lisbon"
+FLASH = "admin_events_notice"
+# Codes babel knows that are not countries one could march in.
+NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}
+DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
+# "38.7077, -9.1365" as copied from a map, pasted whole into the latitude box.
+PASTED_PAIR = re.compile(r"^\s*(-?\d+\.\d+)\s*[,;\s]\s*(-?\d+\.\d+)\s*$")
+TEXT_FIELDS = (
+    "title",
+    "kind",
+    "org",
+    "starts",
+    "ends",
+    "timezone",
+    "place_name",
+    "street_address",
+    "postal_code",
+    "city",
+    "country",
+    "latitude",
+    "longitude",
+    "online_url",
+    "tags",
+    "description",
+    "contact",
+    "language",
+    "agenda",
+    "sections",
+    "capacity",
+)
+
+
+def _node(request: Request) -> Node:
+    return request.app.state.node
+
+
+def _sort_key(text: str) -> str:
+    # "Åland Islands" sorts with the A's, as a person looking for it expects.
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+@cache
+def country_options() -> list[tuple[str, str]]:
+    """(code, English name) of every country and territory, by name."""
+    names = Locale("en").territories
+    return sorted(
+        (
+            (code, name)
+            for code, name in names.items()
+            if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES
+        ),
+        key=lambda pair: _sort_key(pair[1]),
+    )
+
+
+def _zone_table() -> str:
+    try:
+        return (resources.files("tzdata") / "zoneinfo" / "zone.tab").read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError, OSError):
+        pass
+    system = Path("/usr/share/zoneinfo/zone.tab")
+    return system.read_text(encoding="utf-8") if system.exists() else ""
+
+
+def _city(zone: str) -> str:
+    try:
+        city = get_timezone_location(zone, "en", return_city=True)
+    except (LookupError, ValueError):
+        city = zone
+    return city.rsplit("/", 1)[-1].replace("_", " ")
+
+
+@cache
+def timezone_options() -> list[tuple[str, str]]:
+    """(IANA name, "Country — City") for every zone people live in, by country.
+
+    Labelled by country first: in a select, typing "Por" jumps to Portugal, and someone in
+    Porto need not know that their clocks are Lisbon's.
+    """
+    known = available_timezones()
+    countries = dict(country_options())
+    options: list[tuple[str, str]] = []
+    for line in _zone_table().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        parts = line.split("\t")
+        if len(parts) < 3 or parts[2] not in known:
+            continue
+        code, zone = parts[0], parts[2]
+        options.append((zone, f"{countries.get(code, code)} — {_city(zone)}"))
+    if not options:
+        # No zone table: group the names as they are.
+        options = [
+            (zone, zone.replace("_", " ").replace("/", " — "))
+            for zone in known
+            if "/" in zone and not zone.startswith(("Etc/", "SystemV/"))
+        ]
+    options.sort(key=lambda pair: _sort_key(pair[1]))
+    options.append(("UTC", "UTC — Coordinated Universal Time"))
+    return options
+
+
+@cache
+def language_options() -> list[tuple[str, str]]:
+    names = Locale("en").languages
+    return sorted(
+        ((code, name) for code, name in names.items() if len(code) == 2),
+        key=lambda pair: _sort_key(pair[1]),
+    )
+
+
+def _with_current(options: list[tuple[str, str]], value: str) -> list[tuple[str, str]]:
+    """Keep a value the list lacks (a zone alias given on the command line) selectable."""
+    if value and value not in {code for code, _label in options}:
+        return [(value, value), *options]
+    return options
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _form_text(form: Any, name: str) -> str:
+    value = form.get(name, "")
+    return value.replace("\r\n", "\n") if isinstance(value, str) else ""
+
+
+def _number(text: str) -> float:
+    text = text.strip()
+    if "," in text and "." not in text:
+        text = text.replace(",", ".")  # 38,7077 as many countries write it
+    return float(text)
+
+
+def parse(
+    values: dict[str, str], category: events.Category, description_format: str
+) -> tuple[events.EventInput, dict[str, str]]:
+    """The form's text as input for the domain, and what could not even be read."""
+    problems: dict[str, str] = {}
+
+    def moment(name: str, missing: str) -> datetime | None:
+        text = values[name].strip()
+        if not text:
+            problems[name] = missing
+            return None
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            problems[name] = "write the date and time like 2027-05-01 10:00"
+            return None
+        return parsed.replace(tzinfo=None, second=0, microsecond=0)
+
+    starts = moment("starts", "give the date and time it starts")
+    ends = moment("ends", "give the date and time it ends")
+
+    latitude_text, longitude_text = values["latitude"], values["longitude"]
+    pasted = PASTED_PAIR.match(latitude_text)
+    if pasted and not longitude_text.strip():
+        latitude_text, longitude_text = pasted.group(1), pasted.group(2)
+        values["latitude"], values["longitude"] = latitude_text, longitude_text
+    coordinates: dict[str, float | None] = {}
+    for name, text in (("latitude", latitude_text), ("longitude", longitude_text)):
+        coordinates[name] = None
+        if text.strip():
+            try:
+                coordinates[name] = _number(text)
+            except ValueError:
+                problems[name] = f"{name} is a number such as 38.7077"
+
+    capacity: int | None = None
+    if category == "assembly" and values["capacity"].strip():
+        try:
+            capacity = int(values["capacity"].strip())
+        except ValueError:
+            problems["capacity"] = "write the number of places as a whole number, such as 200"
+
+    online_url = values["online_url"].strip()
+    if online_url and "://" not in online_url and "." in online_url and " " not in online_url:
+        online_url = "https://" + online_url  # people type meet.jit.si/...
+
+    data = events.EventInput(
+        title=values["title"],
+        kind=values["kind"] or "other",
+        # A stand-in start lets the domain check the other fields; its own problem is ours.
+        starts=starts or datetime(2000, 1, 1),
+        ends=ends,
+        timezone=values["timezone"],
+        place_name=values["place_name"],
+        street_address=values["street_address"],
+        city=values["city"],
+        postal_code=values["postal_code"],
+        country=values["country"] or None,
+        latitude=coordinates["latitude"],
+        longitude=coordinates["longitude"],
+        online_url=online_url or None,
+        tags=[tag for tag in re.split(r"[\s,]+", values["tags"]) if tag],
+        description=values["description"].strip(),
+        description_format="html" if description_format == "html" else "markdown",
+        contact=values["contact"],
+        language=values["language"] or None,
+        agenda=values["agenda"],
+        sections=[s.strip() for s in re.split(r"[,\n]", values["sections"]) if s.strip()],
+        capacity=capacity,
+    )
+    return data, problems
+
+
+def values_from(data: events.EventInput) -> dict[str, str]:
+    return {
+        "title": data.title,
+        "kind": data.kind,
+        "org": "",
+        "starts": data.starts.strftime(DATETIME_LOCAL),
+        "ends": data.ends.strftime(DATETIME_LOCAL) if data.ends else "",
+        "timezone": data.timezone,
+        "place_name": data.place_name or "",
+        "street_address": data.street_address or "",
+        "postal_code": data.postal_code or "",
+        "city": data.city or "",
+        "country": data.country or "",
+        "latitude": "" if data.latitude is None else str(data.latitude),
+        "longitude": "" if data.longitude is None else str(data.longitude),
+        "online_url": data.online_url or "",
+        "tags": " ".join(f"#{tag}" for tag in data.tags),
+        "description": data.description,
+        "contact": data.contact or "",
+        "language": data.language or "",
+        "agenda": data.agenda or "",
+        "sections": ", ".join(data.sections),
+        "capacity": "" if data.capacity is None else str(data.capacity),
+    }
+
+
+async def _last_used(node: Node) -> dict[str, str]:
+    """The zone, country and language of the node's latest event: most come from one place."""
+    async with node.db.read() as session:
+        event = (
+            await session.execute(
+                select(Event)
+                .where(Event.is_local.is_(True))
+                .order_by(Event.published_at.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+    if event is None:
+        return {"timezone": DEFAULT_TIMEZONE, "country": "", "language": ""}
+    return {
+        "timezone": event.timezone,
+        "country": event.country or "",
+        "language": event.language or "",
+    }
+
+
+async def _own_event(node: Node, event_id: int) -> tuple[Event, Organization]:
+    async with node.db.read() as session:
+        row = (
+            await session.execute(
+                select(Event, Organization)
+                .join(Organization, Event.organization_id == Organization.id)
+                .where(Event.id == event_id, Event.is_local.is_(True), Event.deleted_at.is_(None))
+            )
+        ).first()
+    if row is None:
+        raise HTTPException(404, "No such action or assembly on this node")
+    return row[0], row[1]
+
+
+def _render_form(
+    request: Request,
+    *,
+    category: str,
+    values: dict[str, str],
+    organizations: list[tuple[Organization, Any]],
+    event: Event | None = None,
+    organization: Organization | None = None,
+    problems: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    problems = {name: _sentence(text) for name, text in (problems or {}).items()}
+    return request.app.state.templates.render(
+        request,
+        "admin/event_form.html",
+        {
+            "category": category,
+            "values": values,
+            "event": event,
+            "organization": organization,
+            "organizations": organizations,
+            "problems": problems,
+            "kinds": [(kind, kind_label(kind)) for kind in events.KINDS],
+            "countries": _with_current(country_options(), values["country"]),
+            "timezones": _with_current(timezone_options(), values["timezone"]),
+            "languages": _with_current(language_options(), values["language"]),
+        },
+        status=status,
+    )
+
+
+async def _organizations(node: Node) -> list[tuple[Organization, Any]]:
+    async with node.db.read() as session:
+        return await all_organizations(session)
+
+
+def _category(text: str) -> events.Category:
+    if text == "assembly":
+        return "assembly"
+    if text == "action":
+        return "action"
+    raise HTTPException(400, "Choose an action or an assembly")
+
+
+def _public_path(event: Event) -> str:
+    return urlsplit(event.url or event.uri).path or "/"
+
+
+@admin_required
+async def new_event(request: Request) -> Response:
+    node = _node(request)
+    organizations = await _organizations(node)
+    if request.method == "GET":
+        category = _category(request.query_params.get("category", "action"))
+        values = dict.fromkeys(TEXT_FIELDS, "")
+        values.update(await _last_used(node))
+        values["kind"] = "demonstration" if category == "action" else "other"
+        return _render_form(request, category=category, values=values, organizations=organizations)
+    form = await request.form()
+    category = _category(str(form.get("category", "")))
+    values = {name: _form_text(form, name) for name in TEXT_FIELDS}
+    data, problems = parse(values, category, "markdown")
+    org = values["org"] or None
+    try:
+        if problems:
+            _merge(problems, data, category)
+            raise events.EventError(problems)
+        event = await events.publish(node.federation, data, category=category, org=org)
+    except events.EventError as exc:
+        return _render_form(
+            request,
+            category=category,
+            values=values,
+            organizations=organizations,
+            problems=exc.problems,
+            status=400,
+        )
+    return RedirectResponse(_public_path(event), status_code=303)
+
+
+def _merge(problems: dict[str, str], data: events.EventInput, category: events.Category) -> None:
+    """Add what the domain finds in the rest of the form to what could not be read."""
+    try:
+        events.check(data, category)
+    except events.EventError as exc:
+        for name, text in exc.problems.items():
+            if name == "ends" and "starts" in problems:
+                continue  # measured against a stand-in start, so meaningless
+            problems.setdefault(name, text)
+
+
+@admin_required
+async def edit_event(request: Request) -> Response:
+    node = _node(request)
+    event, organization = await _own_event(node, request.path_params["id"])
+    organizations = await _organizations(node)
+    context: dict[str, Any] = {
+        "category": event.category,
+        "event": event,
+        "organization": organization,
+        "organizations": organizations,
+    }
+    if request.method == "GET":
+        return _render_form(request, values=values_from(events.input_from(event)), **context)
+    form = await request.form()
+    values = {name: _form_text(form, name) for name in TEXT_FIELDS}
+    category = _category(event.category)
+    data, problems = parse(values, category, event.description_format)
+    data.solidarity_day_uri = event.solidarity_day_uri
+    try:
+        if problems:
+            _merge(problems, data, category)
+            raise events.EventError(problems)
+        await events.edit(node.federation, event.uri, data)
+    except events.EventError as exc:
+        return _render_form(request, values=values, problems=exc.problems, status=400, **context)
+    except events.EventNotFound as exc:
+        raise HTTPException(404, "No such action or assembly on this node") from exc
+    return RedirectResponse(_public_path(event), status_code=303)
+
+
+@admin_required
+async def cancel_event(request: Request) -> Response:
+    node = _node(request)
+    event, _organization = await _own_event(node, request.path_params["id"])
+    try:
+        await events.cancel(node.federation, event.uri)
+    except events.EventNotFound as exc:  # deleted meanwhile, in another tab
+        raise HTTPException(404, "No such action or assembly on this node") from exc
+    request.session[FLASH] = {"what": "cancelled", "title": event.title}
+    return RedirectResponse("/admin/events", status_code=303)
+
+
+@admin_required
+async def delete_event(request: Request) -> Response:
+    node = _node(request)
+    event, _organization = await _own_event(node, request.path_params["id"])
+    try:
+        await events.delete(node.federation, event.uri)
+    except events.EventNotFound as exc:
+        raise HTTPException(404, "No such action or assembly on this node") from exc
+    request.session[FLASH] = {"what": "deleted", "title": event.title}
+    return RedirectResponse("/admin/events", status_code=303)
+
+
+def _is_over(event: Event, now: datetime) -> bool:
+    end = event.ends_at or event.starts_at + timedelta(days=1)
+    return end < now
+
+
+@admin_required
+async def list_events(request: Request) -> Response:
+    node = _node(request)
+    async with node.db.read() as session:
+        rows = (
+            await session.execute(
+                select(Event, Organization)
+                .join(Organization, Event.organization_id == Organization.id)
+                .where(Event.is_local.is_(True), Event.deleted_at.is_(None))
+                .order_by(Event.starts_at)
+            )
+        ).all()
+        organizations = await all_organizations(session)
+    now = utcnow()
+    items = [
+        {
+            "event": event,
+            "organization": organization,
+            "view": view(event),
+            "over": _is_over(event, now),
+            "path": _public_path(event),
+        }
+        for event, organization in rows
+    ]
+    upcoming = [item for item in items if not item["over"]]
+    past = [item for item in reversed(items) if item["over"]]
+    return request.app.state.templates.render(
+        request,
+        "admin/events.html",
+        {
+            "upcoming": upcoming,
+            "past": past,
+            "several_organizations": len(organizations) > 1,
+            "notice": request.session.pop(FLASH, None),
+        },
+    )
+
+
+routes = [
+    Route("/admin/events", list_events),
+    Route("/admin/events/new", new_event, methods=["GET", "POST"]),
+    Route("/admin/events/{id:int}/edit", edit_event, methods=["GET", "POST"]),
+    Route("/admin/events/{id:int}/cancel", cancel_event, methods=["POST"]),
+    Route("/admin/events/{id:int}/delete", delete_event, methods=["POST"]),
+]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from sqlalchemy import or_, select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -141,6 +142,9 @@ async def attendees(request: Request) -> Response:
     )
 
 
+COUNTRY_NAMES = dict(Locale("en").territories)
+
+
 def view(event: Event) -> dict[str, object]:
     """What templates show of an event, already in its own time zone and words."""
     zone = ZoneInfo(event.timezone)
@@ -157,7 +161,12 @@ def view(event: Event) -> dict[str, object]:
         "map_url": map_url,
         "address": ", ".join(
             part
-            for part in (event.street_address, event.postal_code, event.city, event.country)
+            for part in (
+                event.street_address,
+                event.postal_code,
+                event.city,
+                COUNTRY_NAMES.get(event.country or "", event.country),
+            )
             if part
         ),
     }

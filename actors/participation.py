@@ -250,3 +250,88 @@ async def counts(session: AsyncSession, event_id: int) -> dict[str, int]:
     found = {"going": 0, "waiting": 0, "maybe": 0}
     found.update({state: count for state, count in rows})
     return found
+
+
+async def participants(session: AsyncSession, event_id: int) -> list[Participant]:
+    return list(
+        (
+            await session.execute(
+                select(Participant)
+                .where(Participant.event_id == event_id)
+                .order_by(Participant.state, Participant.created_at, Participant.id)
+            )
+        ).scalars()
+    )
+
+
+async def _organizer_of(
+    session: AsyncSession, participant: Participant
+) -> tuple[Event, LocalActor]:
+    row = (
+        await session.execute(
+            select(Event, LocalActor)
+            .join(Organization, Event.organization_id == Organization.id)
+            .join(LocalActor, Organization.local_actor_id == LocalActor.id)
+            .where(Event.id == participant.event_id)
+        )
+    ).one()
+    return row[0], row[1]
+
+
+async def admit(federation: Federation, participant_id: int) -> Participant:
+    """An organizer gives someone waiting (or undecided) a place, beyond the capacity if need be."""
+    async with federation.db.transaction() as session:
+        participant = await session.get(Participant, participant_id)
+        if participant is None:
+            raise ParticipationError("no such participant")
+        _event, organizer = await _organizer_of(session, participant)
+        if participant.state == "going":
+            return participant
+        participant.state = "going"
+        if participant.actor_uri and participant.join_activity_uri:
+            actor = await federation.actors.cached(participant.actor_uri)
+            if actor is not None:
+                await _send(
+                    federation,
+                    session,
+                    organizer,
+                    _answer(
+                        federation,
+                        "Accept",
+                        organizer,
+                        participant.actor_uri,
+                        participant.join_activity_uri,
+                    ),
+                    actor.inbox,
+                )
+    return participant
+
+
+async def remove(federation: Federation, participant_id: int) -> None:
+    """An organizer takes someone off the list; a fediverse participant is told (Reject)."""
+    async with federation.db.transaction() as session:
+        participant = await session.get(Participant, participant_id)
+        if participant is None:
+            raise ParticipationError("no such participant")
+        event, organizer = await _organizer_of(session, participant)
+        if participant.actor_uri and participant.join_activity_uri:
+            actor = await federation.actors.cached(participant.actor_uri)
+            if actor is not None:
+                await _send(
+                    federation,
+                    session,
+                    organizer,
+                    _answer(
+                        federation,
+                        "Reject",
+                        organizer,
+                        participant.actor_uri,
+                        participant.join_activity_uri,
+                    ),
+                    actor.inbox,
+                )
+        was_going = participant.state == "going"
+        await session.delete(participant)
+        await session.flush()
+        if was_going:
+            await _move_up_waiting(federation, session, event, organizer)

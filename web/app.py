@@ -19,7 +19,16 @@ from starlette.types import Receive, Scope, Send
 from web.auth import LoginThrottle, csrf_token
 from web.labels import kind_label
 from web.negotiation import wants_activity_json
-from web.routes import activitypub, admin, admin_events, events, feeds, pages, wellknown
+from web.routes import (
+    activitypub,
+    admin,
+    admin_events,
+    admin_participants,
+    events,
+    feeds,
+    pages,
+    wellknown,
+)
 from web.runtime import Node
 from web.templating import Templates
 
@@ -81,6 +90,7 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
             *pages.routes,
             *admin.routes,
             *admin_events.routes,
+            *admin_participants.routes,
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[

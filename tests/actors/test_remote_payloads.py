@@ -286,3 +286,33 @@ async def test_join_leave_and_a_full_assembly(remotes):
     assert document["participantCount"] == 1
     assert document["attendees"]["totalItems"] == 1
     assert "bob" not in str(document["attendees"])
+
+
+async def test_a_join_of_an_action_is_ignored_as_fep_8a8e_asks(remotes):
+    node, make = remotes
+    action = await events.publish(
+        node.federation,
+        events.EventInput(
+            title="Rally at the ministry",
+            kind="rally",
+            starts=datetime(2027, 5, 3, 12, 0),
+            ends=datetime(2027, 5, 3, 13, 0),
+            timezone="Europe/Lisbon",
+            place_name="Ministry",
+            city="Lisboa",
+        ),
+        category="action",
+    )
+    mobilizon = await make("mobilizon.example")
+    mobilizon.serve_document("mobilizon_person_actor.json")
+    join = mobilizon.fixture("mobilizon_join.json", ASSEMBLY_ID="x")
+    join["object"] = action.uri
+    assert (await mobilizon.deliver(node.url("/inbox"), join)).status_code == 202
+
+    async def ignored():
+        return [a for a in mobilizon.received if a["type"] == "Ignore"]
+
+    (answer,) = await eventually(ignored)
+    assert answer["object"] == join["id"]
+    async with node.db.read() as session:
+        assert (await session.execute(select(Participant))).first() is None

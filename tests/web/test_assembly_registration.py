@@ -7,8 +7,9 @@ from datetime import datetime
 
 import httpx
 from sqlalchemy import select
+from test_admin import PASSWORD, client, csrf_from, login
 
-from actors import events
+from actors import admins, events, participation
 from actors.models import Participant
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -63,3 +64,47 @@ async def test_register_fill_up_and_wait(start_node):
     async with node.db.read() as session:
         people = (await session.execute(select(Participant.name, Participant.state))).all()
     assert sorted(people) == [("Ana", "waiting"), ("Maria", "going")]
+
+
+async def test_organizers_see_who_takes_part_and_give_places(start_node):
+    node = await start_node("union")
+    assembly = await events.publish(
+        node.federation,
+        events.EventInput(
+            title="Drivers' assembly",
+            kind="other",
+            starts=datetime(2027, 6, 5, 18, 0),
+            ends=datetime(2027, 6, 5, 20, 0),
+            timezone="Europe/Madrid",
+            place_name="Local",
+            city="Madrid",
+            capacity=1,
+        ),
+        category="assembly",
+    )
+    await participation.register_locally(
+        node.federation, assembly.uri, name="Lucía", email="lucia@example.org"
+    )
+    waiting = await participation.register_locally(
+        node.federation, assembly.uri, name="Pedro", email=None
+    )
+    assert waiting.state == "waiting"
+    await admins.create_admin(node.db, "organizer", PASSWORD)
+    async with client(node) as http:
+        assert (await http.get(f"/admin/events/{assembly.id}/participants")).status_code == 303
+        await login(http, "organizer", PASSWORD)
+        page = await http.get(f"/admin/events/{assembly.id}/participants")
+        assert "lucia@example.org" in page.text and "Pedro" in page.text
+        token = csrf_from(page.text)
+        admitted = await http.post(
+            f"/admin/events/{assembly.id}/participants/{waiting.id}/admit",
+            data={"csrf_token": token},
+        )
+        assert admitted.status_code == 303
+    async with node.db.read() as session:
+        people = (await session.execute(select(Participant.name, Participant.state))).all()
+    assert sorted(people) == [("Lucía", "going"), ("Pedro", "going")]
+    # The count is public, the names are not.
+    async with httpx.AsyncClient() as http:
+        public = (await http.get(assembly.uri)).text
+    assert "2 people take part" in public and "Lucía" not in public

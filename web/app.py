@@ -16,7 +16,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from web.auth import LoginThrottle, csrf_token
+from web.auth import Throttle, csrf_token
 from web.labels import kind_label
 from web.negotiation import wants_activity_json
 from web.routes import (
@@ -115,5 +115,7 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
             "kind_label": kind_label,
         }
     )
-    app.state.login_throttle = LoginThrottle()
+    app.state.login_throttle = Throttle()
+    # Registrations on assembly pages: generous for a union office behind one address.
+    app.state.register_throttle = Throttle(max_failures=30, window_seconds=3600)
     return app

@@ -48,11 +48,11 @@ def admin_required(
     return guarded
 
 
-class LoginThrottle:
-    """Failed logins per client address in a sliding window, kept in memory.
+class Throttle:
+    """Attempts per client address in a sliding window, kept in memory: failed logins, sign-ups.
 
     Per process: a node run as several web processes multiplies the allowance by their number,
-    which still stops password guessing at any useful rate.
+    which still stops password guessing or form spam at any useful rate.
     """
 
     def __init__(
@@ -77,12 +77,12 @@ class LoginThrottle:
             return None
         return max(1, int(self.window - (self.clock() - failures[0])) + 1)
 
-    def failed(self, key: str) -> None:
+    def hit(self, key: str) -> None:
         self._recent(key).append(self.clock())
         if len(self._failures) > 10_000:
             # Bound memory against a spray of addresses: forget the stalest entries.
             for stale in list(self._failures)[:5_000]:
                 del self._failures[stale]
 
-    def succeeded(self, key: str) -> None:
+    def clear(self, key: str) -> None:
         self._failures.pop(key, None)

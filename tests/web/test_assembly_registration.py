@@ -108,3 +108,32 @@ async def test_organizers_see_who_takes_part_and_give_places(start_node):
     async with httpx.AsyncClient() as http:
         public = (await http.get(assembly.uri)).text
     assert "2 people take part" in public and "Lucía" not in public
+
+
+async def test_registrations_from_one_address_are_throttled(start_node):
+    node = await start_node("union")
+    assembly = await events.publish(
+        node.federation,
+        events.EventInput(
+            title="Big assembly",
+            kind="other",
+            starts=datetime(2027, 6, 5, 18, 0),
+            ends=datetime(2027, 6, 5, 20, 0),
+            timezone="Europe/Rome",
+            place_name="Piazza",
+            city="Roma",
+        ),
+        category="assembly",
+    )
+    async with httpx.AsyncClient(follow_redirects=False) as http:
+        token = CSRF.search((await http.get(assembly.uri)).text).group(1)
+        answers = [
+            await http.post(
+                f"{assembly.uri}/register", data={"csrf_token": token, "name": f"Bot {n}"}
+            )
+            for n in range(31)
+        ]
+    assert all("registered=going" in a.headers["location"] for a in answers[:30])
+    assert "Retry-After" in answers[30].headers
+    async with node.db.read() as session:
+        assert len((await session.execute(select(Participant))).all()) == 30

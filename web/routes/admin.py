@@ -67,14 +67,14 @@ async def login(request: Request) -> Response:
     password = str(form.get("password", ""))
     account = await admins.authenticate(_node(request).db, username, password)
     if account is None:
-        throttle.failed(key)
+        throttle.hit(key)
         return templates.render(
             request,
             "admin/login.html",
             {"next": next_path, "error": "invalid", "username": username},
             status=401,
         )
-    throttle.succeeded(key)
+    throttle.clear(key)
     # A fresh session on login: a session id planted before login is worth nothing after.
     request.session.clear()
     request.session[SESSION_ADMIN] = account.id

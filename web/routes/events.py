@@ -110,6 +110,17 @@ async def register(request: Request) -> Response:
     node = _node(request)
     event = await _local_event(node, request)
     await check_csrf(request)
+    throttle = request.app.state.register_throttle
+    client = request.client.host if request.client else "unknown"
+    wait = throttle.retry_after(client)
+    if wait is not None:
+        request.session["register_error"] = "too many registrations from here; try again later"
+        return RedirectResponse(
+            f"{request.url.path.rsplit('/', 1)[0]}#register",
+            303,
+            headers={"Retry-After": str(wait)},
+        )
+    throttle.hit(client)
     form = await request.form()
     try:
         participant = await participation.register_locally(

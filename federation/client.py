@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
@@ -14,6 +16,7 @@ from httpx_aiohttp import AiohttpTransport
 from federation.config import FederationConfig
 from federation.netguard import ForbiddenAddress, GuardedResolver, check_url
 from federation.signatures import sign_request
+from federation.signing import SignerUnavailable, SigningPool
 
 AS2_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 AS2_CONTENT_TYPE = "application/activity+json"
@@ -41,14 +44,38 @@ class PostResult:
     body_excerpt: str
 
 
+@functools.lru_cache(maxsize=16384)
+def _check_url_cached(url: str, allow_local: bool) -> bool:
+    """`check_url` remembered per URL: it judges only the text, so its verdict never changes.
+
+    A fan-out sends each activity to the same inboxes as the last one; this makes the check
+    a dictionary lookup for them. Refusals raise and so are never cached; names are still
+    judged by the resolver at every connection.
+    """
+    check_url(url, allow_local=allow_local, allow_http=allow_local)
+    return True
+
+
 class SignedClient:
     """One per node process. Delivery POSTs and fetches share one aiohttp connection pool."""
 
-    def __init__(self, config: FederationConfig, *, max_connections: int = 200) -> None:
+    def __init__(
+        self,
+        config: FederationConfig,
+        *,
+        max_connections: int = 200,
+        signing_processes: int | None = None,
+    ) -> None:
         self.config = config
         self._session: aiohttp.ClientSession | None = None
         self._client: httpx.AsyncClient | None = None
         self._max_connections = max_connections
+        # Delivery signatures are made in helper processes (see federation.signing): the
+        # event loop keeps one core busy with POSTs and the database, the RSA takes another.
+        # 0 signs on the event loop thread.
+        if signing_processes is None:
+            signing_processes = 1 if (os.cpu_count() or 1) > 1 else 0
+        self._signing = SigningPool(signing_processes) if signing_processes else None
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -73,9 +100,11 @@ class SignedClient:
         if self._session is not None:
             await self._session.close()
         self._client = self._session = None
+        if self._signing is not None:
+            await self._signing.aclose()
 
     def check(self, url: str) -> None:
-        check_url(url, allow_local=self.config.allow_local, allow_http=self.config.allow_local)
+        _check_url_cached(url, self.config.allow_local)
 
     async def get_json(
         self, url: str, *, signer: Signer | None = None, accept: str = AS2_ACCEPT
@@ -143,15 +172,7 @@ class SignedClient:
         """POST one signed activity. Network failures raise; any HTTP answer is returned."""
         self.check(inbox)
         headers = {"Content-Type": AS2_CONTENT_TYPE, "Accept": AS2_ACCEPT}
-        headers.update(
-            sign_request(
-                "POST",
-                inbox,
-                key_id=signer.key_id,
-                private_key_pem=signer.private_key_pem,
-                body=body,
-            )
-        )
+        headers.update(await self._sign_post(inbox, body, signer))
         # Streamed so a hostile inbox cannot make us buffer a huge error page.
         async with self._http().stream(
             "POST", inbox, content=body, headers=headers, timeout=self.config.delivery_timeout
@@ -167,3 +188,16 @@ class SignedClient:
                 response.headers.get("retry-after"),
                 excerpt[:500].decode("utf-8", "replace"),
             )
+
+    async def _sign_post(self, url: str, body: bytes, signer: Signer) -> dict[str, str]:
+        if self._signing is not None:
+            try:
+                return await self._signing.sign_post(
+                    url, key_id=signer.key_id, private_key_pem=signer.private_key_pem, body=body
+                )
+            except SignerUnavailable:
+                # Slower, never wrong: a helper that died is started again on a later call.
+                pass
+        return sign_request(
+            "POST", url, key_id=signer.key_id, private_key_pem=signer.private_key_pem, body=body
+        )

@@ -9,6 +9,8 @@ itself with Accept / TentativeAccept / Reject: going, maybe, not going.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -335,3 +337,29 @@ async def remove(federation: Federation, participant_id: int) -> None:
         await session.flush()
         if was_going:
             await _move_up_waiting(federation, session, event, organizer)
+
+
+def leave_token(secret: str, participant_id: int) -> str:
+    """A registrant's own link to withdraw, without an account: a MAC of their registration."""
+    digest = hmac.new(secret.encode(), f"leave:{participant_id}".encode(), hashlib.sha256)
+    return f"{participant_id}.{digest.hexdigest()[:32]}"
+
+
+async def leave_with_token(federation: Federation, event_uri: str, token: str, secret: str) -> bool:
+    """Withdraw a local registration by its link; False when the link is not valid (any more)."""
+    participant_id, _, _mac = token.partition(".")
+    if not participant_id.isdigit() or not hmac.compare_digest(
+        leave_token(secret, int(participant_id)), token
+    ):
+        return False
+    async with federation.db.transaction() as session:
+        participant = await session.get(Participant, int(participant_id))
+        found = await _assembly(session, event_uri)
+        if participant is None or found is None or participant.event_id != found[0].id:
+            return False
+        was_going = participant.state == "going"
+        await session.delete(participant)
+        await session.flush()
+        if was_going:
+            await _move_up_waiting(federation, session, found[0], found[1])
+    return True

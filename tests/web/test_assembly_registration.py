@@ -137,3 +137,45 @@ async def test_registrations_from_one_address_are_throttled(start_node):
     assert "Retry-After" in answers[30].headers
     async with node.db.read() as session:
         assert len((await session.execute(select(Participant))).all()) == 30
+
+
+async def test_a_registrant_withdraws_with_their_own_link(start_node):
+    node = await start_node("union")
+    assembly = await events.publish(
+        node.federation,
+        events.EventInput(
+            title="Teachers' assembly",
+            kind="other",
+            starts=datetime(2027, 6, 5, 18, 0),
+            ends=datetime(2027, 6, 5, 20, 0),
+            timezone="America/Bogota",
+            place_name="Sede",
+            city="Bogotá",
+            capacity=1,
+        ),
+        category="assembly",
+    )
+    async with httpx.AsyncClient(follow_redirects=True) as http:
+        token = CSRF.search((await http.get(assembly.uri)).text).group(1)
+        page = await http.post(
+            f"{assembly.uri}/register", data={"csrf_token": token, "name": "Carmen"}
+        )
+        link = re.search(r'href="([^"]+/leave/[^"]+)"', page.text).group(1)
+        # Someone else waits for the place.
+        async with httpx.AsyncClient(follow_redirects=True) as other:
+            other_token = CSRF.search((await other.get(assembly.uri)).text).group(1)
+            await other.post(
+                f"{assembly.uri}/register", data={"csrf_token": other_token, "name": "Diego"}
+            )
+        forged = link.rsplit(".", 1)[0] + ".0000"
+        refused = await http.post(forged, data={"csrf_token": token})
+        assert refused.status_code == 404
+        confirm = await http.get(link)
+        assert "Yes, withdraw my registration" in confirm.text
+        done = await http.post(link, data={"csrf_token": token})
+        assert "Your registration is withdrawn" in done.text
+        again = await http.post(link, data={"csrf_token": token})
+        assert again.status_code == 404
+    async with node.db.read() as session:
+        people = (await session.execute(select(Participant.name, Participant.state))).all()
+    assert people == [("Diego", "going")]

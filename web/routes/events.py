@@ -89,6 +89,7 @@ async def event_page(request: Request) -> Response:
             "open": participation.open_for_registration(event),
             "replies": replies,
             "registered": request.query_params.get("registered"),
+            "leave_link": request.session.pop("leave_link", None),
             "error": request.session.pop("register_error", None),
         },
     )
@@ -132,9 +133,32 @@ async def register(request: Request) -> Response:
     except participation.ParticipationError as exc:
         request.session["register_error"] = str(exc)
         return RedirectResponse(f"{request.url.path.rsplit('/', 1)[0]}#register", 303)
+    # The page shows the registrant their own link to withdraw, once, from the session.
+    request.session["leave_link"] = (
+        f"{event.uri}/leave/{participation.leave_token(node.settings.secret_key, participant.id)}"
+    )
     return RedirectResponse(
         f"{request.url.path.rsplit('/', 1)[0]}?registered={participant.state}#register", 303
     )
+
+
+async def leave(request: Request) -> Response:
+    """A registrant's own link: a confirmation page, then the registration is withdrawn."""
+    node = _node(request)
+    event = await _local_event(node, request)
+    token = request.path_params["token"]
+    templates = request.app.state.templates
+    if request.method == "GET":
+        return templates.render(request, "leave.html", {"event": event, "done": False})
+    await check_csrf(request)
+    left = await participation.leave_with_token(
+        node.federation, event.uri, token, node.settings.secret_key
+    )
+    if not left:
+        return templates.render(
+            request, "leave.html", {"event": event, "done": False, "invalid": True}, status=404
+        )
+    return templates.render(request, "leave.html", {"event": event, "done": True})
 
 
 async def attendees(request: Request) -> Response:
@@ -219,4 +243,5 @@ routes = [
     Route("/assemblies/{id}", event_page),
     Route("/assemblies/{id}/register", register, methods=["POST"]),
     Route("/assemblies/{id}/attendees", attendees),
+    Route("/assemblies/{id}/leave/{token}", leave, methods=["GET", "POST"]),
 ]

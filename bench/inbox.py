@@ -34,12 +34,13 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from federation.keys import public_key_pem
 from federation.signatures import sign_request
 
 ROOT = Path(__file__).resolve().parent.parent
 IWSN = [sys.executable, "-m", "web.cli"]
-# `iwsn serve` runs uvicorn.Server.serve() inside asyncio.run(); this runs the very same
-# command with uvloop installed as the event loop policy first, nothing else changed.
+# `iwsn serve` runs on uvloop already (web/cli.py _run); this installs it as the policy too,
+# kept to compare with the bare route on uvloop.
 IWSN_ON_UVLOOP = [
     sys.executable,
     "-c",
@@ -79,6 +80,40 @@ def serve_bare(port: int, use_uvloop: bool) -> None:
 
         uvloop.install()
     asyncio.run(main())
+
+
+def serve_verify_only(port: int, public_pem_file: str) -> None:
+    """The least any signed inbox must do: read, parse, check Digest and signature, answer.
+
+    No database, no queue: the ceiling a real inbox is measured against besides the bare
+    route (DESIGN §6 measured ~7,900/s for this on these machines).
+    """
+    import uvicorn
+    import uvloop
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from federation.signatures import SignatureError, verify_request
+
+    public_pem = Path(public_pem_file).read_text()
+
+    async def accept(request: Request) -> Response:
+        body = await request.body()
+        json.loads(body)
+        try:
+            verify_request("POST", request.url.path, request.headers, body, public_pem)
+        except SignatureError:
+            return Response(status_code=401)
+        return Response(status_code=202)
+
+    app = Starlette(routes=[Route("/inbox", accept, methods=["POST"])])
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="info", access_log=False, server_header=False
+    )
+    uvloop.install()
+    asyncio.run(uvicorn.Server(config).serve())
 
 
 # --- the load generator: raw asyncio over keep-alive connections, in its own process ---------
@@ -553,6 +588,28 @@ class Bench:
                 args.seconds,
             )
 
+        # The minimal signed inbox, on the same requests, as the other ceiling.
+        pem_file = self.tmp / "sender.pub.pem"
+        pem_file.write_text(public_key_pem(pem))
+        verify_port = free_port()
+        verifier = self.start(
+            "verify-only",
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--serve-verify",
+                str(verify_port),
+                str(pem_file),
+            ],
+            {**os.environ, "PYTHONPATH": str(ROOT)},
+            verify_port,
+            "/inbox",
+        )
+        loadgen.run(verifier.port, warm_set, c)
+        verify_only = measure(
+            "minimal signed inbox (verify, no storage)", loadgen, verifier, timed_set, c, 10
+        )
+
         baseline = (bare_1.rate + bare_2.rate) / 2
         ratio = node.rate / baseline
         sent = node.result["sent"]
@@ -568,6 +625,10 @@ class Bench:
         )
         verdict = "met" if ratio >= 0.4 else f"MISSED by {0.4 * baseline - node.rate:,.0f}/s"
         print(f"node / bare                      {ratio:>9.1%}   target >= 40%: {verdict}")
+        print(
+            f"minimal signed inbox / bare      {verify_only.rate / baseline:>9.1%}   "
+            f"(node / minimal signed inbox {node.rate / verify_only.rate:.1%})"
+        )
         if node_uv is not None and bare_uv is not None:
             print(
                 f"both on uvloop: node {node_uv.rate:,.0f}/s / bare {bare_uv.rate:,.0f}/s = "
@@ -601,9 +662,13 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, databases)")
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--bare-on-uvloop", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-verify", nargs=2, metavar=("PORT", "PEM"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare:
         serve_bare(args.serve_bare, args.bare_on_uvloop)
+        return
+    if args.serve_verify:
+        serve_verify_only(int(args.serve_verify[0]), args.serve_verify[1])
         return
     if min(args.activities, args.warmup, args.concurrency, args.bare_requests) < 1:
         parser.error("sizes must be positive")

@@ -84,6 +84,28 @@ async def _send(
     await enqueue(session, activity, actor=organizer, inboxes=[inbox], own_host=federation.own_host)
 
 
+async def _tell(
+    federation: Federation,
+    session: AsyncSession,
+    organizer: LocalActor,
+    participant: Participant,
+    kind: str,
+) -> None:
+    """Answer a fediverse participant's Join (Accept, Reject); local registrants need nothing."""
+    if not (participant.actor_uri and participant.join_activity_uri):
+        return
+    actor = await federation.actors.cached(participant.actor_uri)
+    if actor is None:
+        return
+    await _send(
+        federation,
+        session,
+        organizer,
+        _answer(federation, kind, organizer, participant.actor_uri, participant.join_activity_uri),
+        actor.inbox,
+    )
+
+
 def open_for_registration(event: Event) -> bool:
     return event.category == "assembly" and event.status != "cancelled" and event.deleted_at is None
 
@@ -202,18 +224,7 @@ async def _move_up_waiting(
     if waiting is None:
         return
     waiting.state = "going"
-    if waiting.actor_uri and waiting.join_activity_uri:
-        actor = await federation.actors.cached(waiting.actor_uri)
-        if actor is not None:
-            await _send(
-                federation,
-                session,
-                organizer,
-                _answer(
-                    federation, "Accept", organizer, waiting.actor_uri, waiting.join_activity_uri
-                ),
-                actor.inbox,
-            )
+    await _tell(federation, session, organizer, waiting, "Accept")
 
 
 async def register_locally(
@@ -290,22 +301,7 @@ async def admit(federation: Federation, participant_id: int) -> Participant:
         if participant.state == "going":
             return participant
         participant.state = "going"
-        if participant.actor_uri and participant.join_activity_uri:
-            actor = await federation.actors.cached(participant.actor_uri)
-            if actor is not None:
-                await _send(
-                    federation,
-                    session,
-                    organizer,
-                    _answer(
-                        federation,
-                        "Accept",
-                        organizer,
-                        participant.actor_uri,
-                        participant.join_activity_uri,
-                    ),
-                    actor.inbox,
-                )
+        await _tell(federation, session, organizer, participant, "Accept")
     return participant
 
 
@@ -316,22 +312,7 @@ async def remove(federation: Federation, participant_id: int) -> None:
         if participant is None:
             raise ParticipationError("no such participant")
         event, organizer = await _organizer_of(session, participant)
-        if participant.actor_uri and participant.join_activity_uri:
-            actor = await federation.actors.cached(participant.actor_uri)
-            if actor is not None:
-                await _send(
-                    federation,
-                    session,
-                    organizer,
-                    _answer(
-                        federation,
-                        "Reject",
-                        organizer,
-                        participant.actor_uri,
-                        participant.join_activity_uri,
-                    ),
-                    actor.inbox,
-                )
+        await _tell(federation, session, organizer, participant, "Reject")
         was_going = participant.state == "going"
         await session.delete(participant)
         await session.flush()

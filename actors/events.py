@@ -17,7 +17,7 @@ from babel import Locale
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actors import internal_to_as
+from actors import internal_to_as, solidarity_days
 from actors.models import Event, Organization, Participant
 from actors.organizations import OrganizationError, resolve
 from actors.text import description_html, normalize_hashtag
@@ -221,6 +221,7 @@ async def publish(
     checked = check(data, category)
     async with federation.db.transaction() as session:
         organization, actor = await _organization(session, org)
+        await _with_day_hashtag(session, checked)
         now = utcnow()
         uri = f"{federation.config.base_url}/{event_path(category)}/{uuid.uuid4()}"
         event = Event(
@@ -243,6 +244,15 @@ async def publish(
             session, internal_to_as.create(federation, event, organization, actor), actor=actor
         )
     return event
+
+
+async def _with_day_hashtag(session: AsyncSession, checked: Checked) -> None:
+    """An action of a solidarity day carries the day's hashtag, so the day's followers see it."""
+    day_uri: str | None = checked.values["solidarity_day_uri"]  # type: ignore[assignment]
+    tag = await solidarity_days.day_hashtag_for(session, day_uri)
+    tags: list[str] = checked.values["hashtags"]  # type: ignore[assignment]
+    if tag and tag.lower() not in {t.lower() for t in tags}:
+        tags.append(tag)
 
 
 async def _own(session: AsyncSession, uri: str) -> tuple[Event, Organization, LocalActor]:
@@ -282,6 +292,7 @@ async def edit(federation: Federation, uri: str, data: EventInput) -> Event:
     async with federation.db.transaction() as session:
         event, organization, actor = await _own(session, uri)
         checked = check(data, event.category)  # type: ignore[arg-type]
+        await _with_day_hashtag(session, checked)
         for name, value in checked.values.items():
             setattr(event, name, value)
         _advance(event)

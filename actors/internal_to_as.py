@@ -58,6 +58,8 @@ EVENT_CONTEXT: list[Any] = [
         "sections": {"@id": "iwsn:sections", "@container": "@list"},
         "solidarityDay": {"@id": "iwsn:solidarityDay", "@type": "@id"},
         "contact": {"@id": "iwsn:contact", "@type": "sc:Text"},
+        "theme": {"@id": "iwsn:theme", "@type": "sc:Text"},
+        "slogan": {"@id": "iwsn:slogan", "@type": "sc:Text"},
     },
 ]
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -147,3 +148,33 @@ class Reply(Base):
     content_html: Mapped[str] = mapped_column(Text)
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SolidarityDay(Base):
+    """A Monthly Workers Solidarity Day: ours, or declared by an organization we follow.
+
+    A day is a calendar date, the same everywhere: actions in every time zone belong to it.
+    """
+
+    __tablename__ = "solidarity_days"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uri: Mapped[str] = mapped_column(String(2048), unique=True)
+    url: Mapped[str | None] = mapped_column(String(2048))
+    is_local: Mapped[bool] = mapped_column(Boolean, default=True)
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    origin_actor_uri: Mapped[str] = mapped_column(String(2048))
+    origin_host: Mapped[str] = mapped_column(String(255))
+    origin_name: Mapped[str | None] = mapped_column(String(300))
+    day: Mapped[date] = mapped_column(Date, index=True)
+    theme: Mapped[str] = mapped_column(String(300))
+    slogan: Mapped[str] = mapped_column(String(300))
+    hashtag: Mapped[str] = mapped_column(String(64))
+    description_html: Mapped[str] = mapped_column(Text, default="")
+    description_source: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    document: Mapped[dict[str, Any] | None] = mapped_column(JSON)

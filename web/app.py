@@ -24,6 +24,7 @@ from web.routes import (
     admin,
     admin_events,
     admin_participants,
+    days,
     events,
     feeds,
     pages,
@@ -87,6 +88,7 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
             *wellknown.routes,
             *feeds.routes,  # before events: /actions/{id} would take 'x.ics' as an id
             *events.routes,
+            *days.routes,
             *pages.routes,
             *admin.routes,
             *admin_events.routes,

@@ -28,7 +28,7 @@ from federation.delivery import queue_status
 from federation.models import Follower, Following, LocalActor
 from federation.node import INSTANCE_USERNAME
 from federation.remote_actors import ActorError
-from web import cli_events, migrate
+from web import cli_days, cli_events, migrate
 from web.runtime import Node
 from web.settings import Settings, SettingsError, load, prepare_data_dir
 
@@ -373,6 +373,7 @@ def parser() -> argparse.ArgumentParser:
         func=_with_node(deliveries)
     )
     cli_events.add_commands(sub, _with_node)
+    cli_days.add_commands(sub, _with_node)
     return top
 
 
@@ -390,6 +391,7 @@ def main(argv: list[str] | None = None) -> None:
         OrganizationError,
         EventError,
         cli_events.EventCommandError,
+        *cli_days.ERRORS,
     ) as exc:
         print(f"iwsn: {exc}", file=sys.stderr)
         sys.exit(1)

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from actors import events
+from actors import events, solidarity_days
 from actors.models import Event, Organization
 from actors.organizations import all_organizations
 from federation.db import utcnow
@@ -62,6 +62,7 @@ TEXT_FIELDS = (
     "agenda",
     "sections",
     "capacity",
+    "solidarity_day_uri",
 )
 
 
@@ -241,6 +242,7 @@ def parse(
         agenda=values["agenda"],
         sections=[s.strip() for s in re.split(r"[,\n]", values["sections"]) if s.strip()],
         capacity=capacity,
+        solidarity_day_uri=values.get("solidarity_day_uri") or None,
     )
     return data, problems
 
@@ -268,6 +270,7 @@ def values_from(data: events.EventInput) -> dict[str, str]:
         "agenda": data.agenda or "",
         "sections": ", ".join(data.sections),
         "capacity": "" if data.capacity is None else str(data.capacity),
+        "solidarity_day_uri": data.solidarity_day_uri or "",
     }
 
 
@@ -315,6 +318,7 @@ def _render_form(
     organization: Organization | None = None,
     problems: dict[str, str] | None = None,
     status: int = 200,
+    days: list[tuple[str, str]] | None = None,
 ) -> Response:
     problems = {name: _sentence(text) for name, text in (problems or {}).items()}
     return request.app.state.templates.render(
@@ -331,9 +335,17 @@ def _render_form(
             "countries": _with_current(country_options(), values["country"]),
             "timezones": _with_current(timezone_options(), values["timezone"]),
             "languages": _with_current(language_options(), values["language"]),
+            "days": _with_current(days or [], values.get("solidarity_day_uri", "")),
         },
         status=status,
     )
+
+
+async def _day_options(node: Node) -> list[tuple[str, str]]:
+    """The coming solidarity days (own and followed) an event can be attached to."""
+    async with node.db.read() as session:
+        days = await solidarity_days.coming(session)
+    return [(day.uri, f"{day.day.isoformat()} — {day.theme} (#{day.hashtag})") for day in days]
 
 
 async def _organizations(node: Node) -> list[tuple[Organization, Any]]:
@@ -357,12 +369,15 @@ def _public_path(event: Event) -> str:
 async def new_event(request: Request) -> Response:
     node = _node(request)
     organizations = await _organizations(node)
+    days = await _day_options(node)
     if request.method == "GET":
         category = _category(request.query_params.get("category", "action"))
         values = dict.fromkeys(TEXT_FIELDS, "")
         values.update(await _last_used(node))
         values["kind"] = "demonstration" if category == "action" else "other"
-        return _render_form(request, category=category, values=values, organizations=organizations)
+        return _render_form(
+            request, category=category, values=values, organizations=organizations, days=days
+        )
     form = await request.form()
     category = _category(str(form.get("category", "")))
     values = {name: _form_text(form, name) for name in TEXT_FIELDS}
@@ -381,6 +396,7 @@ async def new_event(request: Request) -> Response:
             organizations=organizations,
             problems=exc.problems,
             status=400,
+            days=days,
         )
     return RedirectResponse(_public_path(event), status_code=303)
 
@@ -406,6 +422,7 @@ async def edit_event(request: Request) -> Response:
         "event": event,
         "organization": organization,
         "organizations": organizations,
+        "days": await _day_options(node),
     }
     if request.method == "GET":
         return _render_form(request, values=values_from(events.input_from(event)), **context)
@@ -413,7 +430,6 @@ async def edit_event(request: Request) -> Response:
     values = {name: _form_text(form, name) for name in TEXT_FIELDS}
     category = _category(event.category)
     data, problems = parse(values, category, event.description_format)
-    data.solidarity_day_uri = event.solidarity_day_uri
     try:
         if problems:
             _merge(problems, data, category)

@@ -6,7 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from actors import solidarity_days
 from actors.organizations import all_organizations
+from web.routes.days import page_path
 from web.routes.events import upcoming
 from web.runtime import Node
 
@@ -15,11 +17,18 @@ async def home(request: Request) -> Response:
     node: Node = request.app.state.node
     async with node.db.read() as session:
         organizations = await all_organizations(session)
+        next_day = next(iter(await solidarity_days.coming(session, limit=1)), None)
     return request.app.state.templates.render(
         request,
         "home.html",
         {
             "items": await upcoming(node, limit=20),
+            "next_day": next_day
+            and {
+                "day": next_day,
+                "when": solidarity_days.when(next_day),
+                "page": page_path(next_day),
+            },
             "organizations": [
                 {"org": org, "actor": actor, "handle": f"@{org.name}@{node.settings.domain}"}
                 for org, actor in organizations

@@ -1,0 +1,153 @@
+"""Monthly Workers Solidarity Days on the web: the list, each day's page with every action of
+the day this node knows, its AS2 document, and an iCalendar feed of its actions.
+
+Our own days live at their id (`/days/{uuid}`, also what servers fetch); a day declared
+elsewhere is shown here at `/days/remote/{n}`, with the actions this node knows of.
+"""
+
+from __future__ import annotations
+
+from babel import Locale
+from sqlalchemy import select
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from actors import solidarity_days
+from actors.internal_to_as import with_context
+from actors.models import Organization, SolidarityDay
+from actors.organizations import all_organizations
+from federation.models import LocalActor
+from web import feeds
+from web.negotiation import ActivityJSONResponse, wants_activity_json
+from web.routes.events import view
+from web.runtime import Node
+
+COUNTRY_NAMES = dict(Locale("en").territories)
+
+
+def _node(request: Request) -> Node:
+    return request.app.state.node
+
+
+def page_path(day: SolidarityDay) -> str:
+    """Where this node shows a day: its own id for ours, a local page for others'."""
+    if day.is_local:
+        return day.uri
+    return f"/days/remote/{day.id}"
+
+
+async def _day(request: Request) -> SolidarityDay:
+    node = _node(request)
+    async with node.db.read() as session:
+        if "n" in request.path_params:
+            day = (
+                await session.execute(
+                    select(SolidarityDay).where(
+                        SolidarityDay.id == request.path_params["n"],
+                        SolidarityDay.is_local.is_(False),
+                    )
+                )
+            ).scalar_one_or_none()
+        else:
+            uri = f"{node.settings.base_url}/days/{request.path_params['id']}"
+            day = await solidarity_days.by_uri(session, uri)
+    if day is None:
+        raise HTTPException(404, "No such solidarity day")
+    return day
+
+
+async def day_page(request: Request) -> Response:
+    node = _node(request)
+    day = await _day(request)
+    templates = request.app.state.templates
+    if day.deleted_at is not None:
+        if wants_activity_json(request):
+            return ActivityJSONResponse(
+                with_context(solidarity_days.tombstone(day)), status_code=410
+            )
+        return templates.render(request, "day_gone.html", {"day": day}, status=410)
+    if wants_activity_json(request):
+        if not day.is_local:
+            raise HTTPException(404, "This day is published by its own server")
+        async with node.db.read() as session:
+            actor = (
+                await session.execute(
+                    select(LocalActor)
+                    .join(Organization, Organization.local_actor_id == LocalActor.id)
+                    .where(Organization.id == day.organization_id)
+                )
+            ).scalar_one()
+        return ActivityJSONResponse(
+            with_context(solidarity_days.day_object(node.settings.base_url, day, actor))
+        )
+    async with node.db.read() as session:
+        found = await solidarity_days.actions_of(session, day)
+    summary = solidarity_days.grouped(found)
+    groups = [
+        {
+            "country": COUNTRY_NAMES.get(code, code) if code else None,
+            "items": [{"event": event, "view": view(event)} for event in events],
+        }
+        for code, events in summary["groups"]
+    ]
+    return templates.render(
+        request,
+        "day.html",
+        {
+            "day": day,
+            "when": solidarity_days.when(day),
+            "groups": groups,
+            "counts": summary,
+            "page": page_path(day),
+        },
+    )
+
+
+async def day_ics(request: Request) -> Response:
+    node = _node(request)
+    day = await _day(request)
+    if day.deleted_at is not None:
+        raise HTTPException(410, "This solidarity day was withdrawn")
+    async with node.db.read() as session:
+        found = await solidarity_days.actions_of(session, day)
+        names = {org.id: org.display_name for org, _actor in await all_organizations(session)}
+    items = [
+        feeds.FeedEvent(event, feeds.organizer_name(event, names), event.origin_actor_uri)
+        for event in found
+    ]
+    base = node.settings.base_url
+    path = page_path(day)
+    uid = f"{path if path.startswith('http') else base + path}.ics"
+    name = f"{day.theme} — {solidarity_days.when(day)}"
+    return Response(
+        feeds.calendar(items, name=name, uid=uid),
+        media_type=feeds.CALENDAR_TYPE,
+        headers={"Content-Disposition": f'inline; filename="{feeds.filename(day.theme, "day")}"'},
+    )
+
+
+async def listing(request: Request) -> Response:
+    node = _node(request)
+    async with node.db.read() as session:
+        days = await solidarity_days.coming(session, limit=200)
+    return request.app.state.templates.render(
+        request,
+        "days.html",
+        {
+            "days": [
+                {"day": day, "when": solidarity_days.when(day), "page": page_path(day)}
+                for day in days
+            ]
+        },
+    )
+
+
+routes = [
+    Route("/days", listing),
+    Route("/days/remote/{n:int}.ics", day_ics),
+    Route("/days/remote/{n:int}", day_page),
+    Route("/days/{id}.ics", day_ics),
+    Route("/days/{id}", day_page),
+]

@@ -178,3 +178,47 @@ class SolidarityDay(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     document: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Alert(Base):
+    """A solidarity alert: raised by one of our organizations, or received through one we follow.
+
+    A node relays an alert version once: `relayed_version` is the origin's `updated` it last
+    announced, so however many paths bring the same version, its organizations boost it once.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_live", "deleted_at", "status", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uri: Mapped[str] = mapped_column(String(2048), unique=True)
+    url: Mapped[str | None] = mapped_column(String(2048))
+    is_local: Mapped[bool] = mapped_column(Boolean, default=True)
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    origin_actor_uri: Mapped[str] = mapped_column(String(2048))
+    origin_host: Mapped[str] = mapped_column(String(255))
+    origin_name: Mapped[str | None] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text, default="")
+    country: Mapped[str] = mapped_column(String(2))
+    region: Mapped[str | None] = mapped_column(String(200))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    ask_text: Mapped[str] = mapped_column(Text, default="")
+    asks: Mapped[list[str]] = mapped_column(JSON, default=list)
+    urgency: Mapped[str] = mapped_column(String(16), default="normal")  # urgent | normal
+    links: Mapped[list[str]] = mapped_column(JSON, default=list)
+    hashtags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    language: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | resolved
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_via: Mapped[str | None] = mapped_column(String(2048))
+    hops: Mapped[int] = mapped_column(Integer, default=0)
+    relayed_version: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    document: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -16,6 +16,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
+from web.alert_banner import AlertBannerMiddleware
 from web.auth import Throttle, csrf_token
 from web.labels import kind_label
 from web.negotiation import wants_activity_json
@@ -24,6 +25,7 @@ from web.routes import (
     admin,
     admin_events,
     admin_participants,
+    alerts,
     days,
     events,
     feeds,
@@ -89,6 +91,7 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
             *feeds.routes,  # before events: /actions/{id} would take 'x.ics' as an id
             *events.routes,
             *days.routes,
+            *alerts.routes,
             *pages.routes,
             *admin.routes,
             *admin_events.routes,
@@ -96,6 +99,7 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[
+            Middleware(AlertBannerMiddleware),
             Middleware(
                 PageSessionMiddleware,
                 secret_key=settings.secret_key,
@@ -103,7 +107,7 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
                 https_only=settings.scheme == "https",
                 same_site="lax",
                 max_age=14 * 24 * 3600,
-            )
+            ),
         ],
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,

@@ -28,7 +28,7 @@ from federation.delivery import queue_status
 from federation.models import Follower, Following, LocalActor
 from federation.node import INSTANCE_USERNAME
 from federation.remote_actors import ActorError
-from web import cli_days, cli_events, migrate
+from web import cli_alerts, cli_days, cli_events, migrate
 from web.runtime import Node
 from web.settings import Settings, SettingsError, load, prepare_data_dir
 
@@ -374,6 +374,7 @@ def parser() -> argparse.ArgumentParser:
     )
     cli_events.add_commands(sub, _with_node)
     cli_days.add_commands(sub, _with_node)
+    cli_alerts.add_commands(sub, _with_node)
     return top
 
 

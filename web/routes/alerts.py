@@ -1,0 +1,87 @@
+"""Solidarity alerts on the web: each alert's page (HTML, or its AS2 `Note` for servers), and
+the list of alerts this node holds, its own and those relayed to it.
+
+Our own alerts live at their id (`/alerts/{uuid}`, also what servers fetch); an alert raised
+elsewhere is shown at `/alerts/remote/{n}`, with its origin, when it arrived and through whom.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from actors import alerts
+from actors.models import Alert, Organization
+from federation.models import LocalActor
+from web.negotiation import ActivityJSONResponse, wants_activity_json
+from web.runtime import Node
+
+
+def _node(request: Request) -> Node:
+    return request.app.state.node
+
+
+async def _alert(request: Request) -> Alert:
+    node = _node(request)
+    async with node.db.read() as session:
+        if "n" in request.path_params:
+            alert = (
+                await session.execute(
+                    select(Alert).where(
+                        Alert.id == request.path_params["n"], Alert.is_local.is_(False)
+                    )
+                )
+            ).scalar_one_or_none()
+        else:
+            uri = f"{node.settings.base_url}/alerts/{request.path_params['id']}"
+            alert = await alerts.by_uri(session, uri)
+    if alert is None:
+        raise HTTPException(404, "No such alert")
+    return alert
+
+
+async def alert_page(request: Request) -> Response:
+    node = _node(request)
+    alert = await _alert(request)
+    templates = request.app.state.templates
+    if alert.deleted_at is not None:
+        if wants_activity_json(request):
+            return ActivityJSONResponse(
+                alerts.with_context(alerts.tombstone(alert)), status_code=410
+            )
+        return templates.render(request, "alert_gone.html", {"alert": alert}, status=410)
+    if wants_activity_json(request):
+        if not alert.is_local:
+            raise HTTPException(404, "This alert is published by its own server")
+        async with node.db.read() as session:
+            actor = (
+                await session.execute(
+                    select(LocalActor)
+                    .join(Organization, Organization.local_actor_id == LocalActor.id)
+                    .where(Organization.id == alert.organization_id)
+                )
+            ).scalar_one()
+        document = alerts.note(node.settings.base_url, alert, actor.uri, actor.followers_uri)
+        return ActivityJSONResponse(alerts.with_context(document))
+    return templates.render(
+        request,
+        "alert.html",
+        {"alert": alert, "where": alerts.where(alert), "asked": alerts.asked(alert)},
+    )
+
+
+async def listing(request: Request) -> Response:
+    async with _node(request).db.read() as session:
+        found = await alerts.every(session)
+    items = [{"alert": alert, "page": alerts.page_path(alert)} for alert in found]
+    return request.app.state.templates.render(request, "alerts.html", {"items": items})
+
+
+routes = [
+    Route("/alerts", listing),
+    Route("/alerts/remote/{n:int}", alert_page),
+    Route("/alerts/{id}", alert_page),
+]

@@ -371,7 +371,9 @@ class DeliveryWorker:
                 tried = 0
             if tried:
                 continue
-            wake.clear()
+            # No wake.clear() here: _drive clears it before each claim, so a wake that came
+            # during the last pass is still set and ends this wait at once (it used to be lost,
+            # costing a relay hop the whole poll interval).
             stopper = asyncio.ensure_future(stop.wait())
             waker = asyncio.ensure_future(wake.wait())
             await asyncio.wait(

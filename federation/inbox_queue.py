@@ -237,6 +237,9 @@ class InboxProcessor:
 
     async def run(self, stop: asyncio.Event, wake: asyncio.Event) -> None:
         while not stop.is_set():
+            # Cleared before looking, not after: an activity stored while this pass runs
+            # must end the next wait at once instead of waiting out the poll.
+            wake.clear()
             try:
                 handled = await self.run_once()
             except Exception:
@@ -244,7 +247,6 @@ class InboxProcessor:
                 handled = 0
             if handled:
                 continue
-            wake.clear()
             stopper = asyncio.ensure_future(stop.wait())
             waker = asyncio.ensure_future(wake.wait())
             await asyncio.wait(

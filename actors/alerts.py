@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,12 +21,12 @@ from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.internal_to_as import EVENT_CONTEXT
-from actors.models import Alert, Organization
+from actors.models import Alert, AlertSettings, Organization
 from actors.organizations import OrganizationError, all_organizations, resolve
 from actors.remote_events import followed
 from actors.text import hashtag_objects, hashtags_html, normalize_hashtag, plain_text
 from federation.client import FetchError
-from federation.db import utcnow
+from federation.db import Database, utcnow
 from federation.delivery import LANE_PRIORITY, PUBLIC, enqueue
 from federation.handlers import HandlerRegistry, InboxContext
 from federation.models import LocalActor, OutboxActivity
@@ -495,6 +496,82 @@ def page_path(alert: Alert) -> str:
     return alert.uri if alert.is_local else f"/alerts/remote/{alert.id}"
 
 
+# --- relaying controls ------------------------------------------------------------------
+
+# host or host:port, as `host_of` gives it: what an origin check compares.
+HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$")
+
+
+@dataclass
+class Relaying:
+    relay: bool = True
+    blocked_hosts: list[str] = field(default_factory=list)
+
+
+async def relaying(session: AsyncSession) -> Relaying:
+    """Whether our organizations relay received alerts, and whose alerts we refuse."""
+    row = (await session.execute(select(AlertSettings).limit(1))).scalar_one_or_none()
+    if row is None:
+        return Relaying()
+    return Relaying(relay=row.relay, blocked_hosts=list(row.blocked_hosts))
+
+
+def clean_hosts(lines: list[str]) -> list[str]:
+    """Hosts as typed (one a line, or a pasted address); raises AlertError on one that is not."""
+    hosts: list[str] = []
+    for line in lines:
+        text = line.strip().lower()
+        if not text:
+            continue
+        if "://" in text:
+            text = host_of(text)
+        text = text.lstrip("@").rstrip("/")
+        if "@" in text:  # an organization's handle: its server
+            text = text.rsplit("@", 1)[1]
+        if not HOST.match(text) or len(text) > 255:
+            raise AlertError(
+                {"blocked_hosts": f"{line.strip()!r} is not a server name like example.org"}
+            )
+        if text not in hosts:
+            hosts.append(text)
+    return hosts
+
+
+async def configure_relaying(
+    db: Database, *, relay: bool | None = None, blocked_hosts: list[str] | None = None
+) -> Relaying:
+    """Change what is given and keep the rest; returns the settings now in force."""
+    hosts = clean_hosts(blocked_hosts) if blocked_hosts is not None else None
+    async with db.transaction() as session:
+        row = (await session.execute(select(AlertSettings).limit(1))).scalar_one_or_none()
+        if row is None:
+            row = AlertSettings(relay=True, blocked_hosts=[])
+            session.add(row)
+        if relay is not None:
+            row.relay = relay
+        if hosts is not None:
+            row.blocked_hosts = hosts
+        row.updated_at = utcnow()
+        return Relaying(relay=row.relay, blocked_hosts=list(row.blocked_hosts))
+
+
+async def block(db: Database, host: str) -> Relaying:
+    async with db.read() as session:
+        current = await relaying(session)
+    return await configure_relaying(db, blocked_hosts=[*current.blocked_hosts, host])
+
+
+async def unblock(db: Database, host: str) -> Relaying:
+    cleaned = clean_hosts([host])
+    gone = cleaned[0] if cleaned else ""
+    async with db.read() as session:
+        current = await relaying(session)
+    if gone not in current.blocked_hosts:
+        raise AlertError({"blocked_hosts": f"{host.strip()!r} is not blocked"})
+    kept = [name for name in current.blocked_hosts if name != gone]
+    return await configure_relaying(db, blocked_hosts=kept)
+
+
 # --- ActivityStreams → ours, and the relay ----------------------------------------------
 
 
@@ -608,6 +685,8 @@ async def relay(federation: Federation, session: AsyncSession, alert: Alert) -> 
         return 0
     if alert.relayed_version is not None and alert.relayed_version >= alert.updated_at:
         return 0
+    if not (await relaying(session)).relay:
+        return 0  # stored and shown here, passed on by no one; a later version may be
     organizations = await all_organizations(session)
     for _organization, actor in organizations:
         await enqueue(
@@ -635,8 +714,14 @@ async def relay(federation: Federation, session: AsyncSession, alert: Alert) -> 
 async def _store(
     ctx: InboxContext, fields: dict[str, Any], document: dict[str, Any], *, hops: int
 ) -> None:
-    """Insert or update the alert we were given, then relay this version if it is new to us."""
+    """Insert or update the alert we were given, then relay this version if it is new to us.
+
+    Nothing from an origin the admin blocked: neither stored nor relayed.
+    """
     async with ctx.transaction() as session:
+        if fields["origin_host"] in (await relaying(session)).blocked_hosts:
+            log.info("alert %s from a blocked origin ignored", fields["uri"])
+            return
         alert = await by_uri(session, fields["uri"])
         if alert is None:
             alert = Alert(
@@ -693,6 +778,8 @@ async def on_announce(ctx: InboxContext) -> None:
     async with ctx.federation.db.read() as session:
         if not await followed(session, ctx.actor.uri):
             return
+        if host_of(object_id) in (await relaying(session)).blocked_hosts:
+            return  # not even fetched
         held = await by_uri(session, object_id)
     if held is not None and held.is_local:
         return

@@ -23,6 +23,7 @@ from web.negotiation import wants_activity_json
 from web.routes import (
     activitypub,
     admin,
+    admin_alerts,
     admin_events,
     admin_participants,
     alerts,
@@ -95,6 +96,7 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
             *pages.routes,
             *admin.routes,
             *admin_events.routes,
+            *admin_alerts.routes,
             *admin_participants.routes,
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],

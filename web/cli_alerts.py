@@ -1,4 +1,4 @@
-"""`iwsn alert ...`: raise, update, resolve and list solidarity alerts."""
+"""`iwsn alert ...`: raise, update, resolve and list solidarity alerts; relaying controls."""
 
 from __future__ import annotations
 
@@ -97,6 +97,27 @@ async def list_alerts(node: Node, args: argparse.Namespace) -> None:
         )
 
 
+def _show(settings: alerts.Relaying) -> None:
+    print(f"relaying: {'on' if settings.relay else 'off'}")
+    print(f"blocked: {' '.join(settings.blocked_hosts) or '(none)'}")
+
+
+async def relaying(node: Node, args: argparse.Namespace) -> None:
+    if args.state is None:
+        async with node.db.read() as session:
+            _show(await alerts.relaying(session))
+        return
+    _show(await alerts.configure_relaying(node.db, relay=args.state == "on"))
+
+
+async def block(node: Node, args: argparse.Namespace) -> None:
+    _show(await alerts.block(node.db, args.host))
+
+
+async def unblock(node: Node, args: argparse.Namespace) -> None:
+    _show(await alerts.unblock(node.db, args.host))
+
+
 def _guarded(action: Callable[[Node, argparse.Namespace], Awaitable[Any]]) -> Callable:
     async def run(node: Node, args: argparse.Namespace) -> None:
         try:
@@ -128,3 +149,14 @@ def add_commands(sub: argparse._SubParsersAction, with_node) -> None:  # type: i
     group.add_parser("list", help="alerts held here, ours and received").set_defaults(
         func=with_node(_guarded(list_alerts))
     )
+    relay = group.add_parser(
+        "relaying", help="whether this node passes on the alerts it receives (default: on)"
+    )
+    relay.add_argument("state", nargs="?", choices=("on", "off"), help="omit to show")
+    relay.set_defaults(func=with_node(_guarded(relaying)))
+    stop = group.add_parser("block", help="neither keep nor pass on alerts raised on a server")
+    stop.add_argument("host", help="a server name, e.g. example.org")
+    stop.set_defaults(func=with_node(_guarded(block)))
+    allow = group.add_parser("unblock", help="accept a blocked server's alerts again")
+    allow.add_argument("host")
+    allow.set_defaults(func=with_node(_guarded(unblock)))

@@ -1,4 +1,5 @@
-"""Events as documents calendars and feed readers take: iCalendar (RFC 5545) and Atom (RFC 4287).
+"""Events (and alerts) as documents calendars and feed readers take: iCalendar (RFC 5545) and
+Atom (RFC 4287).
 
 Both are written by libraries (icalendar, feedgenerator) rather than by hand, so quoting,
 folding and escaping follow the standards. What we decide is what each field says.
@@ -19,7 +20,7 @@ from icalendar import Calendar, vCalAddress
 from icalendar import Event as VEvent
 
 from actors import event_text
-from actors.models import Event
+from actors.models import Alert, Event
 from actors.text import plain_text, sanitize_html
 
 PRODID = "-//International Workers Solidarity Network//iwsn-node//EN"
@@ -166,6 +167,46 @@ def atom(
             pubdate=event.published_at,
             updateddate=event.updated_at,
             categories=[_text(tag) for tag in event.hashtags],
+        )
+    return feed.writeString("utf-8").encode()
+
+
+def alerts_atom(
+    items: Sequence[tuple[Alert, str, str, str]],
+    *,
+    feed_id: str,
+    title: str,
+    self_url: str,
+    alternate_url: str,
+) -> bytes:
+    """An Atom feed of solidarity alerts, newest first: (alert, page URL, where, what is asked).
+
+    A new version of an alert (updated, resolved) advances its entry's `updated`.
+    """
+    feed = Atom1Feed(
+        title=_text(title),
+        link=alternate_url,
+        description=None,
+        feed_url=self_url,
+        feed_guid=feed_id,
+    )
+    for alert, page_url, where, asked in items:
+        state = "RESOLVED: " if alert.status == "resolved" else ""
+        if not state and alert.urgency == "urgent":
+            state = "URGENT: "
+        lines = [where, *alert.text.split("\n")]
+        if asked:
+            lines.append(f"Asked: {asked}")
+        feed.add_item(
+            title=_text(f"{state}{alert.title}"),
+            link=page_url,
+            unique_id=alert.uri,
+            description="<br>".join(html.escape(_text(line)) for line in lines if line.strip()),
+            author_name=_text(alert.origin_name or alert.origin_host),
+            author_link=alert.origin_actor_uri,
+            pubdate=alert.published_at,
+            updateddate=alert.updated_at,
+            categories=[_text(tag) for tag in alert.hashtags],
         )
     return feed.writeString("utf-8").encode()
 

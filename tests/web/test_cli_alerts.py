@@ -67,3 +67,23 @@ async def test_alert_lifecycle_from_the_command_line(start_node):
         env, "alert", "raise", "--title", "x", "--text", "y", "--country", "ZZ", check=False
     )
     assert wrong.returncode == 1 and "country" in wrong.stderr
+
+
+async def test_relaying_and_blocked_origins_from_the_command_line(start_node):
+    node = await start_node("alpha")
+    env = node.env
+    shown = await run(env, "alert", "relaying")
+    assert shown.stdout == "relaying: on\nblocked: (none)\n"
+    off = await run(env, "alert", "relaying", "off")
+    assert off.stdout.startswith("relaying: off\n")
+    await run(env, "alert", "block", "Bad.Example")
+    both = await run(env, "alert", "block", "worse.example:8443")
+    assert both.stdout == "relaying: off\nblocked: bad.example worse.example:8443\n"
+    left = await run(env, "alert", "unblock", "bad.example")
+    assert left.stdout == "relaying: off\nblocked: worse.example:8443\n"
+    wrong = await run(env, "alert", "block", "not a host", check=False)
+    assert wrong.returncode == 1 and "not a server name" in wrong.stderr
+    absent = await run(env, "alert", "unblock", "never.example", check=False)
+    assert absent.returncode == 1 and "is not blocked" in absent.stderr
+    on = await run(env, "alert", "relaying", "on")
+    assert on.stdout == "relaying: on\nblocked: worse.example:8443\n"

@@ -16,6 +16,7 @@ from starlette.routing import Route
 from actors import alerts
 from actors.models import Alert, Organization
 from federation.models import LocalActor
+from web import feeds
 from web.negotiation import ActivityJSONResponse, wants_activity_json
 from web.runtime import Node
 
@@ -80,8 +81,34 @@ async def listing(request: Request) -> Response:
     return request.app.state.templates.render(request, "alerts.html", {"items": items})
 
 
+async def atom(request: Request) -> Response:
+    """Every alert this node holds, its own and received, except withdrawn ones."""
+    node = _node(request)
+    base = node.settings.base_url
+    async with node.db.read() as session:
+        found = [alert for alert in await alerts.every(session) if alert.deleted_at is None]
+    items = [
+        (
+            alert,
+            base + alerts.page_path(alert) if not alert.is_local else alert.uri,
+            alerts.where(alert),
+            alerts.asked(alert),
+        )
+        for alert in found
+    ]
+    body = feeds.alerts_atom(
+        items,
+        feed_id=f"{base}/alerts.atom",
+        title=f"Solidarity alerts — {node.settings.node_name}",
+        self_url=f"{base}/alerts.atom",
+        alternate_url=f"{base}/alerts",
+    )
+    return Response(body, media_type=feeds.ATOM_TYPE)
+
+
 routes = [
     Route("/alerts", listing),
+    Route("/alerts.atom", atom),
     Route("/alerts/remote/{n:int}", alert_page),
     Route("/alerts/{id}", alert_page),
 ]

@@ -1,0 +1,330 @@
+"""Admin pages for solidarity alerts: raise, update, resolve, withdraw; and how received alerts
+are passed on (relaying on or off, origins blocked).
+
+The form turns what the organizer types into an `alerts.AlertInput`; every rule stays in
+`actors.alerts`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from actors import alerts
+from actors.models import Alert, Organization
+from actors.organizations import all_organizations
+from federation.db import utcnow
+from web.auth import admin_required
+from web.routes.admin_events import (
+    _form_text,
+    _sentence,
+    _with_current,
+    country_options,
+    language_options,
+)
+from web.runtime import Node
+
+FLASH = "admin_alerts_notice"
+TEXT_FIELDS = (
+    "title",
+    "text",
+    "country",
+    "region",
+    "ask_text",
+    "urgency",
+    "links",
+    "tags",
+    "language",
+    "expires",
+    "org",
+)
+
+
+def _node(request: Request) -> Node:
+    return request.app.state.node
+
+
+def _expiry(day: date) -> datetime:
+    """An alert 'until 1 December' stays up through that whole day, in UTC."""
+    return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=UTC)
+
+
+def _expiry_day(moment: datetime) -> str:
+    return (moment.astimezone(UTC) - timedelta(seconds=1)).date().isoformat()
+
+
+def parse(values: dict[str, str], asks: list[str]) -> tuple[alerts.AlertInput, dict[str, str]]:
+    """The form's text as input for the domain, and what could not even be read."""
+    problems: dict[str, str] = {}
+    expires: datetime | None = None
+    text = values["expires"].strip()
+    if text:
+        try:
+            expires = _expiry(date.fromisoformat(text))
+        except ValueError:
+            problems["expires"] = "write the date like 2027-05-01"
+    data = alerts.AlertInput(
+        title=values["title"],
+        text=values["text"],
+        country=values["country"],
+        region=values["region"] or None,
+        ask_text=values["ask_text"],
+        asks=asks,
+        urgency=values["urgency"] or "normal",
+        links=[line for line in values["links"].split("\n") if line.strip()],
+        tags=[tag for tag in re.split(r"[\s,]+", values["tags"]) if tag],
+        language=values["language"] or None,
+        expires_at=expires,
+    )
+    return data, problems
+
+
+def values_from(data: alerts.AlertInput) -> dict[str, str]:
+    return {
+        "title": data.title,
+        "text": data.text,
+        "country": data.country,
+        "region": data.region or "",
+        "ask_text": data.ask_text,
+        "urgency": data.urgency,
+        "links": "\n".join(data.links),
+        "tags": " ".join(f"#{tag}" for tag in data.tags),
+        "language": data.language or "",
+        "expires": _expiry_day(data.expires_at) if data.expires_at else "",
+        "org": "",
+    }
+
+
+def _checked(data: alerts.AlertInput, problems: dict[str, str]) -> None:
+    """Add what the domain finds in the rest of the form to what could not be read."""
+    try:
+        alerts.check(data)
+    except alerts.AlertError as exc:
+        for name, text in exc.problems.items():
+            problems.setdefault(name, text)
+    if problems:
+        raise alerts.AlertError(problems)
+
+
+async def _organizations(node: Node) -> list[tuple[Organization, Any]]:
+    async with node.db.read() as session:
+        return await all_organizations(session)
+
+
+def _render_form(
+    request: Request,
+    *,
+    values: dict[str, str],
+    asks: list[str],
+    organizations: list[tuple[Organization, Any]],
+    alert: Alert | None = None,
+    problems: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    problems = {name: _sentence(text) for name, text in (problems or {}).items()}
+    return request.app.state.templates.render(
+        request,
+        "admin/alert_form.html",
+        {
+            "values": values,
+            "asks": asks,
+            "alert": alert,
+            "organizations": organizations,
+            "problems": problems,
+            "ask_kinds": [(kind, alerts.ASK_LABELS[kind]) for kind in alerts.ASK_KINDS],
+            "countries": _with_current(country_options(), values["country"]),
+            "languages": _with_current(language_options(), values["language"]),
+        },
+        status=status,
+    )
+
+
+async def _own_alert(node: Node, alert_id: int) -> Alert:
+    async with node.db.read() as session:
+        alert = (
+            await session.execute(
+                select(Alert).where(
+                    Alert.id == alert_id, Alert.is_local.is_(True), Alert.deleted_at.is_(None)
+                )
+            )
+        ).scalar_one_or_none()
+    if alert is None:
+        raise HTTPException(404, "No such alert on this node")
+    return alert
+
+
+def _asks(form: Any) -> list[str]:
+    return [value for value in form.getlist("asks") if isinstance(value, str)]
+
+
+@admin_required
+async def new_alert(request: Request) -> Response:
+    node = _node(request)
+    organizations = await _organizations(node)
+    if request.method == "GET":
+        values = dict.fromkeys(TEXT_FIELDS, "")
+        values["urgency"] = "urgent"
+        values["expires"] = _expiry_day(_expiry(utcnow().date() + alerts.DEFAULT_LIFETIME))
+        return _render_form(request, values=values, asks=[], organizations=organizations)
+    form = await request.form()
+    values = {name: _form_text(form, name) for name in TEXT_FIELDS}
+    asks = _asks(form)
+    data, problems = parse(values, asks)
+    try:
+        _checked(data, problems)
+        alert = await alerts.raise_alert(node.federation, data, org=values["org"] or None)
+    except alerts.AlertError as exc:
+        return _render_form(
+            request,
+            values=values,
+            asks=asks,
+            organizations=organizations,
+            problems=exc.problems,
+            status=400,
+        )
+    request.session[FLASH] = {"what": "raised", "title": alert.title}
+    return RedirectResponse("/admin/alerts", status_code=303)
+
+
+@admin_required
+async def edit_alert(request: Request) -> Response:
+    node = _node(request)
+    alert = await _own_alert(node, request.path_params["id"])
+    organizations = await _organizations(node)
+    if request.method == "GET":
+        data = alerts.input_from(alert)
+        return _render_form(
+            request,
+            values=values_from(data),
+            asks=list(data.asks),
+            organizations=organizations,
+            alert=alert,
+        )
+    form = await request.form()
+    values = {name: _form_text(form, name) for name in TEXT_FIELDS}
+    asks = _asks(form)
+    data, problems = parse(values, asks)
+    if data.expires_at is None and not problems:
+        data = dataclasses.replace(data, expires_at=alert.expires_at)
+    try:
+        _checked(data, problems)
+        await alerts.update(node.federation, alert.uri, data)
+    except alerts.AlertError as exc:
+        return _render_form(
+            request,
+            values=values,
+            asks=asks,
+            organizations=organizations,
+            alert=alert,
+            problems=exc.problems,
+            status=400,
+        )
+    except alerts.AlertNotFound as exc:
+        raise HTTPException(404, "No such alert on this node") from exc
+    request.session[FLASH] = {"what": "updated", "title": data.title}
+    return RedirectResponse("/admin/alerts", status_code=303)
+
+
+@admin_required
+async def resolve_alert(request: Request) -> Response:
+    node = _node(request)
+    alert = await _own_alert(node, request.path_params["id"])
+    try:
+        await alerts.resolve_alert(node.federation, alert.uri)
+    except alerts.AlertNotFound as exc:  # withdrawn meanwhile, in another tab
+        raise HTTPException(404, "No such alert on this node") from exc
+    request.session[FLASH] = {"what": "resolved", "title": alert.title}
+    return RedirectResponse("/admin/alerts", status_code=303)
+
+
+@admin_required
+async def withdraw_alert(request: Request) -> Response:
+    node = _node(request)
+    alert = await _own_alert(node, request.path_params["id"])
+    try:
+        await alerts.withdraw(node.federation, alert.uri)
+    except alerts.AlertNotFound as exc:
+        raise HTTPException(404, "No such alert on this node") from exc
+    request.session[FLASH] = {"what": "withdrawn", "title": alert.title}
+    return RedirectResponse("/admin/alerts", status_code=303)
+
+
+async def _render_list(
+    request: Request,
+    *,
+    relaying: alerts.Relaying | None = None,
+    hosts_text: str | None = None,
+    problems: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    node = _node(request)
+    async with node.db.read() as session:
+        found = await alerts.every(session)
+        current = await alerts.relaying(session)
+    relaying = relaying or current
+    now = utcnow()
+    items = [
+        {
+            "alert": alert,
+            "page": alerts.page_path(alert),
+            "where": alerts.where(alert),
+            "expired": alert.expires_at <= now,
+        }
+        for alert in found
+    ]
+    return request.app.state.templates.render(
+        request,
+        "admin/alerts.html",
+        {
+            "local": [item for item in items if item["alert"].is_local],
+            "received": [item for item in items if not item["alert"].is_local],
+            "relaying": relaying,
+            "hosts_text": "\n".join(relaying.blocked_hosts) if hosts_text is None else hosts_text,
+            "problems": {name: _sentence(text) for name, text in (problems or {}).items()},
+            "notice": request.session.pop(FLASH, None),
+        },
+        status=status,
+    )
+
+
+@admin_required
+async def list_alerts(request: Request) -> Response:
+    return await _render_list(request)
+
+
+@admin_required
+async def relaying_settings(request: Request) -> Response:
+    node = _node(request)
+    form = await request.form()
+    relay = form.get("relay") == "on"
+    hosts_text = _form_text(form, "blocked_hosts")
+    try:
+        await alerts.configure_relaying(node.db, relay=relay, blocked_hosts=hosts_text.split("\n"))
+    except alerts.AlertError as exc:
+        return await _render_list(
+            request,
+            relaying=alerts.Relaying(relay=relay),
+            hosts_text=hosts_text,
+            problems=exc.problems,
+            status=400,
+        )
+    request.session[FLASH] = {"what": "relaying", "title": ""}
+    return RedirectResponse("/admin/alerts#relaying", status_code=303)
+
+
+routes = [
+    Route("/admin/alerts", list_alerts),
+    Route("/admin/alerts/new", new_alert, methods=["GET", "POST"]),
+    Route("/admin/alerts/relaying", relaying_settings, methods=["POST"]),
+    Route("/admin/alerts/{id:int}/edit", edit_alert, methods=["GET", "POST"]),
+    Route("/admin/alerts/{id:int}/resolve", resolve_alert, methods=["POST"]),
+    Route("/admin/alerts/{id:int}/withdraw", withdraw_alert, methods=["POST"]),
+]

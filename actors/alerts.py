@@ -304,7 +304,10 @@ def note(base_url: str, alert: Alert, actor_uri: str, followers_uri: str) -> dic
         "country": alert.country,
         "expires": _stamp(alert.expires_at),
         "alertStatus": alert.status,
-        "attachment": [{"type": "Link", "href": link} for link in alert.links],
+        # Every attachment with a mediaType: Gancio refuses one without.
+        "attachment": [
+            {"type": "Link", "href": link, "mediaType": "text/html"} for link in alert.links
+        ],
     }
     if alert.language:
         document["contentMap"] = {alert.language: content}

@@ -32,6 +32,11 @@ class AlertBannerMiddleware:
                     async with node.db.read() as session:
                         found = await alerts.active(session)
                     scope.setdefault("state", {})["alerts"] = [
-                        {"alert": alert, "page": alerts.page_path(alert)} for alert in found
+                        {
+                            "alert": alert,
+                            "page": alerts.page_path(alert),
+                            "where": alerts.where(alert),
+                        }
+                        for alert in found
                     ]
         await self.app(scope, receive, send)

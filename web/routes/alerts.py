@@ -77,7 +77,10 @@ async def alert_page(request: Request) -> Response:
 async def listing(request: Request) -> Response:
     async with _node(request).db.read() as session:
         found = await alerts.every(session)
-    items = [{"alert": alert, "page": alerts.page_path(alert)} for alert in found]
+    items = [
+        {"alert": alert, "page": alerts.page_path(alert), "where": alerts.where(alert)}
+        for alert in found
+    ]
     return request.app.state.templates.render(request, "alerts.html", {"items": items})
 
 

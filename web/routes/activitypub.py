@@ -5,23 +5,28 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from babel.dates import format_date
 from sqlalchemy import func, select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from actors import activitystreams, internal_to_as
+from actors import activitystreams, internal_to_as, solidarity_days
 from actors.organizations import by_name
 from federation import collections
 from federation.inbox import InboxRejection, receive
 from federation.models import Follower, Following, LocalActor, OutboxActivity
 from federation.node import INSTANCE_USERNAME
 from web.negotiation import ActivityJSONResponse, wants_activity_json
+from web.routes.days import page_path
 from web.routes.events import upcoming
 from web.runtime import Node
 
 log = logging.getLogger(__name__)
+
+# The organization page names the next few solidarity days; /days has them all.
+DAYS_ON_ORGANIZATION_PAGE = 5
 
 
 def _node(request: Request) -> Node:
@@ -62,8 +67,24 @@ async def organization(request: Request) -> Response:
             "handle": f"@{org.name}@{node.settings.domain}",
             "followers": await _count(node, Follower, actor),
             "items": await upcoming(node, organization_id=org.id),
+            "days": await _coming_days(node),
         },
     )
+
+
+async def _coming_days(node: Node) -> list[dict[str, Any]]:
+    """The next solidarity days this node knows of, declared here or by those it follows:
+    how an organizer learns of a day declared elsewhere."""
+    async with node.db.read() as session:
+        days = await solidarity_days.coming(session, limit=DAYS_ON_ORGANIZATION_PAGE)
+    return [
+        {
+            "day": day,
+            "when": format_date(day.day, format="full", locale="en"),
+            "page": page_path(day),
+        }
+        for day in days
+    ]
 
 
 async def instance_actor(request: Request) -> Response:

@@ -1,0 +1,239 @@
+"""Admin pages for Monthly Workers Solidarity Days: list, declare, edit, delete.
+
+The form turns what the organizer types into a `solidarity_days.DayInput`; every rule stays in
+`actors.solidarity_days`, which also sends each change to the organization's followers.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from babel.dates import format_date
+from sqlalchemy import select
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from actors import solidarity_days
+from actors.models import Organization, SolidarityDay
+from actors.organizations import all_organizations
+from web.auth import admin_required
+from web.routes.admin_events import _form_text, _sentence
+from web.routes.days import page_path
+from web.runtime import Node
+
+FLASH = "admin_days_notice"
+TEXT_FIELDS = ("date", "theme", "slogan", "hashtag", "description", "org")
+NOT_FOUND = "No such solidarity day on this node"
+
+
+def _node(request: Request) -> Node:
+    return request.app.state.node
+
+
+def when(day: date) -> str:
+    """ "Monday, 8 March 2027": the date as people say it, with the weekday."""
+    return format_date(day, format="full", locale="en")
+
+
+def _today_anywhere() -> date:
+    # As `solidarity_days.coming` reckons it: a day still running at UTC-12 is still coming.
+    return (datetime.now(UTC) - timedelta(hours=12)).date()
+
+
+def parse(values: dict[str, str]) -> tuple[solidarity_days.DayInput, dict[str, str]]:
+    """The form's text as input for the domain, and what could not even be read.
+
+    A date that cannot be read goes to the domain as none at all, so that it reports the
+    missing date together with everything else that is wrong, and stores nothing.
+    """
+    problems: dict[str, str] = {}
+    day: date | None = None
+    text = values["date"].strip()
+    if text:
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            problems["date"] = f"“{text}” is not a date: write it like 2027-03-08"
+    data = solidarity_days.DayInput(
+        day=day,  # type: ignore[arg-type]  # None: the domain reports it
+        theme=values["theme"],
+        slogan=values["slogan"],
+        hashtag=values["hashtag"],
+        description=values["description"].strip(),
+    )
+    return data, problems
+
+
+def values_from(data: solidarity_days.DayInput) -> dict[str, str]:
+    return {
+        "date": data.day.isoformat(),
+        "theme": data.theme,
+        "slogan": data.slogan,
+        "hashtag": f"#{data.hashtag}",
+        "description": data.description,
+        "org": "",
+    }
+
+
+async def _organizations(node: Node) -> list[tuple[Organization, Any]]:
+    async with node.db.read() as session:
+        return await all_organizations(session)
+
+
+async def _own_day(node: Node, day_id: int) -> tuple[SolidarityDay, Organization]:
+    async with node.db.read() as session:
+        row = (
+            await session.execute(
+                select(SolidarityDay, Organization)
+                .join(Organization, SolidarityDay.organization_id == Organization.id)
+                .where(
+                    SolidarityDay.id == day_id,
+                    SolidarityDay.is_local.is_(True),
+                    SolidarityDay.deleted_at.is_(None),
+                )
+            )
+        ).first()
+    if row is None:
+        raise HTTPException(404, NOT_FOUND)
+    return row[0], row[1]
+
+
+def _render_form(
+    request: Request,
+    *,
+    values: dict[str, str],
+    organizations: list[tuple[Organization, Any]],
+    day: SolidarityDay | None = None,
+    organization: Organization | None = None,
+    problems: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    problems = {name: _sentence(text) for name, text in (problems or {}).items()}
+    return request.app.state.templates.render(
+        request,
+        "admin/day_form.html",
+        {
+            "values": values,
+            "day": day,
+            "page": page_path(day) if day is not None else None,
+            "organization": organization,
+            "organizations": organizations,
+            "problems": problems,
+        },
+        status=status,
+    )
+
+
+def _merge(problems: dict[str, str], exc: solidarity_days.DayError) -> dict[str, str]:
+    """What the form could not read, and what the domain found in the rest."""
+    merged = dict(problems)
+    for name, text in exc.problems.items():
+        merged.setdefault(name, text)
+    return merged
+
+
+@admin_required
+async def new_day(request: Request) -> Response:
+    node = _node(request)
+    organizations = await _organizations(node)
+    if request.method == "GET":
+        values = dict.fromkeys(TEXT_FIELDS, "")
+        return _render_form(request, values=values, organizations=organizations)
+    form = await request.form()
+    values = {name: _form_text(form, name) for name in TEXT_FIELDS}
+    data, problems = parse(values)
+    try:
+        day = await solidarity_days.declare(node.federation, data, org=values["org"] or None)
+    except solidarity_days.DayError as exc:
+        return _render_form(
+            request,
+            values=values,
+            organizations=organizations,
+            problems=_merge(problems, exc),
+            status=400,
+        )
+    request.session[FLASH] = {"what": "declared", "theme": day.theme, "page": page_path(day)}
+    return RedirectResponse("/admin/days", status_code=303)
+
+
+@admin_required
+async def edit_day(request: Request) -> Response:
+    node = _node(request)
+    day, organization = await _own_day(node, request.path_params["id"])
+    context: dict[str, Any] = {
+        "day": day,
+        "organization": organization,
+        "organizations": await _organizations(node),
+    }
+    if request.method == "GET":
+        values = values_from(solidarity_days.input_from(day))
+        return _render_form(request, values=values, **context)
+    form = await request.form()
+    values = {name: _form_text(form, name) for name in TEXT_FIELDS}
+    data, problems = parse(values)
+    try:
+        changed = await solidarity_days.edit(node.federation, day.uri, data)
+    except solidarity_days.DayError as exc:
+        return _render_form(
+            request, values=values, problems=_merge(problems, exc), status=400, **context
+        )
+    except solidarity_days.DayNotFound as exc:  # deleted meanwhile, in another tab
+        raise HTTPException(404, NOT_FOUND) from exc
+    request.session[FLASH] = {"what": "updated", "theme": changed.theme, "page": page_path(day)}
+    return RedirectResponse("/admin/days", status_code=303)
+
+
+@admin_required
+async def delete_day(request: Request) -> Response:
+    node = _node(request)
+    day, _organization = await _own_day(node, request.path_params["id"])
+    try:
+        await solidarity_days.delete(node.federation, day.uri)
+    except solidarity_days.DayNotFound as exc:
+        raise HTTPException(404, NOT_FOUND) from exc
+    request.session[FLASH] = {"what": "deleted", "theme": day.theme, "page": ""}
+    return RedirectResponse("/admin/days", status_code=303)
+
+
+def _item(day: SolidarityDay, organization: Organization | None = None) -> dict[str, Any]:
+    return {"day": day, "when": when(day.day), "page": page_path(day), "organization": organization}
+
+
+@admin_required
+async def list_days(request: Request) -> Response:
+    node = _node(request)
+    async with node.db.read() as session:
+        rows = (
+            await session.execute(
+                select(SolidarityDay, Organization)
+                .join(Organization, SolidarityDay.organization_id == Organization.id)
+                .where(SolidarityDay.is_local.is_(True), SolidarityDay.deleted_at.is_(None))
+                .order_by(SolidarityDay.day, SolidarityDay.id)
+            )
+        ).all()
+        known = await solidarity_days.coming(session)
+        organizations = await all_organizations(session)
+    today = _today_anywhere()
+    items = [_item(day, organization) for day, organization in rows]
+    return request.app.state.templates.render(
+        request,
+        "admin/days.html",
+        {
+            "coming": [item for item in items if item["day"].day >= today],
+            "past": [item for item in reversed(items) if item["day"].day < today],
+            "received": [_item(day) for day in known if not day.is_local],
+            "several_organizations": len(organizations) > 1,
+            "notice": request.session.pop(FLASH, None),
+        },
+    )
+
+
+routes = [
+    Route("/admin/days", list_days),
+    Route("/admin/days/new", new_day, methods=["GET", "POST"]),
+    Route("/admin/days/{id:int}/edit", edit_day, methods=["GET", "POST"]),
+    Route("/admin/days/{id:int}/delete", delete_day, methods=["POST"]),
+]

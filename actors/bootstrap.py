@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from actors import admins, alerts, participation, remote_events
+from actors import admins, alert_relaying, participation, remote_events
 from actors.organizations import all_organizations, create_organization
 from federation import follows
 from federation.handlers import HandlerRegistry
@@ -15,7 +15,7 @@ def register_handlers(registry: HandlerRegistry) -> None:
     """Everything the domain does with incoming activities is wired here."""
     follows.register(registry)
     remote_events.register(registry)
-    alerts.register(registry)
+    alert_relaying.register(registry)
     participation.register(registry)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actors import solidarity_days
+from actors import as_to_day, remote_days
 from actors.as_to_internal import NotAnEvent, event_fields
 from actors.models import Event, Reply
 from actors.text import sanitize_html
@@ -87,10 +87,10 @@ async def _organizer_name(ctx: InboxContext, organizer_uri: str) -> str | None:
 
 
 async def _accept_event(ctx: InboxContext, document: dict[str, Any], *, via: str) -> None:
-    is_day = solidarity_days.is_day(document)
+    is_day = as_to_day.is_day(document)
     try:
-        fields = solidarity_days.day_fields(document) if is_day else event_fields(document)
-    except (NotAnEvent, solidarity_days.NotADay) as exc:
+        fields = as_to_day.day_fields(document) if is_day else event_fields(document)
+    except (NotAnEvent, as_to_day.NotADay) as exc:
         log.info("ignored %s from %s: %s", ctx.activity.get("type"), ctx.actor.uri, exc)
         return
     async with ctx.federation.db.read() as session:
@@ -98,7 +98,7 @@ async def _accept_event(ctx: InboxContext, document: dict[str, Any], *, via: str
             return  # not asked for: an unfollowed server cannot fill our pages
     fields["origin_name"] = await _organizer_name(ctx, fields["origin_actor_uri"])
     async with ctx.transaction() as session:
-        await (solidarity_days.store_remote if is_day else _store)(session, fields, document)
+        await (remote_days.store_remote if is_day else _store)(session, fields, document)
 
 
 async def on_create(ctx: InboxContext) -> None:
@@ -174,7 +174,7 @@ async def on_delete(ctx: InboxContext) -> None:
         ).scalar_one_or_none()
         if event is not None and event.deleted_at is None:
             event.deleted_at = utcnow()
-        await solidarity_days.withdraw_remote(session, target)
+        await remote_days.withdraw_remote(session, target)
 
 
 async def _withdrawn(ctx: InboxContext, uri: str) -> None:
@@ -184,7 +184,7 @@ async def _withdrawn(ctx: InboxContext, uri: str) -> None:
         ).scalar_one_or_none()
         if event is not None and event.deleted_at is None:
             event.deleted_at = utcnow()
-        await solidarity_days.withdraw_remote(session, uri)
+        await remote_days.withdraw_remote(session, uri)
 
 
 async def on_announce(ctx: InboxContext) -> None:

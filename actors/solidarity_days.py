@@ -1,40 +1,30 @@
-"""Monthly Workers Solidarity Days: the rules, the one entry point for each change, the wire.
+"""Monthly Workers Solidarity Days: the rules, and the one entry point for each change.
 
-A day is a calendar date with a theme, a slogan and one hashtag, declared by an organization.
-On the wire it is an all-day `Event` marked `eventCategory: "solidarity-day"` (see
-docs/federation.md); actions name the day (`solidarityDay`, `context`) and carry its hashtag.
+A day is a calendar date with a theme, a slogan and one hashtag, declared by an organization;
+actions name the day and carry its hashtag. How a day reads is in `actors.day_text`, its wire
+form in `actors.day_to_as` and `actors.as_to_day`, and days from other servers are kept by
+`actors.remote_days`.
 """
 
 from __future__ import annotations
 
-import html
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actors.internal_to_as import EVENT_CONTEXT
+from actors import day_to_as
 from actors.models import Event, Organization, SolidarityDay
 from actors.organizations import OrganizationError, resolve
-from actors.text import (
-    description_html,
-    hashtag_objects,
-    hashtags_html,
-    normalize_hashtag,
-    sanitize_html,
-)
+from actors.text import description_html, normalize_hashtag
 from federation.db import utcnow
-from federation.delivery import PUBLIC
 from federation.models import LocalActor
 from federation.node import Federation
-from federation.remote_actors import first_id, host_of
 
-CATEGORY = "solidarity-day"
 MAX_THEME = 200
 MAX_SLOGAN = 300
 MAX_HASHTAG = 39
@@ -50,10 +40,6 @@ class DayError(ValueError):
 
 
 class DayNotFound(LookupError):
-    pass
-
-
-class NotADay(ValueError):
     pass
 
 
@@ -103,84 +89,6 @@ def check(data: DayInput) -> dict[str, Any]:
     }
 
 
-# --- ours → ActivityStreams -------------------------------------------------------------
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def when(day: SolidarityDay) -> str:
-    return format_date(day.day, format="full", locale="en")
-
-
-def summary_html(day: SolidarityDay, base_url: str) -> str:
-    """What Mastodon shows under the name: the date, theme, slogan and the hashtag link."""
-    return (
-        f"<p>Monthly Workers Solidarity Day · {html.escape(when(day))}</p>"
-        f"<p>Theme: {html.escape(day.theme)}<br>“{html.escape(day.slogan)}”</p>"
-        f"<p>{hashtags_html([day.hashtag], base_url)}</p>"
-    )
-
-
-def day_object(base_url: str, day: SolidarityDay, actor: LocalActor) -> dict[str, Any]:
-    start = datetime.combine(day.day, datetime.min.time(), tzinfo=UTC)
-    return {
-        "id": day.uri,
-        "type": "Event",
-        "name": f"Workers Solidarity Day: {day.theme}",
-        "summary": summary_html(day, base_url),
-        "content": day.description_html,
-        "mediaType": "text/html",
-        # All day: the date everywhere. FEP-8a8e has no all-day flag; Mobilizon and Gancio
-        # need a date-time, so the day runs 00:00:00Z–23:59:59Z and readers take the date.
-        "startTime": _stamp(start),
-        "endTime": _stamp(start + timedelta(days=1, seconds=-1)),
-        "timezone": "UTC",
-        "url": day.url or day.uri,
-        "attributedTo": actor.uri,
-        "to": [PUBLIC],
-        "cc": [actor.followers_uri],
-        "published": _stamp(day.published_at),
-        "updated": _stamp(day.updated_at),
-        "eventStatus": "https://schema.org/EventScheduled",
-        "status": "CONFIRMED",
-        "category": "MOVEMENTS_POLITICS",
-        "eventCategory": CATEGORY,
-        "theme": day.theme,
-        "slogan": day.slogan,
-        "tag": hashtag_objects([day.hashtag], base_url),
-        "isOnline": False,
-        "commentsEnabled": True,
-        "repliesModerationOption": "allow_all",
-        "anonymousParticipationEnabled": False,
-    }
-
-
-def tombstone(day: SolidarityDay) -> dict[str, Any]:
-    return {
-        "id": day.uri,
-        "type": "Tombstone",
-        "formerType": "Event",
-        "deleted": _stamp(day.deleted_at or day.updated_at),
-    }
-
-
-def _activity(
-    federation: Federation, kind: str, actor: LocalActor, obj: Any, day: SolidarityDay
-) -> dict[str, Any]:
-    return {
-        "@context": EVENT_CONTEXT,
-        "id": federation.new_id(),
-        "type": kind,
-        "actor": actor.uri,
-        "published": _stamp(day.updated_at),
-        "to": [PUBLIC],
-        "cc": [actor.followers_uri],
-        "object": obj,
-    }
-
-
 # --- entry points -----------------------------------------------------------------------
 
 
@@ -214,10 +122,7 @@ async def declare(
         )
         session.add(day)
         await session.flush()
-        document = day_object(federation.config.base_url, day, actor)
-        await federation.publish(
-            session, _activity(federation, "Create", actor, document, day), actor=actor
-        )
+        await federation.publish(session, day_to_as.create(federation, day, actor), actor=actor)
     return day
 
 
@@ -252,10 +157,7 @@ async def edit(federation: Federation, uri: str, data: DayInput) -> SolidarityDa
         for name, value in values.items():
             setattr(day, name, value)
         _advance(day)
-        document = day_object(federation.config.base_url, day, actor)
-        await federation.publish(
-            session, _activity(federation, "Update", actor, document, day), actor=actor
-        )
+        await federation.publish(session, day_to_as.update(federation, day, actor), actor=actor)
     return day
 
 
@@ -266,9 +168,7 @@ async def delete(federation: Federation, uri: str) -> SolidarityDay:
         day.deleted_at = utcnow()
         _advance(day)
         await federation.retract_from_outbox(session, day.uri)
-        await federation.publish(
-            session, _activity(federation, "Delete", actor, tombstone(day), day), actor=actor
-        )
+        await federation.publish(session, day_to_as.delete(federation, day, actor), actor=actor)
     return day
 
 
@@ -363,95 +263,3 @@ def grouped(events: list[Event]) -> dict[str, Any]:
         "organizations": len({event.origin_actor_uri for event in events}),
         "countries": len({event.country for event in events if event.country}),
     }
-
-
-# --- ActivityStreams → ours (received from followed actors) -----------------------------
-
-
-def is_day(document: dict[str, Any]) -> bool:
-    return document.get("type") == "Event" and document.get("eventCategory") == CATEGORY
-
-
-def _text(value: Any, limit: int) -> str | None:
-    if isinstance(value, str):
-        value = " ".join(value.split())
-        return value[:limit] or None
-    return None
-
-
-def day_fields(document: dict[str, Any]) -> dict[str, Any]:
-    """Columns of `SolidarityDay` for a remote day; raises NotADay when it cannot be one."""
-    uri = document.get("id")
-    if not isinstance(uri, str) or not uri.startswith(("https://", "http://")):
-        raise NotADay("the day has no http(s) id")
-    start = document.get("startTime")
-    try:
-        # The date as written: the declaring node's calendar date, whatever the offset.
-        when_ = datetime.fromisoformat(start.replace("Z", "+00:00"))  # type: ignore[union-attr]
-    except (AttributeError, ValueError) as exc:
-        raise NotADay("the day has no valid startTime") from exc
-    theme = _text(document.get("theme"), MAX_THEME) or _text(document.get("name"), MAX_THEME)
-    if not theme:
-        raise NotADay("the day has no theme")
-    hashtag = None
-    for tag in document.get("tag") or []:
-        if isinstance(tag, dict) and tag.get("type") == "Hashtag":
-            hashtag = normalize_hashtag(str(tag.get("name", "")))
-            if hashtag:
-                break
-    if not hashtag:
-        raise NotADay("the day has no hashtag")
-    content = document.get("content")
-    url = document.get("url")
-    attributed = first_id(document.get("attributedTo"))
-
-    def stamp(value: Any) -> datetime | None:
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-        except (AttributeError, ValueError):
-            return None
-
-    published = stamp(document.get("published")) or datetime.now(UTC)
-    return {
-        "uri": uri,
-        "url": url if isinstance(url, str) and url.startswith(("https://", "http://")) else uri,
-        "origin_actor_uri": attributed or uri,
-        "origin_host": host_of(uri),
-        "day": when_.date(),
-        "theme": theme,
-        "slogan": _text(document.get("slogan"), MAX_SLOGAN) or "",
-        "hashtag": hashtag[:64],
-        "description_html": sanitize_html(content) if isinstance(content, str) else "",
-        "published_at": published,
-        "updated_at": stamp(document.get("updated")) or published,
-    }
-
-
-async def store_remote(
-    session: AsyncSession, fields: dict[str, Any], document: dict[str, Any]
-) -> bool:
-    """Insert or update a remote day; False when what we hold is as new or newer."""
-    day = await by_uri(session, fields["uri"])
-    if day is None:
-        session.add(SolidarityDay(is_local=False, document=document, **fields))
-        return True
-    if day.is_local or day.origin_host != fields["origin_host"]:
-        return False
-    if fields["updated_at"] <= day.updated_at:
-        return False
-    for name, value in fields.items():
-        if name != "published_at":
-            setattr(day, name, value)
-    day.document = document
-    day.deleted_at = None
-    return True
-
-
-async def withdraw_remote(session: AsyncSession, uri: str) -> None:
-    day = (
-        await session.execute(
-            select(SolidarityDay).where(SolidarityDay.uri == uri, SolidarityDay.is_local.is_(False))
-        )
-    ).scalar_one_or_none()
-    if day is not None and day.deleted_at is None:
-        day.deleted_at = utcnow()

@@ -12,7 +12,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from actors import alerts
+from actors import alert_text, alerts
 from web.negotiation import wants_activity_json
 
 SKIP = ("/static/", "/inbox", "/.well-known/", "/nodeinfo")
@@ -35,7 +35,7 @@ class AlertBannerMiddleware:
                         {
                             "alert": alert,
                             "page": alerts.page_path(alert),
-                            "where": alerts.where(alert),
+                            "where": alert_text.where(alert),
                         }
                         for alert in found
                     ]

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from actors import alerts
+from actors import alert_relaying, alerts
 from web.runtime import Node
 
 # Errors a user can fix: printed without a traceback.
@@ -97,7 +97,7 @@ async def list_alerts(node: Node, args: argparse.Namespace) -> None:
         )
 
 
-def _show(settings: alerts.Relaying) -> None:
+def _show(settings: alert_relaying.Relaying) -> None:
     print(f"relaying: {'on' if settings.relay else 'off'}")
     print(f"blocked: {' '.join(settings.blocked_hosts) or '(none)'}")
 
@@ -105,17 +105,17 @@ def _show(settings: alerts.Relaying) -> None:
 async def relaying(node: Node, args: argparse.Namespace) -> None:
     if args.state is None:
         async with node.db.read() as session:
-            _show(await alerts.relaying(session))
+            _show(await alert_relaying.relaying(session))
         return
-    _show(await alerts.configure_relaying(node.db, relay=args.state == "on"))
+    _show(await alert_relaying.configure_relaying(node.db, relay=args.state == "on"))
 
 
 async def block(node: Node, args: argparse.Namespace) -> None:
-    _show(await alerts.block(node.db, args.host))
+    _show(await alert_relaying.block(node.db, args.host))
 
 
 async def unblock(node: Node, args: argparse.Namespace) -> None:
-    _show(await alerts.unblock(node.db, args.host))
+    _show(await alert_relaying.unblock(node.db, args.host))
 
 
 def _guarded(action: Callable[[Node, argparse.Namespace], Awaitable[Any]]) -> Callable:

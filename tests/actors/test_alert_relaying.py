@@ -7,7 +7,7 @@ import httpx
 from support import eventually
 from test_alerts import held, org_follows, quiet, relays, strike
 
-from actors import alerts
+from actors import alert_relaying, alerts
 
 
 async def test_with_relaying_off_a_node_holds_the_alert_but_does_not_pass_it_on(start_node):
@@ -16,7 +16,7 @@ async def test_with_relaying_off_a_node_holds_the_alert_but_does_not_pass_it_on(
     c = await start_node("gamma")
     await org_follows(a, b)
     await org_follows(b, c)
-    await alerts.configure_relaying(b.db, relay=False)
+    await alert_relaying.configure_relaying(b.db, relay=False)
 
     alert = await alerts.raise_alert(c.federation, strike())
     await eventually(lambda: held(b, alert.uri))
@@ -33,7 +33,7 @@ async def test_with_relaying_off_a_node_holds_the_alert_but_does_not_pass_it_on(
     ]
 
     # Turned back on: the next version is passed on.
-    await alerts.configure_relaying(b.db, relay=True)
+    await alert_relaying.configure_relaying(b.db, relay=True)
     await alerts.update(c.federation, alert.uri, strike(title="Strike attacked again"))
     await eventually(lambda: held(a, alert.uri))
     await eventually(lambda: quiet([a, b, c]))
@@ -49,7 +49,7 @@ async def test_alerts_from_a_blocked_origin_are_neither_stored_nor_relayed(start
     await org_follows(a, b)
     await org_follows(b, c)
     await org_follows(b, d)
-    await alerts.block(b.db, c.federation.own_host)
+    await alert_relaying.block(b.db, c.federation.own_host)
 
     blocked = await alerts.raise_alert(c.federation, strike())
     allowed = await alerts.raise_alert(d.federation, strike(title="Dockers locked out"))
@@ -61,13 +61,13 @@ async def test_alerts_from_a_blocked_origin_are_neither_stored_nor_relayed(start
     assert await relays(b, allowed.uri) == 1
 
     # Unblocked: the next version arrives.
-    await alerts.unblock(b.db, c.federation.own_host)
+    await alert_relaying.unblock(b.db, c.federation.own_host)
     await alerts.update(c.federation, blocked.uri, strike(title="Strike attacked again"))
     await eventually(lambda: held(a, blocked.uri))
 
 
 def test_blocked_hosts_are_read_as_people_type_them():
-    assert alerts.clean_hosts(
+    assert alert_relaying.clean_hosts(
         ["  Example.ORG ", "@union@other.example", "https://x.example/a", ""]
     ) == [
         "example.org",
@@ -76,7 +76,7 @@ def test_blocked_hosts_are_read_as_people_type_them():
     ]
     for wrong in ("not a host", "a..b", "-x.org"):
         try:
-            alerts.clean_hosts([wrong])
+            alert_relaying.clean_hosts([wrong])
         except alerts.AlertError as exc:
             assert "blocked_hosts" in exc.problems
         else:

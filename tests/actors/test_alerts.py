@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from support import eventually
 
-from actors import alerts
+from actors import alert_text, alert_to_as, alerts
 from actors.models import Alert
 from federation import follows
 from federation.delivery import LANE_PRIORITY, DeliveryWorker, enqueue
@@ -227,7 +227,7 @@ async def test_an_announce_of_an_alert_its_origin_never_published_is_refused(sta
         await enqueue(
             session,
             {
-                "@context": alerts.ALERT_CONTEXT,
+                "@context": alert_to_as.ALERT_CONTEXT,
                 "id": announce_id,
                 "type": "Announce",
                 "actor": relayer.uri,
@@ -335,10 +335,10 @@ def test_the_note_stays_within_mastodons_habit():
         hashtags=["Dockers"],
         status="active",
     )
-    content = alerts.content_html(alert, "https://a.example")
+    content = alert_text.content_html(alert, "https://a.example")
     from actors.text import plain_text
 
-    assert len(plain_text(content)) <= alerts.NOTE_BUDGET + 60
+    assert len(plain_text(content)) <= alert_text.NOTE_BUDGET + 60
     assert "https://a.example/alerts/1" in content  # the page carries the rest
 
 

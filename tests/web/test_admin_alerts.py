@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from test_admin import csrf_from
 from test_admin_events import logged_in
 
-from actors import alerts
+from actors import alert_relaying, alerts
 from actors.models import Alert
 
 AS2 = {"Accept": "application/activity+json"}
@@ -176,7 +176,7 @@ async def test_posts_without_the_csrf_token_are_refused(start_node):
     after = await only_alert(node)
     assert (after.status, after.deleted_at) == ("active", None)
     async with node.db.read() as session:
-        assert await alerts.relaying(session) == alerts.Relaying(True, [])
+        assert await alert_relaying.relaying(session) == alert_relaying.Relaying(True, [])
 
 
 async def test_logged_out_visitors_are_sent_to_login(start_node):
@@ -211,7 +211,7 @@ async def test_relaying_settings_from_the_admin_page(start_node):
         assert wrong.status_code == 400
         assert 'id="err-blocked_hosts"' in wrong.text and "not a host</textarea>" in wrong.text
     async with node.db.read() as session:
-        assert await alerts.relaying(session) == alerts.Relaying(
+        assert await alert_relaying.relaying(session) == alert_relaying.Relaying(
             False, ["bad.example", "worse.example:8443"]
         )
 

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from actors import alerts
+from actors import alert_relaying, alert_text, alerts
 from actors.models import Alert, Organization
 from actors.organizations import all_organizations
 from federation.db import utcnow
@@ -139,7 +139,7 @@ def _render_form(
             "alert": alert,
             "organizations": organizations,
             "problems": problems,
-            "ask_kinds": [(kind, alerts.ASK_LABELS[kind]) for kind in alerts.ASK_KINDS],
+            "ask_kinds": [(kind, alert_text.ASK_LABELS[kind]) for kind in alerts.ASK_KINDS],
             "countries": _with_current(country_options(), values["country"]),
             "languages": _with_current(language_options(), values["language"]),
         },
@@ -260,7 +260,7 @@ async def withdraw_alert(request: Request) -> Response:
 async def _render_list(
     request: Request,
     *,
-    relaying: alerts.Relaying | None = None,
+    relaying: alert_relaying.Relaying | None = None,
     hosts_text: str | None = None,
     problems: dict[str, str] | None = None,
     status: int = 200,
@@ -268,14 +268,14 @@ async def _render_list(
     node = _node(request)
     async with node.db.read() as session:
         found = await alerts.every(session)
-        current = await alerts.relaying(session)
+        current = await alert_relaying.relaying(session)
     relaying = relaying or current
     now = utcnow()
     items = [
         {
             "alert": alert,
             "page": alerts.page_path(alert),
-            "where": alerts.where(alert),
+            "where": alert_text.where(alert),
             "expired": alert.expires_at <= now,
         }
         for alert in found
@@ -307,11 +307,13 @@ async def relaying_settings(request: Request) -> Response:
     relay = form.get("relay") == "on"
     hosts_text = _form_text(form, "blocked_hosts")
     try:
-        await alerts.configure_relaying(node.db, relay=relay, blocked_hosts=hosts_text.split("\n"))
+        await alert_relaying.configure_relaying(
+            node.db, relay=relay, blocked_hosts=hosts_text.split("\n")
+        )
     except alerts.AlertError as exc:
         return await _render_list(
             request,
-            relaying=alerts.Relaying(relay=relay),
+            relaying=alert_relaying.Relaying(relay=relay),
             hosts_text=hosts_text,
             problems=exc.problems,
             status=400,

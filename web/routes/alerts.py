@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from actors import alerts
+from actors import alert_text, alert_to_as, alerts
 from actors.models import Alert, Organization
 from federation.models import LocalActor
 from web import feeds
@@ -51,7 +51,7 @@ async def alert_page(request: Request) -> Response:
     if alert.deleted_at is not None:
         if wants_activity_json(request):
             return ActivityJSONResponse(
-                alerts.with_context(alerts.tombstone(alert)), status_code=410
+                alert_to_as.with_context(alert_to_as.tombstone(alert)), status_code=410
             )
         return templates.render(request, "alert_gone.html", {"alert": alert}, status=410)
     if wants_activity_json(request):
@@ -65,12 +65,12 @@ async def alert_page(request: Request) -> Response:
                     .where(Organization.id == alert.organization_id)
                 )
             ).scalar_one()
-        document = alerts.note(node.settings.base_url, alert, actor.uri, actor.followers_uri)
-        return ActivityJSONResponse(alerts.with_context(document))
+        document = alert_to_as.note(node.settings.base_url, alert, actor.uri, actor.followers_uri)
+        return ActivityJSONResponse(alert_to_as.with_context(document))
     return templates.render(
         request,
         "alert.html",
-        {"alert": alert, "where": alerts.where(alert), "asked": alerts.asked(alert)},
+        {"alert": alert, "where": alert_text.where(alert), "asked": alert_text.asked(alert)},
     )
 
 
@@ -78,7 +78,7 @@ async def listing(request: Request) -> Response:
     async with _node(request).db.read() as session:
         found = await alerts.every(session)
     items = [
-        {"alert": alert, "page": alerts.page_path(alert), "where": alerts.where(alert)}
+        {"alert": alert, "page": alerts.page_path(alert), "where": alert_text.where(alert)}
         for alert in found
     ]
     return request.app.state.templates.render(request, "alerts.html", {"items": items})
@@ -94,8 +94,8 @@ async def atom(request: Request) -> Response:
         (
             alert,
             base + alerts.page_path(alert) if not alert.is_local else alert.uri,
-            alerts.where(alert),
-            alerts.asked(alert),
+            alert_text.where(alert),
+            alert_text.asked(alert),
         )
         for alert in found
     ]

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from actors import solidarity_days
+from actors import day_text, day_to_as, solidarity_days
 from actors.internal_to_as import with_context
 from actors.models import Organization, SolidarityDay
 from actors.organizations import all_organizations
@@ -64,9 +64,7 @@ async def day_page(request: Request) -> Response:
     templates = request.app.state.templates
     if day.deleted_at is not None:
         if wants_activity_json(request):
-            return ActivityJSONResponse(
-                with_context(solidarity_days.tombstone(day)), status_code=410
-            )
+            return ActivityJSONResponse(with_context(day_to_as.tombstone(day)), status_code=410)
         return templates.render(request, "day_gone.html", {"day": day}, status=410)
     if wants_activity_json(request):
         if not day.is_local:
@@ -80,7 +78,7 @@ async def day_page(request: Request) -> Response:
                 )
             ).scalar_one()
         return ActivityJSONResponse(
-            with_context(solidarity_days.day_object(node.settings.base_url, day, actor))
+            with_context(day_to_as.day_object(node.settings.base_url, day, actor))
         )
     async with node.db.read() as session:
         found = await solidarity_days.actions_of(session, day)
@@ -97,7 +95,7 @@ async def day_page(request: Request) -> Response:
         "day.html",
         {
             "day": day,
-            "when": solidarity_days.when(day),
+            "when": day_text.when(day),
             "groups": groups,
             "counts": summary,
             "page": page_path(day),
@@ -120,7 +118,7 @@ async def day_ics(request: Request) -> Response:
     base = node.settings.base_url
     path = page_path(day)
     uid = f"{path if path.startswith('http') else base + path}.ics"
-    name = f"{day.theme} — {solidarity_days.when(day)}"
+    name = f"{day.theme} — {day_text.when(day)}"
     return Response(
         feeds.calendar(items, name=name, uid=uid),
         media_type=feeds.CALENDAR_TYPE,
@@ -137,8 +135,7 @@ async def listing(request: Request) -> Response:
         "days.html",
         {
             "days": [
-                {"day": day, "when": solidarity_days.when(day), "page": page_path(day)}
-                for day in days
+                {"day": day, "when": day_text.when(day), "page": page_path(day)} for day in days
             ]
         },
     )

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from actors import solidarity_days
+from actors import day_text, solidarity_days
 from actors.organizations import all_organizations
 from web.routes.days import page_path
 from web.routes.events import upcoming
@@ -26,7 +26,7 @@ async def home(request: Request) -> Response:
             "next_day": next_day
             and {
                 "day": next_day,
-                "when": solidarity_days.when(next_day),
+                "when": day_text.when(next_day),
                 "page": page_path(next_day),
             },
             "organizations": [

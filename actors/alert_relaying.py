@@ -1,0 +1,309 @@
+"""Alerts that reach us, and how we pass them on: the relay settings and the inbox handlers.
+
+An alert crosses the network hop by hop: a node that receives an alert from an actor it follows
+stores it once and its organizations `Announce` it to their own followers, once per version of
+the alert, on the priority lane. The admin may switch relaying off, or refuse the alerts of
+whole servers.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from actors import alert_to_as
+from actors.alerts import AlertError, by_uri
+from actors.as_to_alert import NotAnAlert, alert_fields, is_alert
+from actors.models import Alert, AlertSettings
+from actors.organizations import all_organizations
+from actors.remote_events import followed
+from federation.client import FetchError
+from federation.db import Database, utcnow
+from federation.delivery import LANE_PRIORITY, enqueue
+from federation.handlers import HandlerRegistry, InboxContext
+from federation.models import LocalActor, OutboxActivity
+from federation.node import Federation
+from federation.remote_actors import ActorError, first_id, host_of
+
+log = logging.getLogger(__name__)
+
+MAX_HOPS = 1_000
+# host or host:port, as `host_of` gives it: what an origin check compares.
+HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$")
+
+
+# --- relaying controls ------------------------------------------------------------------
+
+
+@dataclass
+class Relaying:
+    relay: bool = True
+    blocked_hosts: list[str] = field(default_factory=list)
+
+
+async def relaying(session: AsyncSession) -> Relaying:
+    """Whether our organizations relay received alerts, and whose alerts we refuse."""
+    row = (await session.execute(select(AlertSettings).limit(1))).scalar_one_or_none()
+    if row is None:
+        return Relaying()
+    return Relaying(relay=row.relay, blocked_hosts=list(row.blocked_hosts))
+
+
+def clean_hosts(lines: list[str]) -> list[str]:
+    """Hosts as typed (one a line, or a pasted address); raises AlertError on one that is not."""
+    hosts: list[str] = []
+    for line in lines:
+        text = line.strip().lower()
+        if not text:
+            continue
+        if "://" in text:
+            text = host_of(text)
+        text = text.lstrip("@").rstrip("/")
+        if "@" in text:  # an organization's handle: its server
+            text = text.rsplit("@", 1)[1]
+        if not HOST.match(text) or len(text) > 255:
+            raise AlertError(
+                {"blocked_hosts": f"{line.strip()!r} is not a server name like example.org"}
+            )
+        if text not in hosts:
+            hosts.append(text)
+    return hosts
+
+
+async def configure_relaying(
+    db: Database, *, relay: bool | None = None, blocked_hosts: list[str] | None = None
+) -> Relaying:
+    """Change what is given and keep the rest; returns the settings now in force."""
+    hosts = clean_hosts(blocked_hosts) if blocked_hosts is not None else None
+    async with db.transaction() as session:
+        row = (await session.execute(select(AlertSettings).limit(1))).scalar_one_or_none()
+        if row is None:
+            row = AlertSettings(relay=True, blocked_hosts=[])
+            session.add(row)
+        if relay is not None:
+            row.relay = relay
+        if hosts is not None:
+            row.blocked_hosts = hosts
+        row.updated_at = utcnow()
+        return Relaying(relay=row.relay, blocked_hosts=list(row.blocked_hosts))
+
+
+async def block(db: Database, host: str) -> Relaying:
+    async with db.read() as session:
+        current = await relaying(session)
+    return await configure_relaying(db, blocked_hosts=[*current.blocked_hosts, host])
+
+
+async def unblock(db: Database, host: str) -> Relaying:
+    cleaned = clean_hosts([host])
+    gone = cleaned[0] if cleaned else ""
+    async with db.read() as session:
+        current = await relaying(session)
+    if gone not in current.blocked_hosts:
+        raise AlertError({"blocked_hosts": f"{host.strip()!r} is not blocked"})
+    kept = [name for name in current.blocked_hosts if name != gone]
+    return await configure_relaying(db, blocked_hosts=kept)
+
+
+# --- the relay --------------------------------------------------------------------------
+
+
+async def relay(federation: Federation, session: AsyncSession, alert: Alert) -> int:
+    """Each of our organizations `Announce`s this version of the alert to its followers, once.
+
+    Enqueued directly (not through `Federation.publish`): the node's instance actor does not
+    boost it a second time. Returns how many organizations relayed.
+    """
+    if alert.is_local or alert.deleted_at is not None:
+        return 0
+    if alert.relayed_version is not None and alert.relayed_version >= alert.updated_at:
+        return 0
+    if not (await relaying(session)).relay:
+        return 0  # stored and shown here, passed on by no one; a later version may be
+    organizations = await all_organizations(session)
+    for _organization, actor in organizations:
+        await enqueue(
+            session,
+            alert_to_as.announce(federation, alert, actor),
+            actor=actor,
+            own_host=federation.own_host,
+            followers_of=[actor],
+            priority=LANE_PRIORITY,
+        )
+    alert.relayed_version = alert.updated_at
+    return len(organizations)
+
+
+async def _undo_relays(federation: Federation, session: AsyncSession, alert: Alert) -> None:
+    """Those who announced a withdrawn alert take their boosts back (`Undo`)."""
+    rows = (
+        await session.execute(
+            select(OutboxActivity, LocalActor)
+            .join(LocalActor, OutboxActivity.local_actor_id == LocalActor.id)
+            .where(
+                OutboxActivity.object_uri == alert.uri,
+                OutboxActivity.activity_type == "Announce",
+            )
+        )
+    ).all()
+    for outbox, actor in rows:
+        await enqueue(
+            session,
+            alert_to_as.undo(federation, actor, outbox.body),
+            actor=actor,
+            own_host=federation.own_host,
+            followers_of=[actor],
+            priority=LANE_PRIORITY,
+        )
+        outbox.public = False
+
+
+# --- inbox handlers ---------------------------------------------------------------------
+
+
+async def _store(
+    ctx: InboxContext, fields: dict[str, Any], document: dict[str, Any], *, hops: int
+) -> None:
+    """Insert or update the alert we were given, then relay this version if it is new to us.
+
+    Nothing from an origin the admin blocked: neither stored nor relayed.
+    """
+    async with ctx.transaction() as session:
+        if fields["origin_host"] in (await relaying(session)).blocked_hosts:
+            log.info("alert %s from a blocked origin ignored", fields["uri"])
+            return
+        alert = await by_uri(session, fields["uri"])
+        if alert is None:
+            alert = Alert(
+                is_local=False,
+                document=document,
+                received_at=utcnow(),
+                received_via=ctx.actor.uri,
+                hops=min(hops, MAX_HOPS),
+                **fields,
+            )
+            session.add(alert)
+            await session.flush()
+        elif alert.is_local or alert.origin_host != fields["origin_host"]:
+            return
+        elif fields["updated_at"] > alert.updated_at:
+            for name, value in fields.items():
+                if name != "published_at":
+                    setattr(alert, name, value)
+            alert.document = document
+        else:
+            return  # as new or newer already: nothing to store, nothing to relay
+        await relay(ctx.federation, session, alert)
+
+
+async def _origin_name(ctx: InboxContext, uri: str) -> str | None:
+    try:
+        actor = await ctx.federation.actors.get(uri)
+    except (FetchError, ActorError):
+        return None  # the alert stands without its organization's name
+    return actor.name or actor.username
+
+
+async def on_create_or_update(ctx: InboxContext) -> None:
+    obj = ctx.object
+    if not is_alert(obj) or host_of(str(obj.get("id"))) != host_of(ctx.actor.uri):
+        return
+    try:
+        fields = alert_fields(obj)
+    except NotAnAlert as exc:
+        log.info("ignored alert from %s: %s", ctx.actor.uri, exc)
+        return
+    async with ctx.federation.db.read() as session:
+        if not await followed(session, ctx.actor.uri):
+            return
+    fields["origin_name"] = await _origin_name(ctx, fields["origin_actor_uri"])
+    await _store(ctx, fields, obj, hops=1)
+
+
+async def on_announce(ctx: InboxContext) -> None:
+    """An alert boosted by an actor we follow: believed only as its origin serves it."""
+    object_id = ctx.object_id
+    if object_id is None:
+        return
+    async with ctx.federation.db.read() as session:
+        if not await followed(session, ctx.actor.uri):
+            return
+        if host_of(object_id) in (await relaying(session)).blocked_hosts:
+            return  # not even fetched
+        held = await by_uri(session, object_id)
+    if held is not None and held.is_local:
+        return
+    try:
+        document = await ctx.federation.client.get_json(
+            object_id, signer=ctx.federation.actors.signer
+        )
+    except FetchError as exc:
+        if exc.status == 410 and held is not None:
+            await _withdrawn(ctx, object_id)
+        else:
+            log.info("announced %s refused: %s", object_id, exc)
+        return
+    if document.get("id") != object_id or not is_alert(document):
+        return
+    try:
+        fields = alert_fields(document)
+    except NotAnAlert as exc:
+        log.info("announced alert %s refused: %s", object_id, exc)
+        return
+    previous = ctx.activity.get("hops")
+    hops = previous + 1 if isinstance(previous, int) and previous >= 0 else 2
+    fields["origin_name"] = await _origin_name(ctx, fields["origin_actor_uri"])
+    await _store(ctx, fields, document, hops=hops)
+
+
+async def _withdrawn(ctx: InboxContext, uri: str) -> None:
+    async with ctx.transaction() as session:
+        alert = (
+            await session.execute(
+                select(Alert).where(
+                    Alert.uri == uri, Alert.is_local.is_(False), Alert.deleted_at.is_(None)
+                )
+            )
+        ).scalar_one_or_none()
+        if alert is not None:
+            alert.deleted_at = utcnow()
+            await _undo_relays(ctx.federation, session, alert)
+
+
+async def on_delete(ctx: InboxContext) -> None:
+    target = ctx.object_id
+    if target is None or host_of(target) != host_of(ctx.actor.uri):
+        return
+    await _withdrawn(ctx, target)
+
+
+async def on_undo(ctx: InboxContext) -> None:
+    """An undone boost of an alert we hold: withdrawn only if its origin says it is gone."""
+    obj = ctx.object
+    if not (isinstance(obj, dict) and obj.get("type") == "Announce"):
+        return
+    target = first_id(obj.get("object"))
+    if target is None:
+        return
+    async with ctx.federation.db.read() as session:
+        held = await by_uri(session, target)
+    if held is None or held.is_local or held.deleted_at is not None:
+        return
+    try:
+        await ctx.federation.client.get_json(target, signer=ctx.federation.actors.signer)
+    except FetchError as exc:
+        if exc.status in (404, 410):
+            await _withdrawn(ctx, target)
+
+
+def register(registry: HandlerRegistry) -> None:
+    registry.add("Create", on_create_or_update)
+    registry.add("Update", on_create_or_update)
+    registry.add("Announce", on_announce)
+    registry.add("Delete", on_delete)
+    registry.add("Undo", on_undo)

@@ -1,0 +1,132 @@
+"""Alerts from other servers, as our domain: lenient in what we read, strict in what we keep.
+
+A `Note` is an alert only when it says so (`alert: true`); its own fields carry title and
+text, and the HTML `content` (what Mastodon shows) is only a fallback. Texts are cut to the
+lengths our own alerts keep to, and unknown kinds, urgencies and statuses are dropped.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from actors.alerts import (
+    ASK_KINDS,
+    COUNTRIES,
+    DEFAULT_LIFETIME,
+    MAX_ASK,
+    MAX_LINKS,
+    MAX_REGION,
+    MAX_TAGS,
+    MAX_TEXT,
+    MAX_TITLE,
+    STATUSES,
+    URGENCIES,
+)
+from actors.text import normalize_hashtag, plain_text
+from federation.db import utcnow
+from federation.remote_actors import first_id, host_of
+
+
+class NotAnAlert(ValueError):
+    pass
+
+
+def is_alert(document: Any) -> bool:
+    return (
+        isinstance(document, dict)
+        and document.get("type") == "Note"
+        and (document.get("alert") is True or document.get("iwsn:alert") is True)
+    )
+
+
+def _text(value: Any, limit: int) -> str:
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def _when(value: Any) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except (AttributeError, ValueError):
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def alert_fields(document: dict[str, Any]) -> dict[str, Any]:
+    """Columns of `Alert` for a remote alert; raises NotAnAlert when it cannot be one."""
+    uri = document.get("id")
+    if not isinstance(uri, str) or not uri.startswith(("https://", "http://")):
+        raise NotAnAlert("the alert has no http(s) id")
+    attributed = first_id(document.get("attributedTo"))
+    if attributed is None or host_of(attributed) != host_of(uri):
+        raise NotAnAlert("the alert is not attributed to an actor of its own server")
+    country = _text(document.get("country"), 2).upper()
+    if country not in COUNTRIES:
+        raise NotAnAlert("the alert has no country")
+    # Our own fields carry title and text; the HTML content is only what Mastodon shows.
+    published = _when(document.get("published")) or utcnow()
+    location = document.get("location") if isinstance(document.get("location"), dict) else {}
+    lat, lon = location.get("latitude"), location.get("longitude")
+    coordinates = (
+        isinstance(lat, int | float)
+        and isinstance(lon, int | float)
+        and -90 <= lat <= 90
+        and -180 <= lon <= 180
+    )
+    tags = []
+    for tag in document.get("tag") or []:
+        if isinstance(tag, dict) and tag.get("type") == "Hashtag":
+            name = normalize_hashtag(str(tag.get("name", "")))
+            if name:
+                tags.append(name[:64])
+    links = [
+        item["href"]
+        for item in document.get("attachment") or []
+        if isinstance(item, dict)
+        and isinstance(item.get("href"), str)
+        and item["href"].startswith(("https://", "http://"))
+    ][:MAX_LINKS]
+    url = document.get("url")
+    expires = _when(document.get("expires")) or published + DEFAULT_LIFETIME
+    asks = [kind for kind in document.get("asks") or [] if kind in ASK_KINDS]
+    status = document.get("alertStatus")
+    language = None
+    if isinstance(document.get("contentMap"), dict) and document["contentMap"]:
+        language = str(next(iter(document["contentMap"])))[:16]
+    return {
+        "uri": uri,
+        "url": url if isinstance(url, str) and url.startswith(("https://", "http://")) else uri,
+        "origin_actor_uri": attributed,
+        "origin_host": host_of(uri),
+        "title": _text(document.get("alertTitle"), MAX_TITLE) or _title_of(document),
+        "text": _text(document.get("alertText"), MAX_TEXT) or _plain(document),
+        "country": country,
+        "region": _text(document.get("region"), MAX_REGION) or None,
+        "latitude": float(lat) if coordinates else None,
+        "longitude": float(lon) if coordinates else None,
+        "ask_text": _text(document.get("askText"), MAX_ASK),
+        "asks": asks,
+        "urgency": document.get("urgency") if document.get("urgency") in URGENCIES else "normal",
+        "links": links,
+        "hashtags": tags[:MAX_TAGS],
+        "language": language,
+        "status": status if status in STATUSES else "active",
+        "expires_at": expires,
+        "published_at": published,
+        "updated_at": _when(document.get("updated")) or published,
+    }
+
+
+def _plain(document: dict[str, Any]) -> str:
+    content = document.get("content")
+    return plain_text(content, MAX_TEXT) if isinstance(content, str) else ""
+
+
+def _title_of(document: dict[str, Any]) -> str:
+    content = document.get("content")
+    if not isinstance(content, str):
+        return "Solidarity alert"
+    strong = ""
+    if "<strong>" in content:
+        strong = content.split("<strong>", 1)[1].split("</strong>", 1)[0]
+    return plain_text(strong or content, MAX_TITLE) or "Solidarity alert"

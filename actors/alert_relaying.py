@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors import alert_to_as
 from actors.alerts import AlertError, by_uri
-from actors.as_to_alert import NotAnAlert, alert_fields, is_alert
+from actors.as_to_alert import NotAnAlert, alert_fields, is_alert, when
 from actors.models import Alert, AlertSettings
 from actors.organizations import all_organizations
 from actors.remote_events import followed
@@ -221,47 +221,45 @@ async def on_create_or_update(ctx: InboxContext) -> None:
     async with ctx.federation.db.read() as session:
         if not await followed(session, ctx.actor.uri):
             return
-    fields["origin_name"] = await _origin_name(ctx, fields["origin_actor_uri"])
+    if fields["origin_name"] is None:
+        fields["origin_name"] = await _origin_name(ctx, fields["origin_actor_uri"])
     await _store(ctx, fields, obj, hops=1)
 
 
-async def on_announce(ctx: InboxContext) -> None:
-    """An alert boosted by an actor we follow: believed only as its origin serves it."""
-    object_id = ctx.object_id
-    if object_id is None:
-        return
-    async with ctx.federation.db.read() as session:
-        if not await followed(session, ctx.actor.uri):
-            return
-        if host_of(object_id) in (await relaying(session)).blocked_hosts:
-            return  # not even fetched
-        held = await by_uri(session, object_id)
-    if held is not None and held.is_local:
-        return
-    try:
-        document = await ctx.federation.client.get_json(
-            object_id, signer=ctx.federation.actors.signer
-        )
-    except FetchError as exc:
-        if exc.status == 410 and held is not None:
-            await _withdrawn(ctx, object_id)
-        else:
-            log.info("announced %s refused: %s", object_id, exc)
-        return
-    if document.get("id") != object_id or not is_alert(document):
-        return
+async def held_already(session: AsyncSession, announce: dict[str, Any], uri: str) -> bool:
+    """Is a boost of `uri` one we need not fetch: our own alert, or a version we hold?"""
+    held = await by_uri(session, uri)
+    return held is not None and (held.is_local or _not_newer(announce, held))
+
+
+async def announced(ctx: InboxContext, document: dict[str, Any]) -> None:
+    """An alert boosted by an actor we follow, as its origin serves it (see `announces`)."""
     try:
         fields = alert_fields(document)
     except NotAnAlert as exc:
-        log.info("announced alert %s refused: %s", object_id, exc)
+        log.info("announced alert %s refused: %s", document.get("id"), exc)
         return
     previous = ctx.activity.get("hops")
     hops = previous + 1 if isinstance(previous, int) and previous >= 0 else 2
-    fields["origin_name"] = await _origin_name(ctx, fields["origin_actor_uri"])
+    if fields["origin_name"] is None:
+        fields["origin_name"] = await _origin_name(ctx, fields["origin_actor_uri"])
     await _store(ctx, fields, document, hops=hops)
 
 
-async def _withdrawn(ctx: InboxContext, uri: str) -> None:
+def _not_newer(announce: dict[str, Any], held: Alert) -> bool:
+    """Does this boost say it passes on a version we hold already?
+
+    Believing the relayer here can only spare a fetch: one that lies about the version keeps
+    nothing from us that the origin and the other relayers will not bring.
+    """
+    if held.deleted_at is not None:
+        return False  # the origin says whether it is back
+    version = when(announce.get("alertUpdated"))
+    return version is not None and version <= held.updated_at
+
+
+async def withdrawn(ctx: InboxContext, uri: str) -> None:
+    """Its origin says it is gone: we take it down and take back our boosts."""
     async with ctx.transaction() as session:
         alert = (
             await session.execute(
@@ -279,7 +277,7 @@ async def on_delete(ctx: InboxContext) -> None:
     target = ctx.object_id
     if target is None or host_of(target) != host_of(ctx.actor.uri):
         return
-    await _withdrawn(ctx, target)
+    await withdrawn(ctx, target)
 
 
 async def on_undo(ctx: InboxContext) -> None:
@@ -298,12 +296,11 @@ async def on_undo(ctx: InboxContext) -> None:
         await ctx.federation.client.get_json(target, signer=ctx.federation.actors.signer)
     except FetchError as exc:
         if exc.status in (404, 410):
-            await _withdrawn(ctx, target)
+            await withdrawn(ctx, target)
 
 
 def register(registry: HandlerRegistry) -> None:
     registry.add("Create", on_create_or_update)
     registry.add("Update", on_create_or_update)
-    registry.add("Announce", on_announce)
     registry.add("Delete", on_delete)
     registry.add("Undo", on_undo)

@@ -36,6 +36,7 @@ MAX_REGION = 200
 MAX_LINKS = 5
 MAX_TAGS = 10
 MAX_HASHTAG = 39
+MAX_ORIGIN_NAME = 300
 DEFAULT_LIFETIME = timedelta(days=7)
 # ISO 3166-1 alpha-2 as Babel knows it, without its unknown, pseudo and grouping codes.
 NOT_COUNTRIES = {"ZZ", "XA", "XB", "EU", "EZ", "UN", "QO"}

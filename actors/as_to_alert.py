@@ -16,6 +16,7 @@ from actors.alerts import (
     DEFAULT_LIFETIME,
     MAX_ASK,
     MAX_LINKS,
+    MAX_ORIGIN_NAME,
     MAX_REGION,
     MAX_TAGS,
     MAX_TEXT,
@@ -44,7 +45,7 @@ def _text(value: Any, limit: int) -> str:
     return value.strip()[:limit] if isinstance(value, str) else ""
 
 
-def _when(value: Any) -> datetime | None:
+def when(value: Any) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except (AttributeError, ValueError):
@@ -64,7 +65,7 @@ def alert_fields(document: dict[str, Any]) -> dict[str, Any]:
     if country not in COUNTRIES:
         raise NotAnAlert("the alert has no country")
     # Our own fields carry title and text; the HTML content is only what Mastodon shows.
-    published = _when(document.get("published")) or utcnow()
+    published = when(document.get("published")) or utcnow()
     location = document.get("location") if isinstance(document.get("location"), dict) else {}
     lat, lon = location.get("latitude"), location.get("longitude")
     coordinates = (
@@ -87,7 +88,7 @@ def alert_fields(document: dict[str, Any]) -> dict[str, Any]:
         and item["href"].startswith(("https://", "http://"))
     ][:MAX_LINKS]
     url = document.get("url")
-    expires = _when(document.get("expires")) or published + DEFAULT_LIFETIME
+    expires = when(document.get("expires")) or published + DEFAULT_LIFETIME
     asks = [kind for kind in document.get("asks") or [] if kind in ASK_KINDS]
     status = document.get("alertStatus")
     language = None
@@ -98,6 +99,8 @@ def alert_fields(document: dict[str, Any]) -> dict[str, Any]:
         "url": url if isinstance(url, str) and url.startswith(("https://", "http://")) else uri,
         "origin_actor_uri": attributed,
         "origin_host": host_of(uri),
+        # The origin's own word about itself, as trustworthy as its actor document.
+        "origin_name": _text(document.get("originName"), MAX_ORIGIN_NAME) or None,
         "title": _text(document.get("alertTitle"), MAX_TITLE) or _title_of(document),
         "text": _text(document.get("alertText"), MAX_TEXT) or _plain(document),
         "country": country,
@@ -113,7 +116,7 @@ def alert_fields(document: dict[str, Any]) -> dict[str, Any]:
         "status": status if status in STATUSES else "active",
         "expires_at": expires,
         "published_at": published,
-        "updated_at": _when(document.get("updated")) or published,
+        "updated_at": when(document.get("updated")) or published,
     }
 
 

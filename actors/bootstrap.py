@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from actors import admins, alert_relaying, participation, remote_events
+from actors import admins, alert_relaying, announces, participation, remote_events
 from actors.organizations import all_organizations, create_organization
 from federation import follows
 from federation.handlers import HandlerRegistry
@@ -16,6 +16,7 @@ def register_handlers(registry: HandlerRegistry) -> None:
     follows.register(registry)
     remote_events.register(registry)
     alert_relaying.register(registry)
+    announces.register(registry)
     participation.register(registry)
 
 

@@ -34,7 +34,6 @@ def register(registry: HandlerRegistry) -> None:
     registry.add("Create", on_create)
     registry.add("Update", on_update)
     registry.add("Delete", on_delete)
-    registry.add("Announce", on_announce)
 
 
 async def followed(session: AsyncSession, actor_uri: str) -> bool:
@@ -177,7 +176,8 @@ async def on_delete(ctx: InboxContext) -> None:
         await remote_days.withdraw_remote(session, target)
 
 
-async def _withdrawn(ctx: InboxContext, uri: str) -> None:
+async def withdrawn(ctx: InboxContext, uri: str) -> None:
+    """Its server says the event is gone: we take it down too."""
     async with ctx.transaction() as session:
         event = (
             await session.execute(select(Event).where(Event.uri == uri, Event.is_local.is_(False)))
@@ -187,27 +187,10 @@ async def _withdrawn(ctx: InboxContext, uri: str) -> None:
         await remote_days.withdraw_remote(session, uri)
 
 
-async def on_announce(ctx: InboxContext) -> None:
-    """Mobilizon groups and relays, and iwsn instance actors, boost events by Announce."""
-    object_id = ctx.object_id
-    if object_id is None:
-        return
-    async with ctx.federation.db.read() as session:
-        if not await followed(session, ctx.actor.uri):
-            return
-    try:
-        document = await ctx.federation.client.get_json(
-            object_id, signer=ctx.federation.actors.signer
-        )
-    except FetchError as exc:
-        if exc.status == 410:
-            # Announced again after it was withdrawn: its own server says it is gone.
-            await _withdrawn(ctx, object_id)
-        else:
-            log.info("announced %s could not be fetched: %s", object_id, exc)
-        return
-    if document.get("id") != object_id or document.get("type") != "Event":
-        return
+async def announced(ctx: InboxContext, document: dict[str, Any]) -> None:
+    """An event boosted by an actor we follow (a Mobilizon group or relay, an iwsn instance
+    actor), as its own server serves it (see `announces`)."""
+    object_id = document["id"]
     attributed = first_id(document.get("attributedTo"))
     if attributed is not None and host_of(attributed) != host_of(object_id):
         return  # an event claiming an organizer on another server is not its origin's word

@@ -194,6 +194,59 @@ async def test_an_alert_reaches_every_follower_hop_by_hop_and_is_relayed_once(st
     assert "alert-banner" not in home
 
 
+async def test_a_version_held_already_is_not_fetched_again(start_node):
+    """A diamond: A hears of D's alert from B and from C, and asks D for it once per version.
+
+    Every relay's fetch lands on the origin, so sparing the needless ones is what keeps a
+    large network fast; and the origin's name travels in the alert, so no actor fetch.
+    """
+    a = await start_node("alpha")
+    b = await start_node("beta")
+    c = await start_node("gamma")
+    d = await start_node("delta")
+    for follower, target in ((a, b), (a, c), (b, d), (c, d)):
+        await org_follows(follower, target)
+    fetched: list[str] = []
+    fetch = a.federation.client.get_json
+
+    async def counting_fetch(url, **options):
+        fetched.append(url)
+        return await fetch(url, **options)
+
+    a.federation.client.get_json = counting_fetch
+
+    alert = await alerts.raise_alert(d.federation, strike())
+    await eventually(lambda: held(a, alert.uri))
+    await eventually(lambda: quiet([a, b, c, d]))
+    assert await relays(a, alert.uri) == 1
+    announces = await received(a, "Announce")
+    assert len(announces) == 2  # one through B, one through C
+    assert all(body["alertUpdated"] for body in announces)
+    assert fetched == [alert.uri]
+    at_a = await held(a, alert.uri)
+    assert at_a.origin_name == (await held(d, alert.uri)).origin_name
+    assert at_a.origin_name  # named without asking D for its actor
+
+    await alerts.update(d.federation, alert.uri, strike(title="Strike attacked again"))
+    await eventually(lambda: version(a, alert.uri), expect=("active", "Strike attacked again"))
+    await eventually(lambda: quiet([a, b, c, d]))
+    assert len(await received(a, "Announce")) == 4
+    assert fetched == [alert.uri, alert.uri]  # the new version, once
+
+
+async def received(node, activity_type) -> list[dict]:
+    async with node.db.read() as session:
+        return list(
+            (
+                await session.execute(
+                    select(ReceivedActivity.body).where(
+                        ReceivedActivity.activity_type == activity_type
+                    )
+                )
+            ).scalars()
+        )
+
+
 async def test_a_cycle_ends_and_no_one_relays_twice(start_node):
     a = await start_node("alpha")
     b = await start_node("beta")

@@ -37,6 +37,7 @@ from federation.models import Delivery, DeliveryHost, Follower, LocalActor, Outb
 from federation.netguard import ForbiddenAddress
 from federation.remote_actors import host_of
 from federation.retry import FailureKind, Outcome, host_unavailable_until, next_delay
+from federation.wakeups import notify_with_commit
 
 if TYPE_CHECKING:
     from federation.node import Federation
@@ -110,6 +111,7 @@ async def enqueue(
     )
     session.add(outbox)
     await session.flush()
+    await notify_with_commit(session, "delivery")
     _wake_workers_after_commit(session)
     return outbox
 

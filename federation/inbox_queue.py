@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from federation.db import Database, utcnow
 from federation.handlers import InboxContext, mark_done
 from federation.models import LocalActor, ReceivedActivity, RemoteActor
+from federation.wakeups import notify_with_commit
 
 if TYPE_CHECKING:
     from federation.node import Federation
@@ -109,6 +110,7 @@ class InboxWriter:
         )
         async with self.db.engine.begin() as connection:
             result = await connection.execute(statement, list(unique.values()))
+            await notify_with_commit(connection, "inbox")
             return set(result.scalars())
 
     async def aclose(self) -> None:

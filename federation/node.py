@@ -18,6 +18,7 @@ from federation.inbox_queue import InboxWriter
 from federation.keys import generate_private_key_pem, public_key_pem
 from federation.models import Follower, Following, LocalActor, OutboxActivity, RemoteActor
 from federation.remote_actors import ActorCache, first_id
+from federation.wakeups import Wakeups
 
 INSTANCE_USERNAME = "actor"
 
@@ -36,9 +37,21 @@ class Federation:
         )
         self.delivery_wake = asyncio.Event()
         self.inbox_wake = asyncio.Event()
-        self.inbox_writer = InboxWriter(db, self.inbox_wake.set)
-        # enqueue() finds this on every session and wakes local workers after commit.
-        db.sessions.configure(info={"delivery_waker": self.delivery_wake.set})
+        self.wakeups = Wakeups(db.url, self._woken)
+        self.inbox_writer = InboxWriter(db, self._inbox_written)
+        # enqueue() finds this on every session and wakes the workers after commit.
+        db.sessions.configure(info={"delivery_waker": self._delivery_enqueued})
+
+    def _woken(self, kind: str) -> None:
+        (self.delivery_wake if kind == "delivery" else self.inbox_wake).set()
+
+    def _delivery_enqueued(self) -> None:
+        self.delivery_wake.set()
+        self.wakeups.after_commit("delivery")
+
+    def _inbox_written(self) -> None:
+        self.inbox_wake.set()
+        self.wakeups.after_commit("inbox")
 
     def _signer_for_fetch(self) -> Signer | None:
         return self._instance_signer
@@ -168,4 +181,5 @@ class Federation:
 
     async def aclose(self) -> None:
         await self.inbox_writer.aclose()
+        self.wakeups.close()
         await self.client.aclose()

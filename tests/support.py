@@ -137,10 +137,13 @@ async def start_node(tmp_path: Path) -> AsyncIterator[NodeFactory]:
     running: list[RunningNode] = []
     databases: list[str] = []
 
-    async def start(org: str = "workers", *, workers: int = 1) -> RunningNode:
+    async def start(
+        org: str = "workers", *, workers: int = 1, env: dict[str, str] | None = None
+    ) -> RunningNode:
+        """`env` adds or overrides IWSN_* settings of this node."""
         sock = free_socket()
         port = sock.getsockname()[1]
-        env = await node_env(tmp_path, org, port)
+        env = {**await node_env(tmp_path, org, port), **(env or {})}
         if "IWSN_DATABASE_URL" in env:
             databases.append(env["IWSN_DATABASE_URL"])
         settings = prepare_data_dir(load(env))

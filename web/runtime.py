@@ -27,6 +27,7 @@ class Node:
         self.federation = Federation(settings.federation_config(), self.db, registry)
         self._stop = asyncio.Event()
         self._worker_tasks: list[asyncio.Task[None]] = []
+        self._listening = False
 
     async def bootstrap(self) -> BootstrapResult:
         return await bootstrap(self.federation, self.settings.org_name)
@@ -37,7 +38,7 @@ class Node:
         self._worker_tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
         self.start_inbox_processor()
         for index in range(count):
-            worker = DeliveryWorker(self.federation)
+            worker = DeliveryWorker(self.federation, poll_interval=self.settings.poll_seconds)
             task = asyncio.create_task(
                 worker.run(self._stop, self.federation.delivery_wake), name=f"delivery-{index}"
             )
@@ -45,11 +46,21 @@ class Node:
 
     def start_inbox_processor(self) -> None:
         self._stop.clear()
-        processor = InboxProcessor(self.federation)
+        self._listen_for_wakeups()
+        processor = InboxProcessor(self.federation, poll_interval=self.settings.poll_seconds)
         self._worker_tasks.append(
             asyncio.create_task(
                 processor.run(self._stop, self.federation.inbox_wake), name="inbox-processor"
             )
+        )
+
+    def _listen_for_wakeups(self) -> None:
+        """Work other processes commit (the CLI, a web process apart) starts ours at once."""
+        if self._listening:
+            return
+        self._listening = True
+        self._worker_tasks.append(
+            asyncio.create_task(self.federation.wakeups.listen(self._stop), name="wakeups")
         )
 
     async def _housekeeping(self, every: float = 3600.0) -> None:
@@ -71,6 +82,7 @@ class Node:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout=30)
         self._worker_tasks.clear()
+        self._listening = False
 
     async def aclose(self) -> None:
         await self.stop_workers()

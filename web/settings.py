@@ -30,6 +30,9 @@ class Settings:
     secret_key: str
     node_name: str
     log_level: str
+    # Wake-ups start the workers when work is committed, in this process or another; the
+    # poll finds what they could not announce (retries coming due, a lost wake-up).
+    poll_seconds: float = 5.0
 
     @property
     def base_url(self) -> str:
@@ -89,6 +92,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         )
     org_name = env.get("IWSN_ORG_NAME", "workers").strip()
     secret_key = env.get("IWSN_SECRET_KEY") or ""
+    poll_seconds = _seconds(env.get("IWSN_POLL_SECONDS"), "IWSN_POLL_SECONDS", default=5.0)
     return Settings(
         domain=domain,
         scheme=scheme,
@@ -99,7 +103,20 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         secret_key=secret_key,
         node_name=env.get("IWSN_NODE_NAME", "").strip() or domain,
         log_level=log_level,
+        poll_seconds=poll_seconds,
     )
+
+
+def _seconds(value: str | None, name: str, *, default: float) -> float:
+    if value is None or value.strip() == "":
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, not {value!r}") from None
+    if not 0.05 <= seconds <= 86_400:
+        raise SettingsError(f"{name} must be between 0.05 and 86400 seconds, not {value!r}")
+    return seconds
 
 
 def prepare_data_dir(settings: Settings) -> Settings:

@@ -60,6 +60,11 @@ def test_bad_local_dev_and_scheme_and_log_level_values():
     with pytest.raises(SettingsError) as error:
         load({"IWSN_DOMAIN": "iwsn.example.org", "IWSN_LOG_LEVEL": "verbose"})
     assert "IWSN_LOG_LEVEL" in str(error.value)
+    for bad in ("often", "0", "-5", "90000"):
+        with pytest.raises(SettingsError) as error:
+            load({"IWSN_DOMAIN": "iwsn.example.org", "IWSN_POLL_SECONDS": bad})
+        assert "IWSN_POLL_SECONDS" in str(error.value), bad
+    assert load({"IWSN_DOMAIN": "iwsn.example.org", "IWSN_POLL_SECONDS": "0.5"}).poll_seconds == 0.5
 
 
 def test_good_settings(tmp_path):

@@ -116,8 +116,11 @@ async def enqueue(
     return outbox
 
 
+FANOUT_BATCH = 20
+
+
 async def expand_fanouts(
-    db: Any, own_host: str, *, now: datetime | None = None, limit: int = 20
+    db: Any, own_host: str, *, now: datetime | None = None, limit: int = FANOUT_BATCH
 ) -> int:
     """Stage two: turn pending audiences into delivery rows. Returns how many were expanded."""
     async with db.transaction() as session:
@@ -323,7 +326,7 @@ class DeliveryWorker:
 
     async def run_once(self) -> int:
         """One cycle: expand new fan-outs, claim, send, record. Returns rows tried."""
-        jobs, _claimed = await self._next_jobs(probing={})
+        jobs, _more = await self._next_jobs(probing={})
         if not jobs:
             return 0
         semaphore = asyncio.Semaphore(self.concurrency)
@@ -397,8 +400,8 @@ class DeliveryWorker:
             if lane.should_claim(stop, wake):
                 expand = lane.should_expand(wake)
                 wake.clear()
-                jobs, claimed = await self._next_jobs(probing, expand=expand)
-                lane.add(jobs, claimed=claimed, expanded=expand)
+                jobs, more = await self._next_jobs(probing, expand=expand)
+                lane.add(jobs, more=more, expanded=expand)
             if lane.flush_due():
                 sent += await self._flush(lane.take_done(), probing)
             if stop.is_set() and lane.waiting:
@@ -419,13 +422,22 @@ class DeliveryWorker:
     async def _next_jobs(
         self, probing: dict[str, int], *, expand: bool = True
     ) -> tuple[list[_Job], bool]:
-        """Expand, claim and prepare the next batch; also says whether anything was claimed."""
+        """Expand, claim and prepare the next batch; also says whether more may be waiting.
+
+        A claim smaller than the batch took everything due: looking again at once would be
+        an empty write transaction. What comes later is announced by a wake-up or found by
+        the poll (retries coming due).
+        """
+        expanded = 0
         if expand:
-            await expand_fanouts(self.federation.db, self.federation.own_host, now=self.clock())
+            expanded = await expand_fanouts(
+                self.federation.db, self.federation.own_host, now=self.clock(), limit=FANOUT_BATCH
+            )
         claimed = await self.claim()
+        more = len(claimed) >= self.batch_size or expanded >= FANOUT_BATCH
         if not claimed:
-            return [], False
-        return await self._prepare(claimed, probing), True
+            return [], more
+        return await self._prepare(claimed, probing), more
 
     async def _prepare(self, claimed: list[Row[Any]], probing: dict[str, int]) -> list[_Job]:
         """Body and signer for each claimed row; all but one row of a recovering host go back.

@@ -44,7 +44,7 @@ class SendLane(Generic[Job]):
         self.done: list[tuple[Job, Any]] = []
         self.progress = asyncio.Event()
         self._first_done_at = 0.0
-        self._exhausted = False  # the last claim found nothing: look again after a poll
+        self._exhausted = False  # the last claim took all that was due: wait for a wake or a poll
         self._look_again_at = 0.0
         self._expand_at = 0.0
 
@@ -60,10 +60,10 @@ class SendLane(Generic[Job]):
         # poll for those of other processes; not before every claim of a long backlog.
         return wake.is_set() or self._now() >= self._expand_at
 
-    def add(self, jobs: list[Job], *, claimed: bool, expanded: bool) -> None:
-        """Jobs from one claim (`claimed` is whether it found rows, kept or not)."""
+    def add(self, jobs: list[Job], *, more: bool, expanded: bool) -> None:
+        """Jobs from one claim (`more`: it was full, so more rows may be due now)."""
         now = self._now()
-        self._exhausted, self._look_again_at = not claimed, now + self.poll_interval
+        self._exhausted, self._look_again_at = not more, now + self.poll_interval
         if expanded:
             self._expand_at = now + self.poll_interval
         self.waiting.extend(jobs)

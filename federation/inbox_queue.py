@@ -247,8 +247,9 @@ class InboxProcessor:
             except Exception:
                 log.exception("inbox processing cycle failed; trying again shortly")
                 handled = 0
-            if handled:
-                continue
+            if handled >= self.batch_size:
+                continue  # a full batch: more may be waiting. Fewer: all was taken, and what
+                # came since set `wake`, so the wait below returns at once for it.
             stopper = asyncio.ensure_future(stop.wait())
             waker = asyncio.ensure_future(wake.wait())
             await asyncio.wait(

@@ -246,6 +246,12 @@ async def test_the_atom_feed_of_alerts_is_valid_and_drops_withdrawn_ones(start_n
     feed = feedparser.parse(response.content)
     assert feed.bozo == 0, feed.bozo_exception
     assert '<link rel="alternate" type="application/atom+xml" href="/alerts.atom"' in listing.text
+    # The page: what is live now, then the past (resolved, withdrawn), each with its origin.
+    live, _, past = listing.text.partition("Past alerts")
+    assert "Garment strike attacked" in live and "Garment strike attacked" not in past
+    assert "Dockers reinstated" in past and "resolved" in past
+    assert "Raised in error" in past and "withdrawn" in past
+    assert f"raised by {node.env['IWSN_ORG_NAME']}" in live
     entries = {entry.id: entry for entry in feed.entries}
     assert set(entries) == {kept.uri, done.uri}
     urgent = entries[kept.uri]

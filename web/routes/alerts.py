@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from actors import alert_text, alert_to_as, alerts
 from actors.models import Alert, Organization
+from federation.db import utcnow
 from federation.models import LocalActor
 from web import feeds
 from web.negotiation import ActivityJSONResponse, wants_activity_json
@@ -77,11 +78,22 @@ async def alert_page(request: Request) -> Response:
 async def listing(request: Request) -> Response:
     async with _node(request).db.read() as session:
         found = await alerts.every(session)
+    now = utcnow()
     items = [
-        {"alert": alert, "page": alerts.page_path(alert), "where": alert_text.where(alert)}
+        {
+            "alert": alert,
+            "page": alerts.page_path(alert),
+            "where": alert_text.where(alert),
+            "live": alert.deleted_at is None
+            and alert.status == "active"
+            and alert.expires_at > now,
+        }
         for alert in found
     ]
-    return request.app.state.templates.render(request, "alerts.html", {"items": items})
+    # Urgent first among the live ones, as in the banner; the rest as they came.
+    live = sorted((i for i in items if i["live"]), key=lambda i: i["alert"].urgency != "urgent")
+    past = [i for i in items if not i["live"]]
+    return request.app.state.templates.render(request, "alerts.html", {"live": live, "past": past})
 
 
 async def atom(request: Request) -> Response:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -237,3 +238,33 @@ async def eventually(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
         await asyncio.sleep(interval)
+
+
+IWSN = str(Path(sys.executable).parent / "iwsn")
+
+
+@dataclass
+class CommandResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+async def run_iwsn(env: dict[str, str], *args: str, check: bool = True) -> CommandResult:
+    """`iwsn ARGS` as its own process, with a node's settings.
+
+    Not subprocess.run: blocking the loop would freeze the node under test mid-transaction,
+    and the command would wait on its database lock.
+    """
+    process = await asyncio.create_subprocess_exec(
+        IWSN,
+        *args,
+        env={**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    result = CommandResult(process.returncode or 0, out.decode(), err.decode())
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result

@@ -2,40 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
-from dataclasses import dataclass
-from pathlib import Path
-
 import httpx
 from icalendar import Calendar
+from support import run_iwsn
 
-IWSN = str(Path(sys.executable).parent / "iwsn")
+run = run_iwsn
 AS2 = {"Accept": "application/activity+json"}
-
-
-@dataclass
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-async def run(env, *args, check=True) -> Result:
-    # Not subprocess.run: blocking the loop would freeze the node under test.
-    process = await asyncio.create_subprocess_exec(
-        IWSN,
-        *args,
-        env={**os.environ, **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 120)
-    result = Result(process.returncode, out.decode(), err.decode())
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
 
 
 DAY = ("--date", "2027-03-08", "--theme", "Housing is a right", "--slogan", "No evictions")

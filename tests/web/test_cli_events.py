@@ -2,37 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
-from dataclasses import dataclass
-from pathlib import Path
+from support import run_iwsn
 
-IWSN = str(Path(sys.executable).parent / "iwsn")
-
-
-@dataclass
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-async def run(env, *args, check=True) -> Result:
-    # Not subprocess.run: blocking the loop would freeze the node under test mid-transaction,
-    # and the command would wait on its database lock.
-    process = await asyncio.create_subprocess_exec(
-        IWSN,
-        *args,
-        env={**os.environ, **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 120)
-    result = Result(process.returncode, out.decode(), err.decode())
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
+run = run_iwsn
 
 
 async def test_action_lifecycle_from_the_command_line(start_node):

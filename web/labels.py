@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from gettext import gettext as _
+from web.i18n import translate
+
+
+def _(message: str) -> str:
+    """Marks a word for the catalogs (`pybabel extract`); it is translated when shown."""
+    return message
+
 
 KIND_LABELS = {
     "demonstration": _("Demonstration"),
@@ -13,7 +19,10 @@ KIND_LABELS = {
     "online": _("Online action"),
     "other": _("Action"),
 }
+# Where an event happens when it has an online link: "Lisboa + online".
+ONLINE = _("online")
 
 
-def kind_label(kind: str) -> str:
-    return KIND_LABELS.get(kind, KIND_LABELS["other"])
+def kind_label(kind: str, lang: str | None = None) -> str:
+    """In `lang`, or in the language of the page being rendered."""
+    return translate(KIND_LABELS.get(kind, KIND_LABELS["other"]), lang)

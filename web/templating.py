@@ -1,20 +1,24 @@
-"""Jinja2 with gettext from the start: every string in a template is translatable."""
+"""Jinja2 with gettext from the start: every string in a template is translatable.
+
+Each page is rendered in the visitor's language (`web.i18n`): the template's `_()` and
+`ngettext()` read the translations of the page being rendered, so one environment serves
+every language at once.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from actors.activitystreams import summary_html
+from web import i18n
 
 TEMPLATES = Path(__file__).parent / "templates"
-LOCALES = Path(__file__).parent / "locales"
 
 
 def environment() -> Environment:
@@ -25,8 +29,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    translations: NullTranslations = Translations.load(str(LOCALES), ["en"])
-    env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     # summary_html escapes every piece of the text itself, so the result is safe markup.
     env.filters["paragraphs"] = lambda text: Markup(summary_html(text or ""))  # noqa: S704
     return env
@@ -36,9 +39,20 @@ class Templates:
     def __init__(self, globals_: dict[str, Any]) -> None:
         self.env = environment()
         self.env.globals.update(globals_)
+        i18n.catalogs()  # read and compile the catalogs now, not on the first page
 
     def render(
         self, request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200
     ) -> HTMLResponse:
-        values = {"request": request, **(context or {})}
-        return HTMLResponse(self.env.get_template(name).render(values), status_code=status)
+        lang = i18n.language(request)
+        values = {
+            "request": request,
+            "lang": lang,
+            "languages": i18n.switcher(request),
+            **(context or {}),
+        }
+        with i18n.active(lang):
+            page = self.env.get_template(name).render(values)
+        response = HTMLResponse(page, status_code=status)
+        i18n.finish(request, response)
+        return response

@@ -18,6 +18,7 @@ from federation import collections
 from federation.inbox import InboxRejection, receive
 from federation.models import Follower, Following, LocalActor, OutboxActivity
 from federation.node import INSTANCE_USERNAME
+from web.i18n import language
 from web.negotiation import ActivityJSONResponse, wants_activity_json
 from web.routes.days import page_path
 from web.routes.events import upcoming
@@ -58,6 +59,7 @@ async def organization(request: Request) -> Response:
                 org, actor, shared_inbox=node.federation.shared_inbox_uri, page_url=actor.uri
             )
         )
+    lang = language(request)
     return request.app.state.templates.render(
         request,
         "organization.html",
@@ -66,13 +68,13 @@ async def organization(request: Request) -> Response:
             "actor": actor,
             "handle": f"@{org.name}@{node.settings.domain}",
             "followers": await _count(node, Follower, actor),
-            "items": await upcoming(node, organization_id=org.id),
-            "days": await _coming_days(node),
+            "items": await upcoming(node, organization_id=org.id, lang=lang),
+            "days": await _coming_days(node, lang),
         },
     )
 
 
-async def _coming_days(node: Node) -> list[dict[str, Any]]:
+async def _coming_days(node: Node, lang: str) -> list[dict[str, Any]]:
     """The next solidarity days this node knows of, declared here or by those it follows:
     how an organizer learns of a day declared elsewhere."""
     async with node.db.read() as session:
@@ -80,7 +82,7 @@ async def _coming_days(node: Node) -> list[dict[str, Any]]:
     return [
         {
             "day": day,
-            "when": format_date(day.day, format="full", locale="en"),
+            "when": format_date(day.day, format="full", locale=lang),
             "page": page_path(day),
         }
         for day in days

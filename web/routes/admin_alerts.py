@@ -23,6 +23,7 @@ from actors.models import Alert, Organization
 from actors.organizations import all_organizations
 from federation.db import utcnow
 from web.auth import admin_required
+from web.i18n import language
 from web.routes.admin_events import (
     _form_text,
     _sentence,
@@ -130,6 +131,7 @@ def _render_form(
     status: int = 200,
 ) -> Response:
     problems = {name: _sentence(text) for name, text in (problems or {}).items()}
+    lang = language(request)
     return request.app.state.templates.render(
         request,
         "admin/alert_form.html",
@@ -140,8 +142,8 @@ def _render_form(
             "organizations": organizations,
             "problems": problems,
             "ask_kinds": [(kind, alert_text.ASK_LABELS[kind]) for kind in alerts.ASK_KINDS],
-            "countries": _with_current(country_options(), values["country"]),
-            "languages": _with_current(language_options(), values["language"]),
+            "countries": _with_current(country_options(lang), values["country"]),
+            "languages": _with_current(language_options(lang), values["language"]),
         },
         status=status,
     )

@@ -20,6 +20,7 @@ from actors import solidarity_days
 from actors.models import Organization, SolidarityDay
 from actors.organizations import all_organizations
 from web.auth import admin_required
+from web.i18n import language
 from web.routes.admin_events import _form_text, _sentence
 from web.routes.days import page_path
 from web.runtime import Node
@@ -33,9 +34,9 @@ def _node(request: Request) -> Node:
     return request.app.state.node
 
 
-def when(day: date) -> str:
+def when(day: date, lang: str = "en") -> str:
     """ "Monday, 8 March 2027": the date as people say it, with the weekday."""
-    return format_date(day, format="full", locale="en")
+    return format_date(day, format="full", locale=lang)
 
 
 def _today_anywhere() -> date:
@@ -198,8 +199,15 @@ async def delete_day(request: Request) -> Response:
     return RedirectResponse("/admin/days", status_code=303)
 
 
-def _item(day: SolidarityDay, organization: Organization | None = None) -> dict[str, Any]:
-    return {"day": day, "when": when(day.day), "page": page_path(day), "organization": organization}
+def _item(
+    day: SolidarityDay, lang: str, organization: Organization | None = None
+) -> dict[str, Any]:
+    return {
+        "day": day,
+        "when": when(day.day, lang),
+        "page": page_path(day),
+        "organization": organization,
+    }
 
 
 @admin_required
@@ -217,14 +225,15 @@ async def list_days(request: Request) -> Response:
         known = await solidarity_days.coming(session)
         organizations = await all_organizations(session)
     today = _today_anywhere()
-    items = [_item(day, organization) for day, organization in rows]
+    lang = language(request)
+    items = [_item(day, lang, organization) for day, organization in rows]
     return request.app.state.templates.render(
         request,
         "admin/days.html",
         {
             "coming": [item for item in items if item["day"].day >= today],
             "past": [item for item in reversed(items) if item["day"].day < today],
-            "received": [_item(day) for day in known if not day.is_local],
+            "received": [_item(day, lang) for day in known if not day.is_local],
             "several_organizations": len(organizations) > 1,
             "notice": request.session.pop(FLASH, None),
         },

@@ -29,6 +29,7 @@ from actors.models import Event, Organization
 from actors.organizations import all_organizations
 from federation.db import utcnow
 from web.auth import admin_required
+from web.i18n import language
 from web.labels import kind_label
 from web.routes.events import view
 from web.runtime import Node
@@ -77,9 +78,9 @@ def _sort_key(text: str) -> str:
 
 
 @cache
-def country_options() -> list[tuple[str, str]]:
-    """(code, English name) of every country and territory, by name."""
-    names = Locale("en").territories
+def country_options(lang: str = "en") -> list[tuple[str, str]]:
+    """(code, name in `lang`) of every country and territory, by name."""
+    names = Locale.parse(lang).territories
     return sorted(
         (
             (code, name)
@@ -99,23 +100,23 @@ def _zone_table() -> str:
     return system.read_text(encoding="utf-8") if system.exists() else ""
 
 
-def _city(zone: str) -> str:
+def _city(zone: str, lang: str) -> str:
     try:
-        city = get_timezone_location(zone, "en", return_city=True)
+        city = get_timezone_location(zone, lang, return_city=True)
     except (LookupError, ValueError):
         city = zone
     return city.rsplit("/", 1)[-1].replace("_", " ")
 
 
 @cache
-def timezone_options() -> list[tuple[str, str]]:
+def timezone_options(lang: str = "en") -> list[tuple[str, str]]:
     """(IANA name, "Country — City") for every zone people live in, by country.
 
     Labelled by country first: in a select, typing "Por" jumps to Portugal, and someone in
     Porto need not know that their clocks are Lisbon's.
     """
     known = available_timezones()
-    countries = dict(country_options())
+    countries = dict(country_options(lang))
     options: list[tuple[str, str]] = []
     for line in _zone_table().splitlines():
         if line.startswith("#") or not line.strip():
@@ -124,7 +125,7 @@ def timezone_options() -> list[tuple[str, str]]:
         if len(parts) < 3 or parts[2] not in known:
             continue
         code, zone = parts[0], parts[2]
-        options.append((zone, f"{countries.get(code, code)} — {_city(zone)}"))
+        options.append((zone, f"{countries.get(code, code)} — {_city(zone, lang)}"))
     if not options:
         # No zone table: group the names as they are.
         options = [
@@ -138,8 +139,8 @@ def timezone_options() -> list[tuple[str, str]]:
 
 
 @cache
-def language_options() -> list[tuple[str, str]]:
-    names = Locale("en").languages
+def language_options(lang: str = "en") -> list[tuple[str, str]]:
+    names = Locale.parse(lang).languages
     return sorted(
         ((code, name) for code, name in names.items() if len(code) == 2),
         key=lambda pair: _sort_key(pair[1]),
@@ -321,6 +322,7 @@ def _render_form(
     days: list[tuple[str, str]] | None = None,
 ) -> Response:
     problems = {name: _sentence(text) for name, text in (problems or {}).items()}
+    lang = language(request)
     return request.app.state.templates.render(
         request,
         "admin/event_form.html",
@@ -331,10 +333,10 @@ def _render_form(
             "organization": organization,
             "organizations": organizations,
             "problems": problems,
-            "kinds": [(kind, kind_label(kind)) for kind in events.KINDS],
-            "countries": _with_current(country_options(), values["country"]),
-            "timezones": _with_current(timezone_options(), values["timezone"]),
-            "languages": _with_current(language_options(), values["language"]),
+            "kinds": [(kind, kind_label(kind, lang)) for kind in events.KINDS],
+            "countries": _with_current(country_options(lang), values["country"]),
+            "timezones": _with_current(timezone_options(lang), values["timezone"]),
+            "languages": _with_current(language_options(lang), values["language"]),
             "days": _with_current(days or [], values.get("solidarity_day_uri", "")),
         },
         status=status,
@@ -489,7 +491,7 @@ async def list_events(request: Request) -> Response:
         {
             "event": event,
             "organization": organization,
-            "view": view(event),
+            "view": view(event, language(request)),
             "over": _is_over(event, now),
             "path": _public_path(event),
         }

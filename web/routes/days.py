@@ -7,7 +7,6 @@ elsewhere is shown here at `/days/remote/{n}`, with the actions this node knows 
 
 from __future__ import annotations
 
-from babel import Locale
 from sqlalchemy import select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -19,12 +18,10 @@ from actors.internal_to_as import with_context
 from actors.models import Organization, SolidarityDay
 from actors.organizations import all_organizations
 from federation.models import LocalActor
-from web import feeds
+from web import feeds, i18n
 from web.negotiation import ActivityJSONResponse, wants_activity_json
 from web.routes.events import view
 from web.runtime import Node
-
-COUNTRY_NAMES = dict(Locale("en").territories)
 
 
 def _node(request: Request) -> Node:
@@ -83,10 +80,11 @@ async def day_page(request: Request) -> Response:
     async with node.db.read() as session:
         found = await solidarity_days.actions_of(session, day)
     summary = solidarity_days.grouped(found)
+    lang = i18n.language(request)
     groups = [
         {
-            "country": COUNTRY_NAMES.get(code, code) if code else None,
-            "items": [{"event": event, "view": view(event)} for event in events],
+            "country": i18n.country_name(code, lang) if code else None,
+            "items": [{"event": event, "view": view(event, lang)} for event in events],
         }
         for code, events in summary["groups"]
     ]
@@ -95,7 +93,7 @@ async def day_page(request: Request) -> Response:
         "day.html",
         {
             "day": day,
-            "when": day_text.when(day),
+            "when": i18n.format_day(day.day, lang),
             "groups": groups,
             "counts": summary,
             "page": page_path(day),
@@ -128,6 +126,7 @@ async def day_ics(request: Request) -> Response:
 
 async def listing(request: Request) -> Response:
     node = _node(request)
+    lang = i18n.language(request)
     async with node.db.read() as session:
         days = await solidarity_days.coming(session, limit=200)
     return request.app.state.templates.render(
@@ -135,7 +134,8 @@ async def listing(request: Request) -> Response:
         "days.html",
         {
             "days": [
-                {"day": day, "when": day_text.when(day), "page": page_path(day)} for day in days
+                {"day": day, "when": i18n.format_day(day.day, lang), "page": page_path(day)}
+                for day in days
             ]
         },
     )

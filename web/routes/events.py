@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from babel import Locale
 from sqlalchemy import or_, select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -17,7 +16,9 @@ from actors.events import event_path
 from actors.models import Event, Organization, Reply
 from federation.db import utcnow
 from federation.models import LocalActor
+from web import i18n
 from web.auth import check_csrf
+from web.labels import ONLINE
 from web.negotiation import ActivityJSONResponse, wants_activity_json
 from web.runtime import Node
 
@@ -81,7 +82,7 @@ async def event_page(request: Request) -> Response:
         "event.html",
         {
             "event": event,
-            "view": view(event),
+            "view": view(event, i18n.language(request)),
             "organization": organization,
             "actor": actor,
             "handle": f"@{organization.name}@{node.settings.domain}",
@@ -177,11 +178,9 @@ async def attendees(request: Request) -> Response:
     )
 
 
-COUNTRY_NAMES = dict(Locale("en").territories)
-
-
-def view(event: Event) -> dict[str, object]:
-    """What templates show of an event, already in its own time zone and words."""
+def view(event: Event, lang: str | None = None) -> dict[str, object]:
+    """What templates show of an event, already in its own time zone and words: the date in
+    the event's language, or else the page's (`lang`); names of countries in the page's."""
     zone = ZoneInfo(event.timezone)
     map_url = None
     if event.latitude is not None and event.longitude is not None:
@@ -190,8 +189,8 @@ def view(event: Event) -> dict[str, object]:
             f"#map=16/{event.latitude:.5f}/{event.longitude:.5f}"
         )
     return {
-        "when": event_text.when(event),
-        "where": event_text.where(event),
+        "when": event_text.when(event, event.language or lang),
+        "where": event_text.where(event, online_word=i18n.translate(ONLINE, lang or i18n.DEFAULT)),
         "starts_local": event.starts_at.astimezone(zone),
         "map_url": map_url,
         "address": ", ".join(
@@ -200,14 +199,16 @@ def view(event: Event) -> dict[str, object]:
                 event.street_address,
                 event.postal_code,
                 event.city,
-                COUNTRY_NAMES.get(event.country or "", event.country),
+                i18n.country_name(event.country, lang or i18n.DEFAULT) if event.country else None,
             )
             if part
         ),
     }
 
 
-async def upcoming(node: Node, *, organization_id: int | None = None, limit: int = 200) -> list:
+async def upcoming(
+    node: Node, *, organization_id: int | None = None, limit: int = 200, lang: str | None = None
+) -> list:
     """Events not over yet (own and followed), soonest first, with what the listing shows."""
     # An event stays listed until it ends; one without an end, for a day after it starts.
     now = utcnow()
@@ -227,13 +228,13 @@ async def upcoming(node: Node, *, organization_id: int | None = None, limit: int
         if organization_id is not None:
             query = query.where(Event.organization_id == organization_id)
         events = (await session.execute(query)).scalars().all()
-    return [{"event": event, "view": view(event)} for event in events]
+    return [{"event": event, "view": view(event, lang)} for event in events]
 
 
 async def listing(request: Request) -> Response:
     node = _node(request)
     return request.app.state.templates.render(
-        request, "events.html", {"items": await upcoming(node)}
+        request, "events.html", {"items": await upcoming(node, lang=i18n.language(request))}
     )
 
 

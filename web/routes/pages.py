@@ -6,8 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from actors import day_text, solidarity_days
+from actors import solidarity_days
 from actors.organizations import all_organizations
+from web import i18n
 from web.routes.days import page_path
 from web.routes.events import upcoming
 from web.runtime import Node
@@ -15,6 +16,7 @@ from web.runtime import Node
 
 async def home(request: Request) -> Response:
     node: Node = request.app.state.node
+    lang = i18n.language(request)
     async with node.db.read() as session:
         organizations = await all_organizations(session)
         next_day = next(iter(await solidarity_days.coming(session, limit=1)), None)
@@ -22,11 +24,11 @@ async def home(request: Request) -> Response:
         request,
         "home.html",
         {
-            "items": await upcoming(node, limit=20),
+            "items": await upcoming(node, limit=20, lang=lang),
             "next_day": next_day
             and {
                 "day": next_day,
-                "when": day_text.when(next_day),
+                "when": i18n.format_day(next_day.day, lang),
                 "page": page_path(next_day),
             },
             "organizations": [

@@ -12,7 +12,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from actors import alert_text, alerts
+from actors import alerts
 from web.negotiation import wants_activity_json
 
 SKIP = ("/static/", "/inbox", "/.well-known/", "/nodeinfo")
@@ -32,11 +32,6 @@ class AlertBannerMiddleware:
                     async with node.db.read() as session:
                         found = await alerts.active(session)
                     scope.setdefault("state", {})["alerts"] = [
-                        {
-                            "alert": alert,
-                            "page": alerts.page_path(alert),
-                            "where": alert_text.where(alert),
-                        }
-                        for alert in found
+                        {"alert": alert, "page": alerts.page_path(alert)} for alert in found
                     ]
         await self.app(scope, receive, send)

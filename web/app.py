@@ -18,7 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from web.alert_banner import AlertBannerMiddleware
 from web.auth import Throttle, csrf_token
-from web.labels import kind_label
+from web.labels import alert_asked, alert_place, ask_label, kind_label
 from web.negotiation import wants_activity_json
 from web.routes import (
     activitypub,
@@ -123,6 +123,9 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
             "node_domain": settings.domain,
             "csrf_token": csrf_token,
             "kind_label": kind_label,
+            "alert_place": alert_place,
+            "alert_asked": alert_asked,
+            "ask_label": ask_label,
         }
     )
     app.state.login_throttle = Throttle()

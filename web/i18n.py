@@ -40,6 +40,7 @@ _ENGLISH = NullTranslations()
 # The translations of the page being rendered. A context variable, so that concurrent
 # requests (each its own task) never see one another's language.
 _active: ContextVar[NullTranslations] = ContextVar("iwsn_translations", default=_ENGLISH)
+_active_language: ContextVar[str] = ContextVar("iwsn_language", default=DEFAULT)
 
 
 def _compile(path: Path, lang: str) -> Translations:
@@ -138,10 +139,17 @@ def translations(lang: str) -> NullTranslations:
 def active(lang: str) -> Iterator[None]:
     """Translate into `lang` for the duration of the block (rendering a page)."""
     token = _active.set(translations(lang))
+    language_token = _active_language.set(lang if lang in catalogs() else DEFAULT)
     try:
         yield
     finally:
+        _active_language.reset(language_token)
         _active.reset(token)
+
+
+def current() -> str:
+    """The language of the page being rendered (English outside of one)."""
+    return _active_language.get()
 
 
 def gettext(message: str) -> str:

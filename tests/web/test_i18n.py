@@ -18,7 +18,7 @@ import httpx
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from actors import events, solidarity_days
+from actors import alerts, events, solidarity_days
 from web import i18n
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -196,6 +196,30 @@ async def test_the_day_page_speaks_german_dates_and_countries(start_node):
     assert "Demozug" in german.text and "1 Aktion" in german.text
     assert "Monday, March 8, 2027" in english.text and "<h3>Germany (1)</h3>" in english.text
     assert "lunes, 8 de marzo de 2027" in days.text
+
+
+async def test_an_alert_reads_in_the_visitors_language(start_node):
+    """The place and what is asked are worded on the page, in its language; the Note for
+    Mastodon keeps the words it was raised with."""
+    node = await start_node("alpha")
+    alert = await alerts.raise_alert(
+        node.federation,
+        alerts.AlertInput(
+            title="Dock strike attacked",
+            text="Police charged the picket.",
+            country="DE",
+            region="Hamburg",
+            asks=["donations", "messages"],
+        ),
+    )
+    spanish = {"Accept-Language": "es"}
+    async with httpx.AsyncClient() as http:
+        page = (await http.get(alert.uri, headers=spanish)).text
+        home = (await http.get(node.url("/"), headers=spanish)).text
+        note = (await http.get(alert.uri, headers={"Accept": "application/activity+json"})).json()
+    assert "Hamburg, Alemania" in page and "Hamburg, Alemania" in home  # the banner too
+    assert "donaciones a la caja de resistencia, mensajes de solidaridad" in page
+    assert "Germany" in note["content"] and "donations to the strike fund" in note["content"]
 
 
 async def test_activitypub_and_feeds_are_untouched(start_node):

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from actors import alert_relaying, alert_text, alerts
+from actors import alert_relaying, alerts
 from actors.models import Alert, Organization
 from actors.organizations import all_organizations
 from federation.db import utcnow
@@ -141,7 +141,7 @@ def _render_form(
             "alert": alert,
             "organizations": organizations,
             "problems": problems,
-            "ask_kinds": [(kind, alert_text.ASK_LABELS[kind]) for kind in alerts.ASK_KINDS],
+            "ask_kinds": list(alerts.ASK_KINDS),
             "countries": _with_current(country_options(lang), values["country"]),
             "languages": _with_current(language_options(lang), values["language"]),
         },
@@ -277,7 +277,6 @@ async def _render_list(
         {
             "alert": alert,
             "page": alerts.page_path(alert),
-            "where": alert_text.where(alert),
             "expired": alert.expires_at <= now,
         }
         for alert in found

@@ -68,11 +68,7 @@ async def alert_page(request: Request) -> Response:
             ).scalar_one()
         document = alert_to_as.note(node.settings.base_url, alert, actor.uri, actor.followers_uri)
         return ActivityJSONResponse(alert_to_as.with_context(document))
-    return templates.render(
-        request,
-        "alert.html",
-        {"alert": alert, "where": alert_text.where(alert), "asked": alert_text.asked(alert)},
-    )
+    return templates.render(request, "alert.html", {"alert": alert})
 
 
 async def listing(request: Request) -> Response:
@@ -83,7 +79,6 @@ async def listing(request: Request) -> Response:
         {
             "alert": alert,
             "page": alerts.page_path(alert),
-            "where": alert_text.where(alert),
             "live": alert.deleted_at is None
             and alert.status == "active"
             and alert.expires_at > now,

@@ -144,14 +144,16 @@ class Wakeups:
 
     async def _listen_postgresql(self, stop: asyncio.Event) -> None:
         import asyncpg
+        from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
-        url = make_url(self.database_url).set(drivername="postgresql")
-        dsn = url.render_as_string(hide_password=False)
+        # The arguments SQLAlchemy itself gives asyncpg for this URL (ssl, port, password
+        # with odd characters...), so the listener connects wherever the node's pool does.
+        args, options = PGDialect_asyncpg().create_connect_args(make_url(self.database_url))
         warned = False
         while not stop.is_set():
             lost = asyncio.Event()
             try:
-                connection = await asyncpg.connect(dsn)
+                connection = await asyncpg.connect(*args, **options)
             except (OSError, asyncpg.PostgresError) as exc:
                 if not warned:
                     log.warning("cannot LISTEN for wake-ups (%s); polling until it can", exc)

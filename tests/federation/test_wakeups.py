@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from support import PG_URL, create_database, drop_database
+from support import PG_URL, create_database, drop_database, eventually
 
 from federation.db import Database
 from federation.wakeups import KINDS, Wakeups, notify_with_commit, sqlite_socket_dir
@@ -92,3 +92,19 @@ async def test_a_listener_that_died_without_cleaning_up_is_forgotten(tmp_path):
         await listener.close()
         teller.close()
     assert list(place.iterdir()) == []  # the listener took its own socket away
+
+
+async def test_a_listener_that_cannot_reach_postgresql_says_so_and_the_poll_carries_on(caplog):
+    heard: list[str] = []
+    stop = asyncio.Event()
+    # Nothing listens on port 1: the node must go on (polling), not crash or hang.
+    wakeups = Wakeups("postgresql+asyncpg://postgres@127.0.0.1:1/iwsn?ssl=disable", heard.append)
+    task = asyncio.create_task(wakeups.listen(stop))
+
+    async def warned() -> bool:
+        return any("cannot LISTEN" in record.getMessage() for record in caplog.records)
+
+    await eventually(warned)
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    assert heard == []  # no wake-up is made up

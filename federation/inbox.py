@@ -230,7 +230,7 @@ async def receive(
             return InboxResult(activity["id"], duplicate=False, handled=True)
         raise
     recipient_id = recipient.id if recipient else None
-    is_new = await federation.inbox_writer.submit(activity, actor.uri, recipient_id)
+    is_new = await federation.inbox_writer.submit(activity, actor.uri, recipient_id, raw=body)
     if is_new:
         log.debug("inbox accepted %s %s from %s", activity["type"], activity["id"], actor.uri)
     return InboxResult(activity["id"], duplicate=not is_new, handled=is_new)

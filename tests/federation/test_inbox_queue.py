@@ -104,3 +104,28 @@ async def test_a_failing_handler_is_retried_then_given_up(start_node):
     assert row.attempts == MAX_ATTEMPTS
     assert "could not handle" in row.last_error
     assert len(calls) == MAX_ATTEMPTS
+
+
+async def test_stored_activities_read_back_as_sent_whatever_the_json_encoding(start_node):
+    a = await start_node("alpha", workers=0)
+    b = await start_node("beta", workers=0)
+    sender = await local(a, "alpha")
+    inbox = b.url("/inbox")
+    sent = {}
+    async with httpx.AsyncClient() as client:
+        for n, encoding in enumerate(("utf-8", "utf-16", "utf-32")):
+            activity = note(sender, f"enc-{n}")
+            activity["object"]["content"] = "Grève générale — 总罢工 ✊"
+            body = json.dumps(activity, ensure_ascii=False).encode(encoding)
+            headers = sign_request(
+                "POST",
+                inbox,
+                key_id=sender.key_id,
+                private_key_pem=sender.private_key_pem,
+                body=body,
+            )
+            response = await client.post(inbox, content=body, headers=headers)
+            assert response.status_code == 202, response.text
+            sent[activity["id"]] = activity
+    stored = {row.uri: row.body for row in await rows(b)}
+    assert stored == sent

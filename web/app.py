@@ -14,10 +14,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
-from starlette.types import Receive, Scope, Send
 
 from web.alert_banner import AlertBannerMiddleware
 from web.auth import Throttle, csrf_token
+from web.inbox_endpoint import InboxEndpoint
 from web.labels import alert_asked, alert_place, ask_label, kind_label
 from web.negotiation import wants_activity_json
 from web.routes import (
@@ -38,21 +38,6 @@ from web.runtime import Node
 from web.templating import Templates
 
 STATIC = Path(__file__).parent / "static"
-
-
-class PageSessionMiddleware(SessionMiddleware):
-    """Sessions for people's pages only: server-to-server inbox POSTs never carry a cookie,
-    and skipping the cookie handling there is a measurable share of the inbox's time."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and scope["method"] == "POST"
-            and scope["path"].endswith("/inbox")
-        ):
-            await self.app(scope, receive, send)
-            return
-        await super().__call__(scope, receive, send)
 
 
 def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> Starlette:
@@ -86,7 +71,7 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
 
     settings = node.settings
     app = Starlette(
-        # ActivityPub first: the inbox is the hottest route, and routing tries them in order.
+        # ActivityPub first: servers fetch actors most, and routing tries them in order.
         routes=[
             *activitypub.routes,
             *wellknown.routes,
@@ -103,9 +88,11 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[
+            # First: inbox POSTs skip everything below (web/inbox_endpoint.py says why).
+            Middleware(InboxEndpoint),
             Middleware(AlertBannerMiddleware),
             Middleware(
-                PageSessionMiddleware,
+                SessionMiddleware,
                 secret_key=settings.secret_key,
                 session_cookie="iwsn_session",
                 https_only=settings.scheme == "https",

@@ -270,3 +270,35 @@ async def test_delete_of_an_account_its_server_says_is_gone(pair):
     finally:
         server.should_exit = True
         await task
+
+
+async def test_a_streamed_body_is_cut_off_at_the_limit(pair):
+    _a, b = pair
+
+    async def chunks():
+        # No Content-Length: the limit must hold while reading, not only on the header.
+        for _ in range(1100):
+            yield b" " * 1024
+
+    async with httpx.AsyncClient() as client:
+        response = await client.post(b.url("/inbox"), content=chunks())
+    await refused(b, response, 413, "too_large")
+
+
+async def test_inbox_paths_answer_only_posts_and_only_for_their_actors(pair):
+    a, b = pair
+    sender = await local(a, "alpha")
+    async with httpx.AsyncClient() as client:
+        for path in ("/inbox", "/actor/inbox", "/actors/beta/inbox"):
+            response = await client.get(b.url(path))
+            assert response.status_code == 405, path
+            assert response.headers["allow"] == "POST"
+    for path in ("/actors/nobody/inbox", f"/actors/{INSTANCE_USERNAME}/inbox"):
+        inbox = b.url(path)
+        body = json.dumps(follow_from(sender, b.url("/actors/beta"))).encode()
+        response = await post(
+            inbox, body, signed(inbox, body, sender.key_id, sender.private_key_pem)
+        )
+        assert response.status_code == 404, path
+        assert response.json() == {"error": "No such organization"}
+    assert await stored(b) == (0, 0)

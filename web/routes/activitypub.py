@@ -1,4 +1,7 @@
-"""ActivityPub endpoints: actors, their collections, inboxes, published activities."""
+"""ActivityPub endpoints: actors, their collections, published activities.
+
+Inboxes are answered before any routing, by web.inbox_endpoint.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +12,12 @@ from babel.dates import format_date
 from sqlalchemy import func, select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from actors import activitystreams, internal_to_as, solidarity_days
 from actors.organizations import by_name
 from federation import collections
-from federation.inbox import InboxRejection, receive
 from federation.models import Follower, Following, LocalActor, OutboxActivity
 from federation.node import INSTANCE_USERNAME
 from web.i18n import language
@@ -217,58 +219,12 @@ async def activity(request: Request) -> Response:
     return ActivityJSONResponse(row.body)
 
 
-async def inbox(request: Request) -> Response:
-    node = _node(request)
-    recipient: LocalActor | None = None
-    if "name" in request.path_params or request.url.path == "/actor/inbox":
-        recipient = await _local_actor(request)
-    declared = request.headers.get("content-length")
-    limit = node.federation.config.max_inbox_bytes
-    if declared and declared.isdigit() and int(declared) > limit:
-        return _rejection(413, "too_large", f"body larger than {limit} bytes")
-    body = await _read_capped(request, limit)
-    if body is None:
-        return _rejection(413, "too_large", f"body larger than {limit} bytes")
-    try:
-        result = await receive(
-            node.federation,
-            method=request.method,
-            path=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
-            headers=request.headers,
-            body=body,
-            recipient=recipient,
-        )
-    except InboxRejection as exc:
-        log.info("inbox refused (%s): %s", exc.reason.value, exc.message)
-        return _rejection(exc.status, exc.reason.value, exc.message)
-    return Response(status_code=202 if not result.duplicate else 200)
-
-
-async def _read_capped(request: Request, limit: int) -> bytes | None:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _rejection(status: int, reason: str, message: str) -> Response:
-    body: dict[str, Any] = {"error": message, "reason": reason}
-    return JSONResponse(body, status_code=status)
-
-
 routes = [
     Route("/actor", instance_actor),
-    Route("/actor/inbox", inbox, methods=["POST"]),
     Route("/actor/outbox", outbox),
     Route("/actor/followers", followers),
     Route("/actor/following", following),
-    Route("/inbox", inbox, methods=["POST"]),
     Route("/actors/{name}", organization),
-    Route("/actors/{name}/inbox", inbox, methods=["POST"]),
     Route("/actors/{name}/outbox", outbox),
     Route("/actors/{name}/followers", followers),
     Route("/actors/{name}/following", following),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import timedelta
@@ -21,6 +22,8 @@ class ActorError(Exception):
     """A remote document that is not a usable actor."""
 
 
+# Cached: every inbox POST asks for the hosts of the same few actors and keys several times.
+@functools.lru_cache(maxsize=4096)
 def host_of(uri: str) -> str:
     """The authority part (host[:port]), lower-cased: what origin checks compare."""
     return urlsplit(uri).netloc.lower()

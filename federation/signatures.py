@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
 from collections.abc import Mapping
@@ -126,6 +127,8 @@ _RFC850_DATE = re.compile(
 _ASCTIME_DATE = re.compile(rf"{_WKDAY} {_MON} ([ \d]\d) {_TIME} (\d{{4}})")
 
 
+# Cached: a sender's requests within one second carry the same Date.
+@functools.lru_cache(maxsize=256)
 def _parse_http_date(value: str) -> datetime | None:
     value = value.strip()
     try:

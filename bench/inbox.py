@@ -299,6 +299,13 @@ def node_env(data_dir: Path, port: int, org: str, log_level: str, db_url: str | 
     return env
 
 
+def _parent_pid(proc_entry: Path) -> int | None:
+    try:
+        return int((proc_entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class Server:
     """One process we started; stopped by its own pid only."""
 
@@ -334,12 +341,21 @@ class Server:
         raise SystemExit(f"{self.name} did not start in {timeout:.0f}s; see {self.log}")
 
     def cpu_seconds(self) -> float | None:
-        """User + system CPU of the process (all its threads) so far, from /proc."""
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU so far of the process and its children (web helpers), from /proc."""
+        pids = [self.process.pid]
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and _parent_pid(entry) == self.process.pid:
+                pids.append(int(entry.name))
+        total = 0.0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                if pid == self.process.pid:
+                    return None
+                continue
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -455,7 +471,7 @@ class Measure:
             notes.append(f"other statuses {others}")
         if r["lost_connections"]:
             notes.append(f"connections lost {r['lost_connections']}")
-        return f"{self.label:<42} {self.rate:>8,.0f}/s  ({', '.join(notes)})"
+        return f"{self.label:<48} {self.rate:>8,.0f}/s  ({', '.join(notes)})"
 
 
 def measure(
@@ -497,6 +513,7 @@ class Bench:
         )
         self.sender_env = node_env(tmp / "sender", self.ports["sender"], "sender", "warning", None)
         self.serve_args = ["serve", "--host", "127.0.0.1", "--no-workers", "--port"]
+        self.receiver_args = ["--processes", str(args.processes)]
 
     def start(self, name: str, command: list[str], env: dict, port: int, probe: str) -> Server:
         server = Server(name, command, env, port, self.tmp / f"{name}.log")
@@ -513,6 +530,8 @@ class Bench:
             [*IWSN, "db", "upgrade"], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL
         )
         command = [*(IWSN_ON_UVLOOP if uvloop else IWSN), *self.serve_args, str(port)]
+        if name.startswith("receiver"):
+            command += self.receiver_args
         if self.args.profile and name == "receiver":
             profile = str(Path(self.args.profile).resolve())
             command = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "web.cli"]
@@ -560,7 +579,12 @@ class Bench:
             "bare Starlette, served as iwsn serve (1/2)", loadgen, bare, bare_set, c, 10
         )
         node = measure(
-            "node POST /inbox, iwsn serve", loadgen, receiver, timed_set, c, args.seconds
+            f"node POST /inbox, iwsn serve --processes {args.processes}",
+            loadgen,
+            receiver,
+            timed_set,
+            c,
+            args.seconds,
         )
         bare_2 = measure(
             "bare Starlette, served as iwsn serve (2/2)", loadgen, bare, bare_set, c, 10
@@ -648,6 +672,12 @@ def main() -> None:
     parser.add_argument("--bare-requests", type=int, default=50_000, help="per bare run (<=10s)")
     parser.add_argument("--warmup", type=int, default=300, help="untimed requests first")
     parser.add_argument("--concurrency", type=int, default=64, help="keep-alive connections")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="web processes of the receiving node (iwsn serve --processes; default: CPUs)",
+    )
     parser.add_argument(
         "--log-level", default="info", help="IWSN_LOG_LEVEL of the receiver (node default: info)"
     )

@@ -30,6 +30,7 @@ from federation.node import INSTANCE_USERNAME
 from federation.remote_actors import ActorError
 from web import cli_alerts, cli_days, cli_events, migrate
 from web.runtime import Node
+from web.serving import run_event_loop
 from web.settings import Settings, SettingsError, load, prepare_data_dir
 
 log = logging.getLogger("iwsn")
@@ -61,44 +62,30 @@ async def _ready_node(settings: Settings) -> Node:
     return node
 
 
-def _run(main: Callable[[], Awaitable[None]]) -> None:
-    """asyncio.run on uvloop where it is installed (uvicorn[standard]): ~20% more requests/s."""
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(main())
-        return
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(main())
-
-
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from web import serving
     from web.app import create_app
 
     settings = _settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
-    )
+    if args.processes < 1:
+        raise CommandError("--processes must be 1 or more")
+    logging.basicConfig(level=settings.log_level.upper(), format=serving.LOG_FORMAT)
+    try:
+        sock = serving.listen(args.host, args.port)
+    except OSError as exc:
+        raise CommandError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+    options = serving.ServerOptions(args.host, args.port, settings.log_level, args.access_log)
 
     async def main() -> None:
         node = await _ready_node(settings)
         app = create_app(node, workers=0 if args.no_workers else args.workers)
-        config = uvicorn.Config(
-            app,
-            host=args.host,
-            port=args.port,
-            log_level=settings.log_level,
-            # Access logs halve throughput and would keep visitors' addresses; off by default.
-            access_log=args.access_log,
-            proxy_headers=True,
-            server_header=False,
-        )
         print(f"Serving {settings.base_url}/ on http://{args.host}:{args.port}/", file=sys.stderr)
-        await uvicorn.Server(config).serve()
+        async with serving.helpers(args.processes - 1, sock, options, settings):
+            await uvicorn.Server(serving.uvicorn_config(app, options)).serve(sockets=[sock])
 
-    _run(main)
+    run_event_loop(main)
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
@@ -122,7 +109,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
             await node.aclose()
 
     try:
-        _run(main)
+        run_event_loop(main)
     except KeyboardInterrupt:
         pass
 
@@ -307,6 +294,13 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1, help="delivery workers in this process")
     serve.add_argument("--no-workers", action="store_true", help="leave delivery to `iwsn worker`")
     serve.add_argument("--access-log", action="store_true")
+    serve.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="web processes sharing the port (the first also runs the workers); "
+        "up to one per CPU core",
+    )
     serve.set_defaults(func=cmd_serve)
 
     worker = sub.add_parser("worker", help="run delivery workers alone")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -117,8 +118,12 @@ class Database:
                 database, timeout=30, isolation_level=None, check_same_thread=False
             )
             _sqlite_pragmas(self._blocking, None)
+            # Waiting for the write lock is done below: SQLite's own busy handler sleeps
+            # 1, 2, 5, 10... ms between tries, far longer than another web process of this
+            # node holds the lock for one batch.
+            self._blocking.execute("PRAGMA busy_timeout=0")
         connection = self._blocking
-        connection.execute("BEGIN IMMEDIATE")
+        _begin_immediate(connection)
         try:
             result = work(connection)
             connection.execute("COMMIT")
@@ -141,6 +146,23 @@ class Database:
         if self._blocking is not None:
             self._blocking.close()
             self._blocking = None
+
+
+LOCK_WAIT_SECONDS = 30.0
+LOCK_RETRY_SECONDS = 0.0002
+
+
+def _begin_immediate(connection: sqlite3.Connection) -> None:
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = (exc.sqlite_errorcode & 0xFF) == sqlite3.SQLITE_BUSY
+            if not busy or time.monotonic() > deadline:
+                raise
+        time.sleep(LOCK_RETRY_SECONDS)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from federation.client import FetchError
 from federation.models import LocalActor, RemoteActor
-from federation.remote_actors import ActorError, first_id, host_of
+from federation.remote_actors import ActorError, first_id, host_of, same_host
 from federation.signatures import SignatureError, SignatureFailure, parse_signature, verify_request
 
 if TYPE_CHECKING:
@@ -97,14 +97,14 @@ def parse_activity(body: bytes, max_bytes: int) -> dict[str, Any]:
 def check_origins(activity: dict[str, Any], actor_uri: str) -> None:
     """An actor speaks only for its own server; what it embeds from elsewhere is refused."""
     actor_host = host_of(actor_uri)
-    if host_of(activity["id"]) != actor_host:
+    if not same_host(activity["id"], actor_host):
         raise InboxRejection(
             Rejection.ORIGIN_MISMATCH, "activity id is on another host than its actor"
         )
     obj = activity.get("object")
     if activity["type"] in ORIGIN_BOUND and isinstance(obj, dict):
         object_id = obj.get("id")
-        if isinstance(object_id, str) and host_of(object_id) != actor_host:
+        if isinstance(object_id, str) and not same_host(object_id, actor_host):
             raise InboxRejection(
                 Rejection.ORIGIN_MISMATCH, "object id is on another host than the activity's actor"
             )

@@ -29,6 +29,19 @@ def host_of(uri: str) -> str:
     return urlsplit(uri).netloc.lower()
 
 
+def same_host(uri: str, host: str) -> bool:
+    """host_of(uri) == host, for a lower-cased `host`: an inbox asks it of every new id.
+
+    An id written `http(s)://{host}/...` cannot name another authority whatever follows; any
+    other spelling (letter case, userinfo, no path, stray characters) takes the full parse.
+    """
+    if uri.startswith(("https://", "http://")):
+        start = uri.index("//") + 2
+        if uri.startswith(host, start) and uri.startswith("/", start + len(host)):
+            return True
+    return host_of(uri) == host
+
+
 def first_id(value: Any) -> str | None:
     """AS2 lets a reference be a string, an object with an id, or a one-item list."""
     if isinstance(value, str):

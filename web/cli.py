@@ -73,7 +73,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         raise CommandError("--processes must be 1 or more")
     logging.basicConfig(level=settings.log_level.upper(), format=serving.LOG_FORMAT)
     try:
-        sock = serving.listen(args.host, args.port)
+        sockets = serving.listen(args.host, args.port, args.processes)
     except OSError as exc:
         raise CommandError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
     options = serving.ServerOptions(args.host, args.port, settings.log_level, args.access_log)
@@ -82,8 +82,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         node = await _ready_node(settings)
         app = create_app(node, workers=0 if args.no_workers else args.workers)
         print(f"Serving {settings.base_url}/ on http://{args.host}:{args.port}/", file=sys.stderr)
-        async with serving.helpers(args.processes - 1, sock, options, settings):
-            await uvicorn.Server(serving.uvicorn_config(app, options)).serve(sockets=[sock])
+        async with serving.helpers(sockets[1:], options, settings):
+            server = uvicorn.Server(serving.uvicorn_config(app, options))
+            await server.serve(sockets=sockets[:1])
 
     run_event_loop(main)
 

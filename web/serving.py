@@ -1,8 +1,8 @@
-"""Serving HTTP from one process or several that share one listening socket.
+"""Serving HTTP from one process or several on one port.
 
 A Python process computes on one core at a time. A node on a machine with more cores answers
 more (the flood of deliveries an upsurge brings lands on the inbox) by running web processes
-side by side on the same socket, as Mastodon runs several Puma workers. The first process,
+side by side on the same port, as Mastodon runs several Puma workers. The first process,
 `iwsn serve` itself, also runs the node's background work; the others only answer HTTP, and
 what they store reaches that work through federation.wakeups. It restarts a helper that
 dies, and takes them all down with it.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import multiprocessing
 import os
@@ -45,12 +46,39 @@ class ServerOptions:
     access_log: bool
 
 
-def listen(host: str, port: int) -> socket.socket:
-    """The listening socket, bound before anything starts so a taken port fails at once."""
+class PortInUse(OSError):
+    """Another server already answers on the address."""
+
+
+def listen(host: str, port: int, processes: int = 1) -> list[socket.socket]:
+    """One listening socket per web process, bound before anything starts.
+
+    Several processes sharing one socket do not share its connections: the first to wake
+    accepts every waiting one, and keep-alive connections from a busy server then stay on
+    that process while the others idle. With SO_REUSEPORT each process has its own queue
+    and the kernel spreads new connections over them.
+    """
+    if processes > 1 and _answers(host, port):
+        # SO_REUSEPORT would let this bind join another iwsn already on the port.
+        raise PortInUse(errno.EADDRINUSE, "another server already answers there")
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(processes):
+            sockets.append(_bound(host, port, reuse_port=processes > 1))
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+def _bound(host: str, port: int, *, reuse_port: bool) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
         sock.listen(2048)
     except OSError:
@@ -58,6 +86,15 @@ def listen(host: str, port: int) -> socket.socket:
         raise
     sock.set_inheritable(True)
     return sock
+
+
+def _answers(host: str, port: int) -> bool:
+    target = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104
+    try:
+        with socket.create_connection((target, port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def uvicorn_config(app: Any, options: ServerOptions) -> uvicorn.Config:
@@ -75,13 +112,13 @@ def uvicorn_config(app: Any, options: ServerOptions) -> uvicorn.Config:
 
 @contextlib.asynccontextmanager
 async def helpers(
-    count: int, sock: socket.socket, options: ServerOptions, settings: Settings
+    sockets: list[socket.socket], options: ServerOptions, settings: Settings
 ) -> AsyncIterator[None]:
-    """`count` web-only processes on `sock` while the body runs; stopped when it ends."""
-    if count < 1:
+    """A web-only process on each of `sockets` while the body runs; stopped when it ends."""
+    if not sockets:
         yield
         return
-    supervisor = _Supervisor(count, sock, options, settings)
+    supervisor = _Supervisor(sockets, options, settings)
     supervisor.start()
     try:
         yield
@@ -91,31 +128,33 @@ async def helpers(
 
 class _Supervisor:
     def __init__(
-        self, count: int, sock: socket.socket, options: ServerOptions, settings: Settings
+        self, sockets: list[socket.socket], options: ServerOptions, settings: Settings
     ) -> None:
-        self.count = count
-        self.sock = sock
+        self.sockets = sockets
         self.options = options
         self.settings = settings
         self.context = multiprocessing.get_context("spawn")
         self.processes: list[BaseProcess] = []
         self.started_at: dict[int, float] = {}
+        # A replacement takes over its predecessor's socket, and the connections queued on it.
+        self.socket_of: dict[int, socket.socket] = {}
         self.task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self.processes = [self._spawn() for _ in range(self.count)]
+        self.processes = [self._spawn(sock) for sock in self.sockets]
         self.task = asyncio.create_task(self._watch(), name="web-helpers")
-        log.info("%d more web processes: %s", self.count, [p.pid for p in self.processes])
+        log.info("%d more web processes: %s", len(self.sockets), [p.pid for p in self.processes])
 
-    def _spawn(self) -> BaseProcess:
+    def _spawn(self, sock: socket.socket) -> BaseProcess:
         process = self.context.Process(
             target=helper_main,
-            args=(self.sock, self.options, self.settings),
+            args=(sock, self.options, self.settings),
             name="iwsn-web",
             daemon=True,
         )
         process.start()
         self.started_at[process.pid or 0] = time.monotonic()
+        self.socket_of[process.pid or 0] = sock
         return process
 
     async def _watch(self) -> None:
@@ -131,6 +170,7 @@ class _Supervisor:
                     loop.remove_reader(each.sentinel)
             process.join()
             age = time.monotonic() - self.started_at.pop(process.pid or 0, 0.0)
+            sock = self.socket_of.pop(process.pid or 0)
             # uvicorn exits 0 when told to stop (Ctrl-C reaches every process of the group);
             # anything else is a crash (or the OOM killer) and the node would serve less.
             if process.exitcode == 0:
@@ -143,7 +183,7 @@ class _Supervisor:
             )
             if age < RESTART_BACKOFF_SECONDS:
                 await asyncio.sleep(RESTART_BACKOFF_SECONDS)
-            self.processes[self.processes.index(process)] = self._spawn()
+            self.processes[self.processes.index(process)] = self._spawn(sock)
 
     async def stop(self) -> None:
         if self.task is not None:

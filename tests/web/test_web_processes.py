@@ -1,5 +1,5 @@
-"""`iwsn serve --processes N`: helpers share the port, hand their inbox work to the first
-process, are replaced when they die and stop when the first process is gone."""
+"""`iwsn serve --processes N`: helpers answer on the same port, hand their inbox work to the
+first process, are replaced when they die and stop when the first process is gone."""
 
 from __future__ import annotations
 
@@ -85,9 +85,7 @@ async def test_three_web_processes_serve_one_node(start_node):
         async with alpha.db.read() as session:
             follower = await alpha.federation.local_actor_by_username(session, "alpha")
         await follows.follow(alpha.federation, follower, beta.url("/actors/beta"))
-        await eventually(
-            lambda: count(alpha, Following.state == "accepted"), expect=1, timeout=30
-        )
+        await eventually(lambda: count(alpha, Following.state == "accepted"), expect=1, timeout=30)
         assert await count(beta, Follower.actor_uri == follower.uri) == 1
 
         # A burst over many connections: every activity stored once and handled.
@@ -127,13 +125,22 @@ async def test_three_web_processes_serve_one_node(start_node):
             lambda: count(beta, burst, ReceivedActivity.state == "done"), expect=60, timeout=30
         )
 
-        # With the first process frozen, the helpers still answer.
+        # With the first process frozen, the helpers still answer the connections the kernel
+        # gives them (each process has its own queue; the kernel spreads connections by
+        # address and port, so twelve all landing on the frozen one is a 1 in 500,000 event).
+        async def answered(_n):
+            try:
+                async with httpx.AsyncClient(timeout=3) as client:
+                    return (await client.get(beta.url("/nodeinfo/2.1"))).status_code
+            except httpx.HTTPError:
+                return None
+
         process.send_signal(signal.SIGSTOP)
         try:
-            for _ in range(5):
-                assert await answers(beta.url("/nodeinfo/2.1")) == 200
+            statuses = await asyncio.gather(*(answered(n) for n in range(12)))
         finally:
             process.send_signal(signal.SIGCONT)
+        assert 200 in statuses
 
         # A helper that dies is replaced.
         victim = min(helpers)
@@ -172,3 +179,35 @@ async def test_processes_must_be_positive(start_node):
     _out, err = await process.communicate()
     assert process.returncode != 0
     assert b"--processes must be 1 or more" in err
+
+
+async def test_a_second_node_on_the_same_port_is_refused(start_node):
+    # SO_REUSEPORT lets sockets of one user share a port: a second `iwsn serve` started by
+    # mistake on a busy port must fail instead of silently taking part of its connections.
+    prepared = await start_node("alpha", workers=0)
+    await prepared.stop()
+
+    async def serve():
+        return await asyncio.create_subprocess_exec(
+            IWSN,
+            "serve",
+            "--port",
+            str(prepared.port),
+            "--processes",
+            "2",
+            env={**os.environ, **prepared.env},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+
+    first = await serve()
+    try:
+        await eventually(lambda: answers(prepared.url("/nodeinfo/2.1")), expect=200, timeout=60)
+        second = await serve()
+        _out, err = await second.communicate()
+        assert second.returncode != 0
+        assert f"cannot listen on 127.0.0.1:{prepared.port}".encode() in err
+        assert first.returncode is None
+    finally:
+        first.terminate()
+        await first.wait()

@@ -112,7 +112,9 @@ def check(data: EventInput, category: Category) -> Checked:
     if data.kind not in KINDS:
         problems["kind"] = f"the kind must be one of: {', '.join(KINDS)}"
     zone: ZoneInfo | None = None
-    if data.timezone not in available_timezones():
+    if not data.timezone:
+        problems["timezone"] = "choose the time zone whose clock the start and end follow"
+    elif data.timezone not in available_timezones():
         problems["timezone"] = (
             f"unknown time zone {data.timezone!r}: use a name like Europe/Lisbon or America/Bogota"
         )

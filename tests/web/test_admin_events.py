@@ -114,7 +114,10 @@ async def test_publishing_an_action_from_the_form(start_node):
         # Human words for kinds and countries; the node has one organization, so no choice.
         assert '<option value="march">March</option>' in form.text
         assert '<option value="PT">Portugal</option>' in form.text
-        assert '<option value="Europe/Lisbon" selected>Portugal — Lisbon</option>' in form.text
+        # A node's first action: no zone preselected, the organizer must choose one.
+        assert '<option value="" selected>Choose the time zone</option>' in form.text
+        assert 'name="timezone" required' in form.text
+        assert '<option value="Europe/Lisbon">Portugal — Lisbon</option>' in form.text
         assert 'name="org"' not in form.text
         assert 'name="agenda"' not in form.text
 
@@ -169,7 +172,7 @@ async def test_invalid_input_is_shown_next_to_each_field_with_the_values_kept(st
             ),
         )
         unreadable = await http.post(
-            "/admin/events/new", data=action_form(csrf, starts="", ends="soon")
+            "/admin/events/new", data=action_form(csrf, starts="", ends="soon", timezone="")
         )
     assert response.status_code == 400
     text = html.unescape(response.text)
@@ -193,6 +196,7 @@ async def test_invalid_input_is_shown_next_to_each_field_with_the_values_kept(st
     found = dict(re.findall(r'id="err-(\w+)">([^<]*)</p>', html.unescape(unreadable.text)))
     assert found["starts"] == "Give the date and time it starts."
     assert found["ends"] == "Write the date and time like 2027-05-01 10:00."
+    assert found["timezone"] == "Choose the time zone whose clock the start and end follow."
     assert await local_events(node) == 0
 
 

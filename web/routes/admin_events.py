@@ -34,7 +34,9 @@ from web.labels import kind_label
 from web.routes.events import view
 from web.runtime import Node
 
-DEFAULT_TIMEZONE = "Europe/Lisbon"
+# None preselected for a node's first action: a default would be wrong for most of the
+# network's cities and slip through unnoticed; after that, the last action's zone is offered.
+DEFAULT_TIMEZONE = ""
 FLASH = "admin_events_notice"
 # Codes babel knows that are not countries one could march in.
 NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}

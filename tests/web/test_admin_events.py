@@ -115,7 +115,7 @@ async def test_publishing_an_action_from_the_form(start_node):
         assert '<option value="march">March</option>' in form.text
         assert '<option value="PT">Portugal</option>' in form.text
         # A node's first action: no zone preselected, the organizer must choose one.
-        assert '<option value="" selected>Choose the time zone</option>' in form.text
+        assert '<option value="" selected>— choose a time zone —</option>' in form.text
         assert 'name="timezone" required' in form.text
         assert '<option value="Europe/Lisbon">Portugal — Lisbon</option>' in form.text
         assert 'name="org"' not in form.text

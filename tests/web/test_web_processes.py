@@ -59,24 +59,29 @@ async def count(node, *where):
         return (await session.execute(select(func.count()).where(*where))).scalar_one()
 
 
-async def test_three_web_processes_serve_one_node(start_node):
+async def test_three_web_processes_serve_one_node(start_node, tmp_path):
     alpha = await start_node("alpha")
     # Prepared in this process (database, actors), then served by `iwsn serve` on its port.
     beta = await start_node("beta", workers=0)
     await beta.stop()
-    process = await asyncio.create_subprocess_exec(
-        IWSN,
-        "serve",
-        "--port",
-        str(beta.port),
-        "--processes",
-        "3",
-        env={**os.environ, **beta.env},
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output:
+        process = await asyncio.create_subprocess_exec(
+            IWSN,
+            "serve",
+            "--port",
+            str(beta.port),
+            "--processes",
+            "3",
+            env={**os.environ, **beta.env},
+            stdout=output,
+            stderr=output,
+        )
     try:
-        await eventually(lambda: answers(beta.url("/nodeinfo/2.1")), expect=200, timeout=60)
+        try:
+            await eventually(lambda: answers(beta.url("/nodeinfo/2.1")), expect=200, timeout=60)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; iwsn serve said:\n{log.read_text()}") from None
         await eventually(lambda: asyncio.sleep(0, len(helpers_of(process.pid))), expect=2)
         helpers = helpers_of(process.pid)
 

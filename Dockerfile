@@ -17,7 +17,8 @@ RUN groupadd --system --gid 10001 iwsn \
 # and /app stays the working directory.
 WORKDIR /app
 COPY . /app
-RUN pip install --no-cache-dir /app
+# The versions the suite passed with (constraints.txt; scripts/lock refreshes it).
+RUN pip install --no-cache-dir -c /app/constraints.txt /app
 
 # Create and chown /data before declaring the VOLUME: changes made after VOLUME are
 # discarded, and an empty named volume is initialised from this directory, owner included.

@@ -8,7 +8,9 @@ misspelt key fails here instead of being ignored or rejected on the server.
 from __future__ import annotations
 
 import json
+import re
 import shlex
+import tomllib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -314,3 +316,40 @@ def test_dockerignore_keeps_local_state_out_of_the_image() -> None:
         if line.strip() and not line.startswith("#")
     }
     assert {".venv", ".git", "data", "*.sqlite3"} <= patterns
+
+
+# Reproducible installs
+
+
+def constrained_versions() -> dict[str, str]:
+    pins: dict[str, str] = {}
+    for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, separator, version = line.partition("==")
+            assert separator and version, f"constraints.txt: {line!r} is not pinned with =="
+            pins[canonical(name)] = version
+    return pins
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_every_dependency_is_pinned_in_constraints() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = list(project["dependencies"])
+    for extra in project.get("optional-dependencies", {}).values():
+        wanted += extra
+    pins = constrained_versions()
+    names = {canonical(re.match(r"[A-Za-z0-9_.-]+", spec).group(0)) for spec in wanted}
+    assert names - pins.keys() == set()
+
+
+def test_installs_use_the_constraints() -> None:
+    bootstrap = (ROOT / "scripts" / "bootstrap").read_text(encoding="utf-8")
+    installs = [line for line in bootstrap.splitlines() if "pip install" in line and "-e" in line]
+    assert installs and all("-c constraints.txt" in line for line in installs)
+    runs = [args for keyword, args in dockerfile_instructions() if keyword == "RUN"]
+    (image_install,) = [args for args in runs if "pip install" in args]
+    assert "-c /app/constraints.txt" in image_install

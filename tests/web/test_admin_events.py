@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from babel.dates import get_timezone_location
 from playwright.async_api import async_playwright
 from sqlalchemy import func, select
 from test_admin import PASSWORD, client, csrf_from, login
@@ -419,7 +420,8 @@ async def test_an_organizer_announces_an_action_in_the_browser(start_node, brows
     await page.get_by_label("Kind of action").select_option(label="Rally")
     await page.get_by_label("Starts").fill("2027-11-14T18:30")
     await page.get_by_label("Ends").fill("2027-11-14T21:00")
-    await page.get_by_label("Time zone").select_option(label="Brazil — Sao Paulo")
+    # By the IANA name: how Babel spells the city ("Sao Paulo", "São Paulo") varies by release.
+    await page.get_by_label("Time zone").select_option(value="America/Sao_Paulo")
     await page.get_by_label("Place", exact=True).fill("Praça da Sé")
     await page.get_by_label("City or town").fill("São Paulo")
     await page.get_by_label("Country").select_option(label="Brazil")
@@ -445,7 +447,9 @@ async def test_an_organizer_announces_an_action_in_the_browser(start_node, brows
     assert await page.locator("h1").inner_text() == "General strike rally"
     main = " ".join((await page.locator("main").inner_text()).split())
     assert "Praça da Sé" in main
-    assert "Sunday, November 14, 2027, 6:30 PM – 9:00 PM · Brazil (Sao Paulo) Time" in main
+    zone_words = get_timezone_location("America/Sao_Paulo", locale="en")
+    assert f"Sunday, November 14, 2027, 6:30 PM – 9:00 PM · {zone_words}" in main
+    assert "Brazil" in zone_words
     assert "#GreveGeral" in main
 
     await page.goto(node.url("/admin/events"))

@@ -315,7 +315,7 @@ def test_dockerignore_keeps_local_state_out_of_the_image() -> None:
         for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.startswith("#")
     }
-    assert {".venv", ".git", "data", "*.sqlite3"} <= patterns
+    assert {".venv", ".git", "data", "data-*", "*.sqlite3", "tests"} <= patterns
 
 
 # Reproducible installs

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -81,7 +82,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
     async def main() -> None:
         node = await _ready_node(settings)
         app = create_app(node, workers=0 if args.no_workers else args.workers)
-        print(f"Serving {settings.base_url}/ on http://{args.host}:{args.port}/", file=sys.stderr)
+        listening = f"http://{args.host}:{args.port}/"
+        public = f"{settings.base_url}/"
+        where = public if public == listening else f"{public} (listening on {listening})"
+        print(f"Serving {where}", file=sys.stderr)
         async with serving.helpers(sockets[1:], options, settings):
             server = uvicorn.Server(serving.uvicorn_config(app, options))
             await server.serve(sockets=sockets[:1])
@@ -206,12 +210,33 @@ async def _target_uri(node: Node, target: str) -> str:
         return await follows.resolve_target(node.federation, target)
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
+    except FetchError as exc:
+        raise CommandError(_unreachable(target, exc)) from exc
+
+
+def _unreachable(target: str, exc: FetchError) -> str:
+    """What a person who typed `target` can do about a failed lookup, not only the URL."""
+    if exc.status == 404:
+        return (
+            f"{target} was not found: its server answered that there is no such account. "
+            "Check the name after the first @ (on an iwsn node, `iwsn org list` shows its "
+            "organizations) and the domain after the second."
+        )
+    if exc.status is not None:
+        return f"{target}: its server answered HTTP {exc.status} ({exc.url}). Try again later."
+    return (
+        f"{target}: could not reach its server ({exc}). Check the domain, and that the "
+        "server is running and reachable from this one."
+    )
 
 
 async def follow(node: Node, args: argparse.Namespace) -> None:
     actor = await _acting_actor(node, args.org)
     uri = await _target_uri(node, args.target)
-    row = await follows.follow(node.federation, actor, uri)
+    try:
+        row = await follows.follow(node.federation, actor, uri)
+    except FetchError as exc:
+        raise CommandError(_unreachable(args.target, exc)) from exc
     print(f"{row.target_uri}\t{row.state}")
 
 
@@ -374,6 +399,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    # Whatever the node writes (SQLite database, keys, secrets) is its user's alone.
+    os.umask(0o077)
     args = parser().parse_args(argv)
     try:
         args.func(args)

@@ -142,14 +142,17 @@ async def list_events(node: Node, args: argparse.Namespace) -> None:
 
 
 def add_commands(sub: argparse._SubParsersAction, with_node) -> None:  # type: ignore[type-arg]
-    for category, noun in (("action", "action"), ("assembly", "assembly")):
-        group = sub.add_parser(noun, help=f"{noun}s of this node").add_subparsers(
+    for category, noun, plural in (
+        ("action", "action", "actions"),
+        ("assembly", "assembly", "Workers Assemblies"),
+    ):
+        group = sub.add_parser(noun, help=f"{plural} of this node").add_subparsers(
             dest=f"{noun}_command", required=True
         )
         new = group.add_parser("create", help=f"publish a new {noun}; prints its URL")
         add_event_options(new, creating=True, category=category)
         new.set_defaults(func=with_node(create), category=category)
-        change = group.add_parser("edit", help=f"change an {noun}'s details")
+        change = group.add_parser("edit", help=f"change the {noun}'s details")
         change.add_argument("url")
         add_event_options(change, creating=False, category=category)
         change.set_defaults(func=with_node(edit), category=category)
@@ -160,6 +163,6 @@ def add_commands(sub: argparse._SubParsersAction, with_node) -> None:  # type: i
             command = group.add_parser(name, help=text)
             command.add_argument("url")
             command.set_defaults(func=with_node(action), category=category)
-        group.add_parser("list", help=f"known {noun}s, ours and followed").set_defaults(
+        group.add_parser("list", help=f"known {plural}, ours and followed").set_defaults(
             func=with_node(list_events), category=category
         )

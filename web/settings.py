@@ -120,8 +120,17 @@ def _seconds(value: str | None, name: str, *, default: float) -> float:
 
 
 def prepare_data_dir(settings: Settings) -> Settings:
-    """Create the data directory and, unless given, a persistent session secret in it."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """Create the data directory and, unless given, a persistent session secret in it.
+
+    The directory holds the session secret and, on SQLite, the organizations' private keys and
+    the admins' password hashes: it is made private to the user running the node, as ssh and
+    PostgreSQL make theirs, whatever the umask.
+    """
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    settings.data_dir.chmod(0o700)
+    for entry in settings.data_dir.iterdir():
+        if entry.is_file() and not entry.is_symlink():
+            entry.chmod(0o600)
     if settings.secret_key:
         return settings
     key_file = settings.data_dir / "secret_key"

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import run_iwsn
 
 from actors import admins
 from federation.db import Database
@@ -194,3 +195,41 @@ def test_cli_deliveries_prints_totals(tmp_path):
     result = iwsn(cli_env(tmp_path / "data"), "deliveries")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == "due 0\tretrying 0\tdead 0\tdelivered 0"
+
+
+async def test_cli_follow_of_an_unknown_account_says_what_to_check(start_node, tmp_path):
+    target = await start_node("dockers")
+    env = cli_env(tmp_path / "follower")
+
+    missing = await run_iwsn(env, "follow", f"@workers@{target.domain}", check=False)
+    assert missing.returncode == 1
+    assert f"@workers@{target.domain} was not found" in missing.stderr
+    assert "iwsn org list" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+    # Nothing listens on port 9 of loopback (discard is not served here).
+    down = await run_iwsn(env, "follow", "@dockers@127.0.0.1:9", check=False)
+    assert down.returncode == 1
+    assert "could not reach its server" in down.stderr
+    assert "Traceback" not in down.stderr
+
+    found = await run_iwsn(env, "follow", f"@dockers@{target.domain}")
+    assert found.stdout.split("\t")[0] == target.url("/actors/dockers")
+
+
+def test_the_data_directory_is_private_to_its_user(tmp_path):
+    data = tmp_path / "data"
+    result = iwsn(cli_env(data), "org", "list")
+    assert result.returncode == 0, result.stderr
+    assert data.stat().st_mode & 0o777 == 0o700
+    files = [entry for entry in data.iterdir() if entry.is_file()]
+    assert any(entry.suffix == ".sqlite3" for entry in files)
+    for entry in files:
+        assert entry.stat().st_mode & 0o077 == 0, entry.name
+
+    # A data directory made readable by others (an older node, a careless copy) is closed again.
+    data.chmod(0o755)
+    (data / "secret_key").chmod(0o644)
+    assert iwsn(cli_env(data), "org", "list").returncode == 0
+    assert data.stat().st_mode & 0o777 == 0o700
+    assert (data / "secret_key").stat().st_mode & 0o777 == 0o600

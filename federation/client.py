@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import os
@@ -107,9 +108,30 @@ class SignedClient:
         _check_url_cached(url, self.config.allow_local)
 
     async def get_json(
-        self, url: str, *, signer: Signer | None = None, accept: str = AS2_ACCEPT
+        self,
+        url: str,
+        *,
+        signer: Signer | None = None,
+        accept: str = AS2_ACCEPT,
+        deadline: float | None = None,
     ) -> dict[str, Any]:
-        """GET a JSON document, following a few redirects, each hop checked and re-signed."""
+        """GET a JSON document, following a few redirects, each hop checked and re-signed.
+
+        `deadline` (default `config.fetch_timeout`) bounds the whole fetch, redirects and all:
+        the transport's own timeout restarts with every byte read, so without it a server
+        dripping bytes could hold the caller as long as it liked.
+        """
+        seconds = self.config.fetch_timeout if deadline is None else deadline
+        timer = asyncio.timeout(seconds)
+        try:
+            async with timer:
+                return await self._get_json(url, signer, accept)
+        except TimeoutError as exc:
+            if not timer.expired():
+                raise
+            raise FetchError(url, f"no complete answer within {seconds:g} s") from exc
+
+    async def _get_json(self, url: str, signer: Signer | None, accept: str) -> dict[str, Any]:
         current = url
         for _hop in range(self.config.max_redirects + 1):
             try:

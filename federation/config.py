@@ -13,7 +13,11 @@ class FederationConfig:
     software_version: str = "0.1.0"
     max_inbox_bytes: int = 1024 * 1024
     max_fetch_bytes: int = 2 * 1024 * 1024
+    # The whole of one fetch, redirects included, not each read.
     fetch_timeout: float = 10.0
+    # How long a sender's request waits for its key to be fetched: an inbox request must not
+    # be held by a slow key server. The fetch goes on (up to fetch_timeout) for its retry.
+    key_fetch_timeout: float = 3.0
     delivery_timeout: float = 15.0
     max_redirects: int = 3
     # A cached remote actor older than this is re-fetched before use.

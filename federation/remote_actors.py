@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections import OrderedDict
 from collections.abc import Callable
@@ -123,6 +124,8 @@ class ActorCache:
         # inbox a database round trip per request (it was most of the inbox's time).
         self._by_key: OrderedDict[str, RemoteActor] = OrderedDict()
         self.memory_size = 10_000
+        # A sender waits for its key: a slow key server must not hold its request for long.
+        self.key_deadline = client.config.key_fetch_timeout
 
     def _remember(self, actor: RemoteActor) -> RemoteActor:
         if actor.key_id:
@@ -168,7 +171,21 @@ class ActorCache:
         return await self._store(fields)
 
     async def get_by_key_id(self, key_id: str, *, refresh: bool = False) -> RemoteActor:
-        """The actor owning a signature's keyId (usually `actor#main-key`)."""
+        """The actor owning a signature's keyId (usually `actor#main-key`).
+
+        Asked while a sender waits for its answer, so the whole lookup (the key's document,
+        perhaps its owner's) has `key_deadline`, shorter than a fetch's own.
+        """
+        deadline = asyncio.timeout(self.key_deadline)
+        try:
+            async with deadline:
+                return await self._by_key_id(key_id, refresh=refresh)
+        except TimeoutError as exc:
+            if not deadline.expired():
+                raise
+            raise FetchError(key_id, f"no key within {self.key_deadline:g} s") from exc
+
+    async def _by_key_id(self, key_id: str, *, refresh: bool) -> RemoteActor:
         row = None
         remembered = self._by_key.get(key_id)
         if not refresh and remembered is not None:

@@ -7,6 +7,7 @@ as that software would (draft-cavage, rsa-sha256).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,3 +96,81 @@ class RemoteServer:
         headers["Content-Type"] = "application/activity+json"
         async with httpx.AsyncClient() as client:
             return await client.post(inbox, content=body, headers=headers)
+
+
+@dataclass
+class DripServer:
+    """A hostile server on loopback: it answers at once, then sends its body slowly.
+
+    Each GET gets its headers (with the full Content-Length) at once, then `chunk` bytes of
+    `body` every `interval` seconds: no single read ever waits long, so only a deadline on the
+    whole fetch ends it. A path in `redirects` is answered with a redirect to its target,
+    after `hop_delay` seconds. `sent` counts the body bytes written to the last client, and
+    `finished` says whether any client got the whole body.
+    """
+
+    body: bytes
+    interval: float = 0.1
+    chunk: int = 1
+    content_type: str = "application/activity+json"
+    redirects: dict[str, str] = field(default_factory=dict)
+    hop_delay: float = 0.0
+    port: int = 0
+    requested: list[str] = field(default_factory=list)
+    sent: int = 0
+    finished: bool = False
+    _server: Any = None
+    _clients: set[asyncio.Task[None]] = field(default_factory=set)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        sock = free_socket()
+        self.port = sock.getsockname()[1]
+        self._server = await asyncio.start_server(self._client, sock=sock)
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._clients.add(task)
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            path = head.split(b" ", 2)[1].decode()
+            self.requested.append(path)
+            if path in self.redirects:
+                await asyncio.sleep(self.hop_delay)
+                writer.write(
+                    b"HTTP/1.1 302 Found\r\nContent-Length: 0\r\nConnection: close\r\n"
+                    + f"Location: {self.redirects[path]}\r\n\r\n".encode()
+                )
+                await writer.drain()
+                return
+            writer.write(
+                f"HTTP/1.1 200 OK\r\nContent-Type: {self.content_type}\r\n"
+                f"Content-Length: {len(self.body)}\r\nConnection: close\r\n\r\n".encode()
+            )
+            self.sent = 0
+            for start in range(0, len(self.body), self.chunk):
+                await writer.drain()
+                if writer.is_closing() or reader.at_eof():
+                    return  # the client gave up
+                writer.write(self.body[start : start + self.chunk])
+                self.sent = start + len(self.body[start : start + self.chunk])
+                await asyncio.sleep(self.interval)
+            await writer.drain()
+            self.finished = True
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self._clients.discard(task)
+            writer.close()
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for task in list(self._clients):
+                task.cancel()
+            await asyncio.gather(*self._clients, return_exceptions=True)
+            await self._server.wait_closed()

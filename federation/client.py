@@ -15,11 +15,12 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 
 from federation.config import FederationConfig
+from federation.media_types import AS2, Accepted
 from federation.netguard import ForbiddenAddress, GuardedResolver, check_url
 from federation.signatures import sign_request
 from federation.signing import SignerUnavailable, SigningPool
 
-AS2_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
+AS2_ACCEPT = AS2.header
 AS2_CONTENT_TYPE = "application/activity+json"
 
 
@@ -112,10 +113,13 @@ class SignedClient:
         url: str,
         *,
         signer: Signer | None = None,
-        accept: str = AS2_ACCEPT,
+        accept: Accepted = AS2,
         deadline: float | None = None,
     ) -> dict[str, Any]:
         """GET a JSON document, following a few redirects, each hop checked and re-signed.
+
+        The answer must be served as one of the `accept` types (by default ActivityStreams):
+        a document of any other type is refused, whatever it contains.
 
         `deadline` (default `config.fetch_timeout`) bounds the whole fetch, redirects and all:
         the transport's own timeout restarts with every byte read, so without it a server
@@ -131,14 +135,14 @@ class SignedClient:
                 raise
             raise FetchError(url, f"no complete answer within {seconds:g} s") from exc
 
-    async def _get_json(self, url: str, signer: Signer | None, accept: str) -> dict[str, Any]:
+    async def _get_json(self, url: str, signer: Signer | None, accept: Accepted) -> dict[str, Any]:
         current = url
         for _hop in range(self.config.max_redirects + 1):
             try:
                 self.check(current)
             except (ForbiddenAddress, ValueError) as exc:
                 raise FetchError(current, str(exc)) from exc
-            headers = {"Accept": accept}
+            headers = {"Accept": accept.header}
             if signer is not None:
                 headers.update(
                     sign_request(
@@ -161,6 +165,11 @@ class SignedClient:
                     if response.status_code != 200:
                         raise FetchError(
                             current, f"HTTP {response.status_code}", response.status_code
+                        )
+                    content_type = response.headers.get("content-type")
+                    if not accept.admits(content_type):
+                        raise FetchError(
+                            current, f"served as {content_type or 'no type'}, not {accept.header}"
                         )
                     body = await self._read_capped(response, current)
             except httpx.HTTPError as exc:

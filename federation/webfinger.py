@@ -7,8 +7,8 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from federation.client import FetchError, SignedClient
+from federation.media_types import JRD
 
-JRD_TYPE = "application/jrd+json"
 AS2_TYPES = {
     "application/activity+json",
     'application/ld+json; profile="https://www.w3.org/ns/activitystreams"',
@@ -60,7 +60,7 @@ async def lookup(client: SignedClient, handle: str) -> str:
         f"{scheme}://{host}/.well-known/webfinger?resource="
         f"{quote(f'acct:{name}@{host}', safe=':@')}"
     )
-    document = await client.get_json(url, accept=f"{JRD_TYPE}, application/json")
+    document = await client.get_json(url, accept=JRD)
     for link in document.get("links") or []:
         if (
             isinstance(link, dict)

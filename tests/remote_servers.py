@@ -36,7 +36,10 @@ class RemoteServer:
     port: int = 0
     private_key: str = field(default_factory=generate_private_key_pem)
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Content-Type of a document by path, where it is not application/activity+json.
+    media_types: dict[str, str] = field(default_factory=dict)
     received: list[dict[str, Any]] = field(default_factory=list)
+    fetched: list[str] = field(default_factory=list)
     server: Any = None
     task: Any = None
 
@@ -62,10 +65,12 @@ class RemoteServer:
 
     async def start(self) -> None:
         async def get(request: Request) -> Response:
+            self.fetched.append(request.url.path)
             document = self.documents.get(request.url.path)
             if document is None:
                 return JSONResponse({"error": "not found"}, status_code=404)
-            return JSONResponse(document, media_type="application/activity+json")
+            media_type = self.media_types.get(request.url.path, "application/activity+json")
+            return JSONResponse(document, media_type=media_type)
 
         async def post(request: Request) -> Response:
             self.received.append(json.loads(await request.body()))

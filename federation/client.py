@@ -30,6 +30,7 @@ class FetchError(Exception):
     def __init__(self, url: str, message: str, status: int | None = None) -> None:
         super().__init__(f"{url}: {message}")
         self.url = url
+        self.reason = message
         self.status = status
 
 

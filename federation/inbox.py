@@ -198,12 +198,7 @@ async def _actor_gone(
         return False
     if activity["type"] != "Delete" or first_id(activity.get("object")) != actor_uri:
         return False
-    try:
-        await federation.client.get_json(actor_uri, signer=federation.actors.signer)
-    except FetchError as exc:
-        if exc.status != 410:
-            return False
-    else:
+    if not await federation.actors.origin_says_gone(actor_uri):
         return False
     await federation.forget_actor(actor_uri)
     log.info("forgot %s: its server says it is gone", actor_uri)

@@ -180,6 +180,7 @@ class Federation:
         self.actors.forget(uri)
 
     async def aclose(self) -> None:
+        await self.actors.aclose()
         await self.inbox_writer.aclose()
         self.wakeups.close()
         await self.client.aclose()

@@ -11,12 +11,22 @@ from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from federation.client import FetchError, SignedClient, Signer
 from federation.db import Database, utcnow
+from federation.fetch_sharing import Failure, FailureMemory, HostSlots, SingleFlight
 from federation.models import RemoteActor
 
 ACTOR_TYPES = {"Person", "Group", "Organization", "Application", "Service"}
+# A key that could not be had is not asked for again for this long: senders retry, and
+# requests with made-up keyIds must not each cost a fetch. Delivery retries come minutes apart.
+FAILURE_MEMORY_SECONDS = 120
+# A cached key that fails to verify a signature is fetched again (the actor may have rotated
+# it), but not more often than this: anyone can send a bad signature.
+REFRESH_INTERVAL_SECONDS = 60
+# Key fetches to one host at a time; the others wait (within the sender's key deadline).
+KEY_FETCHES_PER_HOST = 4
 
 
 class ActorError(Exception):
@@ -106,7 +116,13 @@ def parse_actor(document: dict[str, Any], fetched_from: str) -> dict[str, Any]:
 
 
 class ActorCache:
-    """Never holds a database transaction across a fetch: a slow peer must not stall writers."""
+    """Remote actors by id and by key id: in memory, in the database, else fetched.
+
+    Never holds a database transaction across a fetch: a slow peer must not stall writers.
+    Concurrent requests for one actor or key share one fetch; key fetches, which anyone can
+    cause by POSTing a signature, are also bounded per host and their failures remembered for
+    a while (federation.fetch_sharing).
+    """
 
     def __init__(
         self,
@@ -126,6 +142,11 @@ class ActorCache:
         self.memory_size = 10_000
         # A sender waits for its key: a slow key server must not hold its request for long.
         self.key_deadline = client.config.key_fetch_timeout
+        self._flights: SingleFlight[Any] = SingleFlight()
+        self._failures = FailureMemory(FAILURE_MEMORY_SECONDS)
+        # Keys refreshed because a signature failed: a forger must not make us fetch each time.
+        self._refreshed = FailureMemory(REFRESH_INTERVAL_SECONDS)
+        self._hosts = HostSlots(KEY_FETCHES_PER_HOST)
 
     def _remember(self, actor: RemoteActor) -> RemoteActor:
         if actor.key_id:
@@ -139,9 +160,15 @@ class ActorCache:
         for key_id in [k for k, actor in self._by_key.items() if actor.uri == uri]:
             del self._by_key[key_id]
 
+    async def aclose(self) -> None:
+        await self._flights.aclose()
+
     @property
     def signer(self) -> Signer | None:
         return self._signer()
+
+    def _fresh(self, actor: RemoteActor) -> bool:
+        return utcnow() - actor.fetched_at < self.max_age
 
     async def cached(self, uri: str) -> RemoteActor | None:
         async with self.db.read() as session:
@@ -151,8 +178,21 @@ class ActorCache:
         """The cached actor, fetched when unknown, stale, or when refresh is asked."""
         uri = urldefrag(uri).url
         cached = await self.cached(uri)
-        if cached is not None and not refresh and utcnow() - cached.fetched_at < self.max_age:
+        if cached is not None and not refresh and self._fresh(cached):
             return cached
+        task = self._flights.run(
+            ("actor", uri, refresh), lambda: self._fetch_actor(uri, refresh, cached)
+        )
+        return await asyncio.shield(task)
+
+    async def _fetch_actor(
+        self, uri: str, refresh: bool, cached: RemoteActor | None
+    ) -> RemoteActor:
+        if not refresh:
+            # A fetch that ended between our look and this one's start may have stored it.
+            latest = await self.cached(uri)
+            if latest is not None and self._fresh(latest):
+                return latest
         try:
             document = await self.client.get_json(uri, signer=self.signer)
         except FetchError:
@@ -173,39 +213,80 @@ class ActorCache:
     async def get_by_key_id(self, key_id: str, *, refresh: bool = False) -> RemoteActor:
         """The actor owning a signature's keyId (usually `actor#main-key`).
 
-        Asked while a sender waits for its answer, so the whole lookup (the key's document,
-        perhaps its owner's) has `key_deadline`, shorter than a fetch's own.
+        Asked while a sender waits for its answer: the sender waits at most `key_deadline`,
+        shorter than a fetch's own; the fetch goes on without it, for the sender's retry.
+        A key that failed moments ago is not asked for again until FAILURE_MEMORY_SECONDS
+        have passed; one refreshed moments ago (`refresh`) is not refreshed again.
         """
+        known = await self._known_key(key_id)
+        if known is not None and not refresh and self._fresh(known):
+            return self._remember(known)
+        settled = self._without_fetch(key_id, refresh, known)
+        if settled is not None:
+            return settled
+        task = self._flights.run(("key", key_id, refresh), lambda: self._fetch_key(key_id, refresh))
         deadline = asyncio.timeout(self.key_deadline)
         try:
             async with deadline:
-                return await self._by_key_id(key_id, refresh=refresh)
+                return await asyncio.shield(task)
         except TimeoutError as exc:
             if not deadline.expired():
                 raise
             raise FetchError(key_id, f"no key within {self.key_deadline:g} s") from exc
 
-    async def _by_key_id(self, key_id: str, *, refresh: bool) -> RemoteActor:
-        row = None
+    async def _known_key(self, key_id: str) -> RemoteActor | None:
         remembered = self._by_key.get(key_id)
-        if not refresh and remembered is not None:
-            if utcnow() - remembered.fetched_at < self.max_age:
-                return remembered
-            row = remembered
-        if not refresh and row is None:
-            async with self.db.read() as session:
-                row = (
-                    await session.execute(select(RemoteActor).where(RemoteActor.key_id == key_id))
-                ).scalar_one_or_none()
-            if row is not None and utcnow() - row.fetched_at < self.max_age:
-                return self._remember(row)
+        if remembered is not None:
+            return remembered
+        async with self.db.read() as session:
+            return (
+                await session.execute(select(RemoteActor).where(RemoteActor.key_id == key_id))
+            ).scalar_one_or_none()
+
+    def _without_fetch(
+        self, key_id: str, refresh: bool, known: RemoteActor | None
+    ) -> RemoteActor | None:
+        """What we can answer for a key without fetching it, if anything (or the remembered
+        failure, raised)."""
+        if refresh and known is not None and self._refreshed.recall(key_id):
+            return known
+        failure = self._failures.recall(urldefrag(key_id).url)
+        if failure is None:
+            return None
+        if known is not None and not refresh:
+            return known  # a stale copy beats none while the origin is down
+        raise FetchError(urldefrag(key_id).url, f"{failure.message} (a moment ago)", failure.status)
+
+    async def _fetch_key(self, key_id: str, refresh: bool) -> RemoteActor:
+        # Looked at again: a fetch that ended after the caller looked may have done the work.
+        known = await self._known_key(key_id)
+        if known is not None and not refresh and self._fresh(known):
+            return self._remember(known)
+        settled = self._without_fetch(key_id, refresh, known)
+        if settled is not None:
+            return settled
+        stale = None if refresh else known
         document_uri = urldefrag(key_id).url
+        if refresh:
+            self._refreshed.remember(key_id, Failure("refreshed", None))
         try:
-            document = await self.client.get_json(document_uri, signer=self.signer)
-        except FetchError:
-            if not refresh and row is not None:
-                return row  # a stale copy beats none while the origin is down
+            # Waiting for a slot counts: the whole of it is one fetch's time.
+            async with asyncio.timeout(self.client.config.fetch_timeout):
+                async with self._hosts.slot(host_of(key_id)):
+                    return await self._fetch_key_document(key_id, document_uri)
+        except (FetchError, ActorError, TimeoutError) as exc:
+            status = exc.status if isinstance(exc, FetchError) else None
+            message = exc.reason if isinstance(exc, FetchError) else str(exc)
+            message = message or f"no answer within {self.client.config.fetch_timeout:g} s"
+            self._failures.remember(document_uri, Failure(message, status))
+            if stale is not None and not isinstance(exc, ActorError):
+                return stale  # a stale copy beats none while the origin is down
+            if isinstance(exc, TimeoutError):
+                raise FetchError(document_uri, message) from exc
             raise
+
+    async def _fetch_key_document(self, key_id: str, document_uri: str) -> RemoteActor:
+        document = await self.client.get_json(document_uri, signer=self.signer)
         if document.get("type") not in ACTOR_TYPES and isinstance(document.get("owner"), str):
             # Some servers serve the key as its own document pointing at its owner.
             owner = document["owner"]
@@ -217,14 +298,44 @@ class ActorCache:
             return await self.get(fields["uri"], refresh=True)
         return await self._store(fields)
 
+    async def origin_says_gone(self, uri: str) -> bool:
+        """Whether the actor's own server answers 410 Gone for it.
+
+        Asked after its key could not be had, so usually answered by the failure just
+        remembered for the same document, without asking again.
+        """
+        uri = urldefrag(uri).url
+        failure = self._failures.recall(uri)
+        if failure is None:
+            task = self._flights.run(("gone", uri), lambda: self._probe(uri))
+            try:
+                async with asyncio.timeout(self.key_deadline):
+                    failure = await asyncio.shield(task)
+            except TimeoutError:
+                return False
+        return failure is not None and failure.status == 410
+
+    async def _probe(self, uri: str) -> Failure | None:
+        try:
+            await self.client.get_json(uri, signer=self.signer)
+        except FetchError as exc:
+            failure = Failure(exc.reason, exc.status)
+            self._failures.remember(uri, failure)
+            return failure
+        return None
+
     async def _store(self, fields: dict[str, Any]) -> RemoteActor:
+        """Insert or update in one statement: concurrent first contacts from one actor (in
+        several processes) must not collide on its primary key."""
+        values = {**fields, "fetched_at": utcnow()}
+        dialect = sqlite if self.db.is_sqlite else postgresql
+        insert = dialect.insert(RemoteActor).values(**values)
+        insert = insert.on_conflict_do_update(
+            index_elements=["uri"],
+            set_={name: insert.excluded[name] for name in values if name != "uri"},
+        )
         async with self.db.transaction() as session:
-            row = await session.get(RemoteActor, fields["uri"])
-            if row is None:
-                row = RemoteActor(**fields, fetched_at=utcnow())
-                session.add(row)
-            else:
-                for name, value in fields.items():
-                    setattr(row, name, value)
-                row.fetched_at = utcnow()
+            await session.execute(insert)
+            row = await session.get(RemoteActor, fields["uri"], populate_existing=True)
+        assert row is not None
         return self._remember(row)

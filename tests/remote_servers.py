@@ -40,6 +40,10 @@ class RemoteServer:
     media_types: dict[str, str] = field(default_factory=dict)
     received: list[dict[str, Any]] = field(default_factory=list)
     fetched: list[str] = field(default_factory=list)
+    # Seconds each GET takes to answer, and the most GETs it was answering at once.
+    delay: float = 0.0
+    most_at_once: int = 0
+    _answering: int = 0
     server: Any = None
     task: Any = None
 
@@ -66,6 +70,12 @@ class RemoteServer:
     async def start(self) -> None:
         async def get(request: Request) -> Response:
             self.fetched.append(request.url.path)
+            self._answering += 1
+            self.most_at_once = max(self.most_at_once, self._answering)
+            try:
+                await asyncio.sleep(self.delay)
+            finally:
+                self._answering -= 1
             document = self.documents.get(request.url.path)
             if document is None:
                 return JSONResponse({"error": "not found"}, status_code=404)

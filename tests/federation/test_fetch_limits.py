@@ -8,6 +8,7 @@ import httpx
 import pytest
 from remote_servers import DripServer
 from sqlalchemy import func, select
+from support import eventually
 
 from federation.client import FetchError, SignedClient
 from federation.config import FederationConfig
@@ -88,8 +89,8 @@ async def test_an_inbox_does_not_wait_on_a_slow_key_server(start_node, drip):
     node = await start_node("beta", workers=0)
     node.federation.actors.key_deadline = 0.5
     private = generate_private_key_pem()
-    # The actor's document, correct but sent 20 bytes every 0.1 s: several seconds in all.
-    server = await drip(chunk=20, interval=0.1)
+    # The actor's document, correct but sent 50 bytes every 0.1 s: a few seconds in all.
+    server = await drip(chunk=50, interval=0.1)
     actor = actor_document(server.base, private)
     server.body = json.dumps(actor).encode()
 
@@ -117,3 +118,18 @@ async def test_an_inbox_does_not_wait_on_a_slow_key_server(start_node, drip):
     async with node.db.read() as session:
         assert await session.scalar(select(func.count()).select_from(Follower)) == 0
         assert await session.get(RemoteActor, actor["id"]) is None
+
+    # The fetch went on without the sender (within its own deadline): its retry finds the key.
+    async def cached():
+        async with node.db.read() as session:
+            return await session.get(RemoteActor, actor["id"])
+
+    await eventually(cached)
+    headers = sign_request(
+        "POST", inbox, key_id=actor["publicKey"]["id"], private_key_pem=private, body=body
+    )
+    headers["Content-Type"] = "application/activity+json"
+    async with httpx.AsyncClient(timeout=60) as http:
+        retried = await http.post(inbox, content=body, headers=headers)
+    assert retried.status_code == 202, retried.text
+    assert server.requested == ["/users/slow"]

@@ -12,7 +12,7 @@ from federation.client import FetchError
 from federation.delivery import enqueue
 from federation.handlers import HandlerRegistry, InboxContext
 from federation.models import Follower, Following, LocalActor, RemoteActor
-from federation.remote_actors import first_id
+from federation.uris import first_id, normalize_uri
 
 if TYPE_CHECKING:
     from federation.node import Federation
@@ -110,7 +110,8 @@ async def _follower(session: AsyncSession, local: LocalActor, actor_uri: str) ->
     follower = (
         await session.execute(
             select(Follower).where(
-                Follower.local_actor_id == local.id, Follower.actor_uri == actor_uri
+                Follower.local_actor_id == local.id,
+                Follower.actor_uri == normalize_uri(actor_uri),
             )
         )
     ).scalar_one_or_none()

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from federation.client import FetchError
 from federation.models import LocalActor, RemoteActor
-from federation.remote_actors import ActorError, first_id, host_of, same_host
+from federation.remote_actors import ActorError
 from federation.signatures import SignatureError, SignatureFailure, parse_signature, verify_request
+from federation.uris import first_id, host_of, normalize_uri, same_host
 
 if TYPE_CHECKING:
     from federation.node import Federation
@@ -180,7 +181,7 @@ async def _key_owner(federation: Federation, key_id: str, *, refresh: bool) -> R
         actor = await federation.actors.get_by_key_id(key_id, refresh=refresh)
     except (FetchError, ActorError) as exc:
         raise InboxRejection(Rejection.UNKNOWN_KEY, f"cannot fetch signing key: {exc}") from exc
-    if actor.key_id != key_id or not actor.public_key_pem:
+    if actor.key_id != normalize_uri(key_id) or not actor.public_key_pem:
         raise InboxRejection(Rejection.KEY_NOT_ACTORS, "key id is not the actor's published key")
     return actor
 
@@ -196,7 +197,8 @@ async def _actor_gone(
     """
     if rejection.reason is not Rejection.UNKNOWN_KEY:
         return False
-    if activity["type"] != "Delete" or first_id(activity.get("object")) != actor_uri:
+    target = first_id(activity.get("object"))
+    if activity["type"] != "Delete" or target is None or normalize_uri(target) != actor_uri:
         return False
     if not await federation.actors.origin_says_gone(actor_uri):
         return False
@@ -215,8 +217,10 @@ async def receive(
     recipient: LocalActor | None,
 ) -> InboxResult:
     activity = parse_activity(body, federation.config.max_inbox_bytes)
-    actor_uri = first_id(activity["actor"])
-    assert actor_uri is not None  # parse_activity checked it
+    actor_id = first_id(activity["actor"])
+    assert actor_id is not None  # parse_activity checked it
+    # Stored actors are in their one spelling (federation.uris); so is the one we compare.
+    actor_uri = normalize_uri(actor_id)
     check_origins(activity, actor_uri)
     try:
         actor = await verify_sender(federation, method, path, headers, body, actor_uri)

@@ -17,7 +17,8 @@ from federation.handlers import HandlerRegistry
 from federation.inbox_queue import InboxWriter
 from federation.keys import generate_private_key_pem, public_key_pem
 from federation.models import Follower, Following, LocalActor, OutboxActivity, RemoteActor
-from federation.remote_actors import ActorCache, first_id
+from federation.remote_actors import ActorCache
+from federation.uris import first_id, host_of, normalize_uri
 from federation.wakeups import Wakeups
 
 INSTANCE_USERNAME = "actor"
@@ -58,7 +59,7 @@ class Federation:
 
     @property
     def own_host(self) -> str:
-        return self.config.domain.lower()
+        return host_of(self.config.base_url)
 
     def new_id(self, kind: str = "activities") -> str:
         return f"{self.config.base_url}/{kind}/{uuid.uuid4()}"
@@ -112,7 +113,10 @@ class Federation:
 
     async def local_actor_by_uri(self, session: AsyncSession, uri: str) -> LocalActor | None:
         return (
-            await session.execute(select(LocalActor).where(LocalActor.uri == uri))
+            # Ours were stored as our base URL spells them; what others send, in any spelling.
+            await session.execute(
+                select(LocalActor).where(LocalActor.uri.in_({uri, normalize_uri(uri)}))
+            )
         ).scalar_one_or_none()
 
     async def publish(
@@ -173,6 +177,7 @@ class Federation:
 
     async def forget_actor(self, uri: str) -> None:
         """Drop a remote actor from our graph and cache (deleted account, gone server)."""
+        uri = normalize_uri(uri)
         async with self.db.transaction() as session:
             await session.execute(delete(Follower).where(Follower.actor_uri == uri))
             await session.execute(delete(Following).where(Following.target_uri == uri))

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urldefrag, urlsplit
+from urllib.parse import urldefrag
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -17,6 +16,10 @@ from federation.client import FetchError, SignedClient, Signer
 from federation.db import Database, utcnow
 from federation.fetch_sharing import Failure, FailureMemory, HostSlots, SingleFlight
 from federation.models import RemoteActor
+from federation.uris import first_id, host_of, normalize_uri, same_host
+
+# Re-exported while modules elsewhere still import them from here; federation.uris is their home.
+__all__ = ["ActorCache", "ActorError", "first_id", "host_of", "parse_actor", "same_host"]
 
 ACTOR_TYPES = {"Person", "Group", "Organization", "Application", "Service"}
 # A key that could not be had is not asked for again for this long: senders retry, and
@@ -33,44 +36,13 @@ class ActorError(Exception):
     """A remote document that is not a usable actor."""
 
 
-# Cached: every inbox POST asks for the hosts of the same few actors and keys several times.
-@functools.lru_cache(maxsize=4096)
-def host_of(uri: str) -> str:
-    """The authority part (host[:port]), lower-cased: what origin checks compare."""
-    return urlsplit(uri).netloc.lower()
-
-
-def same_host(uri: str, host: str) -> bool:
-    """host_of(uri) == host, for a lower-cased `host`: an inbox asks it of every new id.
-
-    An id written `http(s)://{host}/...` cannot name another authority whatever follows; any
-    other spelling (letter case, userinfo, no path, stray characters) takes the full parse.
-    """
-    if uri.startswith(("https://", "http://")):
-        start = uri.index("//") + 2
-        if uri.startswith(host, start) and uri.startswith("/", start + len(host)):
-            return True
-    return host_of(uri) == host
-
-
-def first_id(value: Any) -> str | None:
-    """AS2 lets a reference be a string, an object with an id, or a one-item list."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        inner = value.get("id")
-        return inner if isinstance(inner, str) else None
-    if isinstance(value, list) and value:
-        return first_id(value[0])
-    return None
-
-
 def parse_actor(document: dict[str, Any], fetched_from: str) -> dict[str, Any]:
     """The fields we keep, after the checks Mastodon also makes before trusting an actor."""
     actor_id = document.get("id")
     actor_type = document.get("type")
     if not isinstance(actor_id, str) or not actor_id:
         raise ActorError("actor has no id")
+    actor_id = normalize_uri(actor_id)
     if isinstance(actor_type, list):
         actor_type = next((t for t in actor_type if t in ACTOR_TYPES), None)
     if actor_type not in ACTOR_TYPES:
@@ -78,6 +50,7 @@ def parse_actor(document: dict[str, Any], fetched_from: str) -> dict[str, Any]:
     if host_of(actor_id) != host_of(fetched_from):
         raise ActorError("actor id is on another host than the URL it was fetched from")
     inbox = first_id(document.get("inbox"))
+    inbox = normalize_uri(inbox) if inbox else None
     if not inbox or host_of(inbox) != host_of(actor_id):
         raise ActorError("actor has no inbox on its own host")
     endpoints = document.get("endpoints")
@@ -85,7 +58,7 @@ def parse_actor(document: dict[str, Any], fetched_from: str) -> dict[str, Any]:
     if isinstance(endpoints, dict):
         candidate = first_id(endpoints.get("sharedInbox"))
         if candidate and host_of(candidate) == host_of(actor_id):
-            shared_inbox = candidate
+            shared_inbox = normalize_uri(candidate)
     key_id = key_pem = None
     keys = document.get("publicKey")
     for key in keys if isinstance(keys, list) else [keys]:
@@ -94,8 +67,13 @@ def parse_actor(document: dict[str, Any], fetched_from: str) -> dict[str, Any]:
         owner = first_id(key.get("owner"))
         pem = key.get("publicKeyPem")
         # A key whose owner is someone else must never verify this actor's requests.
-        if owner == actor_id and isinstance(pem, str) and isinstance(key.get("id"), str):
-            key_id, key_pem = key["id"], pem
+        if (
+            owner is not None
+            and normalize_uri(owner) == actor_id
+            and isinstance(pem, str)
+            and isinstance(key.get("id"), str)
+        ):
+            key_id, key_pem = normalize_uri(key["id"]), pem
             break
     name = document.get("name")
     username = document.get("preferredUsername")
@@ -157,6 +135,7 @@ class ActorCache:
         return actor
 
     def forget(self, uri: str) -> None:
+        uri = normalize_uri(uri)
         for key_id in [k for k, actor in self._by_key.items() if actor.uri == uri]:
             del self._by_key[key_id]
 
@@ -172,11 +151,11 @@ class ActorCache:
 
     async def cached(self, uri: str) -> RemoteActor | None:
         async with self.db.read() as session:
-            return await session.get(RemoteActor, urldefrag(uri).url)
+            return await session.get(RemoteActor, normalize_uri(urldefrag(uri).url))
 
     async def get(self, uri: str, *, refresh: bool = False) -> RemoteActor:
         """The cached actor, fetched when unknown, stale, or when refresh is asked."""
-        uri = urldefrag(uri).url
+        uri = normalize_uri(urldefrag(uri).url)
         cached = await self.cached(uri)
         if cached is not None and not refresh and self._fresh(cached):
             return cached
@@ -218,6 +197,7 @@ class ActorCache:
         A key that failed moments ago is not asked for again until FAILURE_MEMORY_SECONDS
         have passed; one refreshed moments ago (`refresh`) is not refreshed again.
         """
+        key_id = normalize_uri(key_id)
         known = await self._known_key(key_id)
         if known is not None and not refresh and self._fresh(known):
             return self._remember(known)
@@ -304,7 +284,7 @@ class ActorCache:
         Asked after its key could not be had, so usually answered by the failure just
         remembered for the same document, without asking again.
         """
-        uri = urldefrag(uri).url
+        uri = normalize_uri(urldefrag(uri).url)
         failure = self._failures.recall(uri)
         if failure is None:
             task = self._flights.run(("gone", uri), lambda: self._probe(uri))

@@ -59,32 +59,29 @@ class Failure:
     status: int | None
 
 
-class FailureMemory:
-    """Recent failures by URL, each forgotten `seconds` after it happened."""
+class Recent(Generic[T]):
+    """Values by URL (or key), each forgotten `seconds` after it was remembered."""
 
     def __init__(self, seconds: float, *, size: int = 10_000) -> None:
         self.seconds = seconds
         self.size = size
-        self._failures: OrderedDict[str, tuple[float, Failure]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[float, T]] = OrderedDict()
 
-    def remember(self, url: str, failure: Failure) -> None:
-        self._failures[url] = (time.monotonic() + self.seconds, failure)
-        self._failures.move_to_end(url)
-        while len(self._failures) > self.size:
-            self._failures.popitem(last=False)
+    def remember(self, key: str, value: T) -> None:
+        self._entries[key] = (time.monotonic() + self.seconds, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
 
-    def recall(self, url: str) -> Failure | None:
-        entry = self._failures.get(url)
+    def recall(self, key: str) -> T | None:
+        entry = self._entries.get(key)
         if entry is None:
             return None
-        until, failure = entry
+        until, value = entry
         if time.monotonic() >= until:
-            del self._failures[url]
+            del self._entries[key]
             return None
-        return failure
-
-    def forget(self, url: str) -> None:
-        self._failures.pop(url, None)
+        return value
 
 
 class HostSlots:

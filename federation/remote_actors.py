@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from federation.client import FetchError, SignedClient, Signer
 from federation.db import Database, utcnow
-from federation.fetch_sharing import Failure, FailureMemory, HostSlots, SingleFlight
+from federation.fetch_sharing import Failure, HostSlots, Recent, SingleFlight
 from federation.models import RemoteActor
 from federation.uris import first_id, host_of, normalize_uri, same_host
 
@@ -121,9 +121,9 @@ class ActorCache:
         # A sender waits for its key: a slow key server must not hold its request for long.
         self.key_deadline = client.config.key_fetch_timeout
         self._flights: SingleFlight[Any] = SingleFlight()
-        self._failures = FailureMemory(FAILURE_MEMORY_SECONDS)
+        self._failures: Recent[Failure] = Recent(FAILURE_MEMORY_SECONDS)
         # Keys refreshed because a signature failed: a forger must not make us fetch each time.
-        self._refreshed = FailureMemory(REFRESH_INTERVAL_SECONDS)
+        self._refreshed: Recent[bool] = Recent(REFRESH_INTERVAL_SECONDS)
         self._hosts = HostSlots(KEY_FETCHES_PER_HOST)
 
     def _remember(self, actor: RemoteActor) -> RemoteActor:
@@ -248,7 +248,7 @@ class ActorCache:
         stale = None if refresh else known
         document_uri = urldefrag(key_id).url
         if refresh:
-            self._refreshed.remember(key_id, Failure("refreshed", None))
+            self._refreshed.remember(key_id, True)
         try:
             # Waiting for a slot counts: the whole of it is one fetch's time.
             async with asyncio.timeout(self.client.config.fetch_timeout):

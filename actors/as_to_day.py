@@ -1,12 +1,14 @@
 """Solidarity days from other servers, as our domain: the columns of a day read from its `Event`.
 
 The date is taken as written, whatever the offset: a day is a calendar date on the declaring
-node, not a moment. Texts are cut to the lengths our own days keep to, HTML is sanitized.
+node, not a moment. Both shapes iwsn nodes have sent are read: the UTC day without a flag
+(before `allDay`), the same with `allDay: true`, and a bare date ("2027-03-08"). Texts are
+cut to the lengths our own days keep to, HTML is sanitized.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from actors.day_to_as import CATEGORY
@@ -30,17 +32,26 @@ def _text(value: Any, limit: int) -> str | None:
     return None
 
 
+def _date(value: Any) -> date | None:
+    """The calendar date of a startTime as written: a date-time with any offset, or a date."""
+    if not isinstance(value, str) or not 10 <= len(value) <= 64:
+        return None
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value)
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
+    except ValueError:
+        return None
+
+
 def day_fields(document: dict[str, Any]) -> dict[str, Any]:
     """Columns of `SolidarityDay` for a remote day; raises NotADay when it cannot be one."""
     uri = document.get("id")
     if not isinstance(uri, str) or not uri.startswith(("https://", "http://")):
         raise NotADay("the day has no http(s) id")
-    start = document.get("startTime")
-    try:
-        # The date as written: the declaring node's calendar date, whatever the offset.
-        when_ = datetime.fromisoformat(start.replace("Z", "+00:00"))  # type: ignore[union-attr]
-    except (AttributeError, ValueError) as exc:
-        raise NotADay("the day has no valid startTime") from exc
+    day = _date(document.get("startTime"))
+    if day is None:
+        raise NotADay("the day has no valid startTime")
     theme = _text(document.get("theme"), MAX_THEME) or _text(document.get("name"), MAX_THEME)
     if not theme:
         raise NotADay("the day has no theme")
@@ -68,7 +79,7 @@ def day_fields(document: dict[str, Any]) -> dict[str, Any]:
         "url": url if isinstance(url, str) and url.startswith(("https://", "http://")) else uri,
         "origin_actor_uri": attributed or uri,
         "origin_host": host_of(uri),
-        "day": when_.date(),
+        "day": day,
         "theme": theme,
         "slogan": _text(document.get("slogan"), MAX_SLOGAN) or "",
         "hashtag": hashtag[:64],

@@ -34,10 +34,13 @@ def day_object(base_url: str, day: SolidarityDay, actor: LocalActor) -> dict[str
         "summary": summary_html(day, base_url),
         "content": day.description_html,
         "mediaType": "text/html",
-        # All day: the date everywhere. FEP-8a8e has no all-day flag; Mobilizon and Gancio
-        # need a date-time, so the day runs 00:00:00Z–23:59:59Z and readers take the date.
+        # All day: the date everywhere. AS2 wants an xsd:dateTime with an offset and Mobilizon
+        # refuses an Event whose startTime has no time, so the date is written unshifted as
+        # 00:00:00Z–23:59:59Z (one day in every reader) and `allDay` tells readers that know it
+        # to take the date alone (docs/federation.md).
         "startTime": _stamp(start),
         "endTime": _stamp(start + timedelta(days=1, seconds=-1)),
+        "allDay": True,
         "timezone": "UTC",
         "url": day.url or day.uri,
         "attributedTo": actor.uri,

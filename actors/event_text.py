@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import html
+import re
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_time, get_timezone_location
+from babel.core import get_global
+from babel.dates import (
+    format_date,
+    format_time,
+    get_timezone_gmt,
+    get_timezone_location,
+    get_timezone_name,
+)
 
 from actors.models import Event
 from actors.text import hashtags_html
@@ -22,7 +31,7 @@ def locale_for(language: str | None) -> Locale:
 
 
 def when(event: Event, language: str | None = None) -> str:
-    """'Saturday, May 1, 2027, 10:00 AM – 1:00 PM · Portugal (Lisbon) Time'.
+    """'Saturday, May 1, 2027, 10:00 AM – 1:00 PM · Lisbon Time, Portugal'.
 
     Always in the event's own zone, named, so a reader elsewhere knows whose clock it is.
     """
@@ -42,7 +51,40 @@ def when(event: Event, language: str | None = None) -> str:
                 f" – {format_date(end, format='full', locale=locale)}, "
                 f"{format_time(end, format='short', tzinfo=zone, locale=locale)}"
             )
-    return f"{text} · {get_timezone_location(zone, locale=locale)}"
+    return f"{text} · {zone_name(event.timezone, start, locale)}"
+
+
+def _is_utc(canonical: str) -> bool:
+    if canonical in {"Etc/UTC", "Etc/GMT"}:
+        return True
+    # Etc/GMT+0, Etc/GMT-0, Etc/GMT0: the same clock under other names.
+    return re.fullmatch(r"Etc/GMT[+-]?0", canonical) is not None
+
+
+def zone_name(name: str, moment: datetime, locale: Locale) -> str:
+    """Whose clock a time is on, in the reader's language: 'Lisbon Time, Portugal', 'Japan Time',
+    'Coordinated Universal Time (UTC)', or the offset ('GMT+03:00') for a zone of no place.
+
+    Babel's `get_timezone_location` says 'Unknown Region (UTC) Time' for UTC and, in German,
+    'Portugal (Lissabon) (Ortszeit)': its country-and-city fallback puts parentheses inside a
+    pattern that has its own. Naming the city in the pattern and the country after it, as CLDR
+    itself now does for countries with several zones, reads right in every language.
+    """
+    canonical = get_global("zone_aliases").get(name, name)
+    if _is_utc(canonical):
+        long_name = get_timezone_name(
+            "Etc/UTC", width="long", zone_variant="standard", locale=locale
+        )
+        return long_name if long_name == "UTC" else f"{long_name} (UTC)"
+    territory = get_global("zone_territories").get(canonical)
+    if not territory or territory in {"001", "ZZ"}:
+        return get_timezone_gmt(moment, locale=locale)
+    region = locale.zone_formats["region"]
+    country = locale.territories.get(territory, territory)
+    if len(get_global("territory_zones").get(territory, ())) <= 1:
+        return region % country
+    city = get_timezone_location(canonical, locale=locale, return_city=True)
+    return f"{region % city}, {country}"
 
 
 def where(event: Event, *, online_word: str = "online") -> str:

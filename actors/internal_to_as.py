@@ -60,6 +60,7 @@ EVENT_CONTEXT: list[Any] = [
         "contact": {"@id": "iwsn:contact", "@type": "sc:Text"},
         "theme": {"@id": "iwsn:theme", "@type": "sc:Text"},
         "slogan": {"@id": "iwsn:slogan", "@type": "sc:Text"},
+        "allDay": {"@id": "iwsn:allDay", "@type": "sc:Boolean"},
     },
 ]
 

@@ -20,7 +20,7 @@ from icalendar import Calendar, vCalAddress
 from icalendar import Event as VEvent
 
 from actors import event_text
-from actors.models import Alert, Event
+from actors.models import Alert, Event, SolidarityDay
 from actors.text import plain_text, sanitize_html
 
 PRODID = "-//International Workers Solidarity Network//iwsn-node//EN"
@@ -45,11 +45,26 @@ class FeedEvent:
         return self.event.url or self.event.uri
 
 
+@dataclass(frozen=True)
+class FeedDay:
+    """A solidarity day, where this node shows it, and who declared it."""
+
+    day: SolidarityDay
+    page_url: str
+    organizer_name: str
+
+
 def organizer_name(event: Event, local_names: dict[int, str]) -> str:
     """Our organization's current name for our own events; the origin's for remote ones."""
     if event.is_local and event.organization_id in local_names:
         return local_names[event.organization_id]
     return event.origin_name or event.origin_host
+
+
+def day_organizer_name(day: SolidarityDay, local_names: dict[int, str]) -> str:
+    if day.is_local and day.organization_id in local_names:
+        return local_names[day.organization_id]
+    return day.origin_name or day.origin_host
 
 
 def _text(value: str) -> str:
@@ -82,7 +97,7 @@ def description(item: FeedEvent) -> str:
     return _text("\n\n".join(part for part in parts if part))
 
 
-def sequence(event: Event) -> int:
+def sequence(event: Event | SolidarityDay) -> int:
     """RFC 5545 SEQUENCE: 0 when published, growing with every change (`updated_at` only ever
     advances, by a second at least), so calendars replace what they hold instead of keeping it.
 
@@ -123,12 +138,47 @@ def vevent(item: FeedEvent) -> VEvent:
     return component
 
 
-def calendar(items: Sequence[FeedEvent], *, name: str, uid: str) -> bytes:
-    """A VCALENDAR of the events, with a VTIMEZONE for each zone they use.
+def day_vevent(item: FeedDay) -> VEvent:
+    """A solidarity day as calendars keep a holiday: DTSTART;VALUE=DATE and the next date as the
+    (exclusive) DTEND, a floating date that is the same day in every reader's time zone."""
+    day = item.day
+    component = VEvent.new(
+        uid=day.uri,
+        stamp=day.updated_at.astimezone(UTC),
+        last_modified=day.updated_at.astimezone(UTC),
+        sequence=sequence(day),
+        start=day.day,
+        end=day.day + timedelta(days=1),
+        summary=_text(f"Workers Solidarity Day: {day.theme}"),
+        description=_text(
+            "\n\n".join(
+                part
+                for part in (day.slogan, plain_text(day.description_html), item.page_url)
+                if part
+            )
+        ),
+        url=item.page_url,
+        status="CONFIRMED",
+        categories=[_text(day.hashtag)],
+    )
+    # A day of action does not make anyone busy from midnight to midnight.
+    component.add("transp", "TRANSPARENT")
+    organizer = vCalAddress(day.origin_actor_uri)
+    organizer.params["CN"] = _text(item.organizer_name)
+    component.add("organizer", organizer)
+    return component
+
+
+def calendar(
+    items: Sequence[FeedEvent], *, name: str, uid: str, days: Sequence[FeedDay] = ()
+) -> bytes:
+    """A VCALENDAR of the days and the events, with a VTIMEZONE for each zone the events use.
 
     `uid` (RFC 7986) names the calendar itself: its URL, the same on every request.
     """
     cal = Calendar.new(prodid=PRODID, name=_text(name), uid=uid)
+    for day in days:
+        cal.add_component(day_vevent(day))
     for item in items:
         cal.add_component(vevent(item))
     if items:

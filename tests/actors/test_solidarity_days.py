@@ -3,7 +3,7 @@ and C; D, which follows all three, shows them all on the day's page, grouped by 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import httpx
 import pytest
@@ -11,7 +11,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 from support import eventually
 
-from actors import events, solidarity_days
+from actors import as_to_day, events, solidarity_days
 from actors.models import Event, SolidarityDay
 from federation import follows
 from federation.models import Following
@@ -146,6 +146,7 @@ async def test_a_day_page_lists_every_action_of_the_followed_nodes(start_node):
         listing = (await http.get(d.url("/days"))).text
         home = (await http.get(d.url("/"))).text
         ics = await http.get(d.url(f"/days/remote/{local_id}.ics"))
+        node_ics = await http.get(d.url("/events.ics"))
         document = (await http.get(day.uri, headers=AS2)).json()
 
     assert "Working women against austerity" in page
@@ -166,14 +167,24 @@ async def test_a_day_page_lists_every_action_of_the_followed_nodes(start_node):
 
     assert ics.headers["content-type"].startswith("text/calendar")
     calendar = Calendar.from_ical(ics.content)
-    summaries = sorted(str(e["SUMMARY"]) for e in calendar.walk("VEVENT"))
+    entries = {str(e["UID"]): e for e in calendar.walk("VEVENT")}
+    the_day = entries.pop(day.uri)
+    summaries = sorted(str(e["SUMMARY"]) for e in entries.values())
     assert summaries == ["Durban rally", "Lisbon march", "Rio picket", "São Paulo march"]
+    # The day itself as calendars keep an all-day event: dates, not times, the same everywhere.
+    assert_all_day(the_day, DAY)
+    assert str(the_day["SUMMARY"]) == "Workers Solidarity Day: Working women against austerity"
+    assert str(the_day["URL"]) == d.url(f"/days/remote/{local_id}")
+    # The node's calendar of everything coming carries the day the same way.
+    everything = {str(e["UID"]): e for e in Calendar.from_ical(node_ics.content).walk("VEVENT")}
+    assert_all_day(everything[day.uri], DAY)
 
     # The day on the wire: an all-day Event marked as a solidarity day.
     assert document["type"] == "Event"
     assert document["eventCategory"] == "solidarity-day"
     assert document["startTime"] == "2027-03-08T00:00:00Z"
     assert document["endTime"] == "2027-03-08T23:59:59Z"
+    assert document["allDay"] is True
     assert document["theme"] == "Working women against austerity"
     assert document["slogan"] == "Bread and roses, in every country"
     assert [t["name"] for t in document["tag"]] == ["#BreadAndRoses2027"]
@@ -183,6 +194,15 @@ async def test_a_day_page_lists_every_action_of_the_followed_nodes(start_node):
     )
     context = document["@context"][1]
     assert context["theme"]["@id"] == "iwsn:theme" and context["slogan"]["@id"] == "iwsn:slogan"
+    assert context["allDay"]["@id"] == "iwsn:allDay"
+
+
+def assert_all_day(vevent, day: date) -> None:
+    """DTSTART;VALUE=DATE:<day> and DTEND;VALUE=DATE:<the next day> (RFC 5545 3.6.1)."""
+    assert vevent["DTSTART"].params.get("VALUE") == "DATE"
+    assert type(vevent["DTSTART"].dt) is date and vevent["DTSTART"].dt == day
+    assert type(vevent["DTEND"].dt) is date and vevent["DTEND"].dt == day + timedelta(days=1)
+    assert "TZID" not in vevent["DTSTART"].params
 
 
 async def test_edit_and_delete_reach_followers(start_node):
@@ -229,3 +249,38 @@ def test_invalid_days_are_refused_with_a_reason(changes, field):
     with pytest.raises(solidarity_days.DayError) as refused:
         solidarity_days.check(womens_day(**changes))
     assert field in refused.value.problems
+
+
+def remote_day(**fields) -> dict:
+    document = {
+        "id": "https://other.example/days/1",
+        "type": "Event",
+        "eventCategory": "solidarity-day",
+        "name": "Workers Solidarity Day: Housing",
+        "theme": "Housing",
+        "tag": [{"type": "Hashtag", "name": "#Housing2027"}],
+        "startTime": "2027-03-08T00:00:00Z",
+        "endTime": "2027-03-08T23:59:59Z",
+        "timezone": "UTC",
+    }
+    document.update(fields)
+    return {k: v for k, v in document.items() if v is not None}
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        {},  # before `allDay`: the UTC day alone
+        {"allDay": True},  # what nodes send now
+        {"allDay": True, "startTime": "2027-03-08", "endTime": "2027-03-09"},  # bare dates
+        {"startTime": "2027-03-08T00:00:00-05:00", "timezone": None},  # another offset
+    ],
+)
+def test_a_received_day_is_its_date_in_every_shape(shape):
+    assert as_to_day.day_fields(remote_day(**shape))["day"] == DAY
+
+
+@pytest.mark.parametrize("start", ["2027-13-08", "08/03/2027", "", None, 20270308, "2027-03-08T99"])
+def test_a_received_day_without_a_date_is_refused(start):
+    with pytest.raises(as_to_day.NotADay, match="startTime"):
+        as_to_day.day_fields(remote_day(startTime=start) | {"startTime": start})

@@ -57,9 +57,10 @@ async def test_day_lifecycle_from_the_command_line(start_node):
     assert [t["name"] for t in document["tag"]] == ["#NoEvictions"]
     assert "Tenants&#39; march" in page and "1 action" in page and "Portugal (1)" in page
     assert "Housing is a right" in home and "No evictions" in home
-    events = Calendar.from_ical(ics.content).walk("VEVENT")
-    assert [str(e["SUMMARY"]) for e in events] == ["Tenants' march"]
-    assert str(events[0]["UID"]) == action_url
+    events = {str(e["UID"]): e for e in Calendar.from_ical(ics.content).walk("VEVENT")}
+    assert set(events) == {url, action_url}  # the day itself, all-day, and its action
+    assert str(events[action_url]["SUMMARY"]) == "Tenants' march"
+    assert events[url]["DTSTART"].params["VALUE"] == "DATE"
 
     await run(env, "day", "edit", url, "--slogan", "Homes, not profits")
     assert "Homes, not profits" in (await run(env, "day", "list")).stdout

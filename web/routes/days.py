@@ -1,5 +1,5 @@
 """Monthly Workers Solidarity Days on the web: the list, each day's page with every action of
-the day this node knows, its AS2 document, and an iCalendar feed of its actions.
+the day this node knows, its AS2 document, and an iCalendar feed of the day and its actions.
 
 Our own days live at their id (`/days/{uuid}`, also what servers fetch); a day declared
 elsewhere is shown here at `/days/remote/{n}`, with the actions this node knows of.
@@ -33,6 +33,11 @@ def page_path(day: SolidarityDay) -> str:
     if day.is_local:
         return day.uri
     return f"/days/remote/{day.id}"
+
+
+def page_url(day: SolidarityDay, base_url: str) -> str:
+    path = page_path(day)
+    return path if path.startswith("http") else base_url + path
 
 
 async def _day(request: Request) -> SolidarityDay:
@@ -113,12 +118,11 @@ async def day_ics(request: Request) -> Response:
         feeds.FeedEvent(event, feeds.organizer_name(event, names), event.origin_actor_uri)
         for event in found
     ]
-    base = node.settings.base_url
-    path = page_path(day)
-    uid = f"{path if path.startswith('http') else base + path}.ics"
+    url = page_url(day, node.settings.base_url)
     name = f"{day.theme} — {day_text.when(day)}"
+    the_day = feeds.FeedDay(day, url, feeds.day_organizer_name(day, names))
     return Response(
-        feeds.calendar(items, name=name, uid=uid),
+        feeds.calendar(items, name=name, uid=f"{url}.ics", days=[the_day]),
         media_type=feeds.CALENDAR_TYPE,
         headers={"Content-Disposition": f'inline; filename="{feeds.filename(day.theme, "day")}"'},
     )

@@ -12,10 +12,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from actors import solidarity_days
 from actors.events import event_path
 from actors.models import Event, Organization
 from actors.organizations import all_organizations, by_name
 from web import feeds
+from web.routes.days import page_url
 from web.routes.events import upcoming
 from web.runtime import Node
 
@@ -86,10 +88,25 @@ async def event_ics(request: Request) -> Response:
     )
 
 
+async def _days(node: Node) -> list[feeds.FeedDay]:
+    """The coming solidarity days, as all-day entries beside the events."""
+    async with node.db.read() as session:
+        days = await solidarity_days.coming(session, limit=FEED_LIMIT)
+        names = {org.id: org.display_name for org, _actor in await all_organizations(session)}
+    base = node.settings.base_url
+    return [
+        feeds.FeedDay(day, page_url(day, base), feeds.day_organizer_name(day, names))
+        for day in days
+    ]
+
+
 async def node_ics(request: Request) -> Response:
     node = _node(request)
     body = feeds.calendar(
-        await _items(node), name=node.settings.node_name, uid=f"{node.settings.base_url}/events.ics"
+        await _items(node),
+        name=node.settings.node_name,
+        uid=f"{node.settings.base_url}/events.ics",
+        days=await _days(node),
     )
     return _ics(body, feeds.filename(node.settings.node_name, "events"))
 

@@ -59,10 +59,16 @@ def _zone_name(document: dict[str, Any], start: str | None) -> str:
 
 
 def _number(value: Any, low: float, high: float) -> float | None:
+    """A coordinate given as a number or as text ("44.4938", as some Gancio databases return)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    if isinstance(value, str) and len(value) > 32:
+        return None
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except ValueError:
         return None
+    # float() also takes "nan" and "inf", which no comparison keeps inside the range.
     return number if low <= number <= high else None
 
 
@@ -75,16 +81,51 @@ def _http_url(value: Any) -> str | None:
     return None
 
 
+def _types(item: dict[str, Any]) -> set[str]:
+    kind = item.get("type")
+    if isinstance(kind, list):
+        return {k for k in kind if isinstance(k, str)}
+    return {kind} if isinstance(kind, str) else set()
+
+
+def _online(item: dict[str, Any]) -> str | None:
+    """The link of a VirtualLocation, a Link, or a Place whose address is a URL (Gancio)."""
+    kinds = _types(item)
+    if "VirtualLocation" in kinds:
+        return _http_url(item.get("url"))
+    if "Link" in kinds:
+        return _http_url(item)
+    address = item.get("address")
+    if isinstance(address, dict) and "url" in address:
+        return _http_url(address.get("url"))
+    return None
+
+
+def _is_place(item: dict[str, Any]) -> bool:
+    """A Place, or what Gancio before 1.14 sends: no type, a name, an address, coordinates."""
+    kinds = _types(item)
+    if kinds:
+        return "Place" in kinds
+    return any(item.get(key) for key in ("name", "address", "latitude", "longitude"))
+
+
 def _locations(value: Any) -> tuple[dict[str, Any] | None, str | None]:
-    """(the first Place, the first online link) of one location or a list of them."""
+    """(the first place, the first online link) of one location or a list of them.
+
+    Real servers send a typed `Place`, an untyped object (Gancio before 1.14), a bare string
+    (Mobilizon reads one as the place's name), or a list mixing places and virtual locations.
+    """
     place = online = None
     for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, str) and place is None and _text(item, 300):
+            place = {"name": item}
+            continue
         if not isinstance(item, dict):
             continue
-        kind = item.get("type")
-        if kind == "VirtualLocation" and online is None:
-            online = _http_url(item.get("url"))
-        elif kind == "Place" and place is None:
+        link = _online(item)
+        if link is not None:
+            online = online or link
+        elif place is None and _is_place(item):
             place = item
     return place, online
 

@@ -130,6 +130,29 @@ async def test_a_gancio_event_with_a_place_and_an_online_link(remotes):
     assert event.url == f"{gancio.base}/event/sciopero-generale-dei-metalmeccanici-corteo"
 
 
+async def test_a_gancio_event_whose_place_has_no_type(remotes):
+    """Gancio before 1.14 sends `location` as {name, address, latitude, longitude}, no `type`,
+    the address as one line and, from some databases, the coordinates as text."""
+    node, make = remotes
+    gancio = await make("gancio.example")
+    relay = gancio.serve_document("gancio_actor.json")
+    await follow_directly(node, relay["id"])
+
+    create = gancio.fixture("gancio_create_event_untyped_place.json")
+    assert "type" not in create["object"]["location"]
+    response = await gancio.deliver(node.url("/inbox"), create)
+    assert response.status_code == 202, response.text
+
+    event = await eventually(lambda: stored(node, create["object"]["id"]))
+    assert event.place_name == "Interporto di Bologna"
+    assert event.street_address == "Via dell'Interporto, 40010 Bentivoglio BO"
+    assert (event.latitude, event.longitude) == (44.6121, 11.3906)
+    assert event.online_url is None
+    async with httpx.AsyncClient() as http:
+        page = (await http.get(node.url("/actions"))).text
+    assert "Interporto di Bologna" in page
+
+
 async def test_spoofed_and_stale_updates_change_nothing(remotes):
     node, make = remotes
     gancio = await make("gancio.example")

@@ -32,6 +32,7 @@ from web.routes import (
     events,
     feeds,
     pages,
+    tags,
     wellknown,
 )
 from web.runtime import Node
@@ -79,6 +80,7 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
             *events.routes,
             *days.routes,
             *alerts.routes,
+            *tags.routes,
             *pages.routes,
             *admin.routes,
             *admin_events.routes,

@@ -1,0 +1,114 @@
+"""What a hashtag gathers on this node: actions, assemblies, solidarity days and alerts that carry
+it, our own and those received, coming first and then past.
+
+Tags match without regard to case ("MayDay", "mayday") and to how an accent was typed (NFC),
+as Mastodon matches them. The tags are JSON lists beside each row, which SQLite and PostgreSQL
+cannot compare case-insensitively the same way, so the live rows are read and matched here.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from actors.models import Alert, Event, SolidarityDay
+from actors.text import normalize_hashtag
+
+# Past items shown on a tag page (and in its feed), newest first: enough to find last year's.
+PAST_LIMIT = 100
+
+
+def key(tag: str) -> str:
+    """The form two spellings of one tag share."""
+    return unicodedata.normalize("NFC", tag).casefold()
+
+
+def parse(text: str) -> str | None:
+    """A tag from a URL or a form ('MayDay', '#mayday'); None if it cannot be a hashtag."""
+    return normalize_hashtag(text)
+
+
+def _carries(tags: Iterable[str], wanted: str) -> bool:
+    return any(key(tag) == wanted for tag in tags if isinstance(tag, str))
+
+
+@dataclass
+class Tagged:
+    coming_events: list[Event] = field(default_factory=list)
+    past_events: list[Event] = field(default_factory=list)
+    coming_days: list[SolidarityDay] = field(default_factory=list)
+    past_days: list[SolidarityDay] = field(default_factory=list)
+    live_alerts: list[Alert] = field(default_factory=list)
+    past_alerts: list[Alert] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not any(
+            (
+                self.coming_events,
+                self.past_events,
+                self.coming_days,
+                self.past_days,
+                self.live_alerts,
+                self.past_alerts,
+            )
+        )
+
+
+def event_is_over(event: Event, now: datetime) -> bool:
+    """Listed as coming until it ends; one without an end, for a day after it starts."""
+    if event.ends_at is not None:
+        return event.ends_at < now
+    return event.starts_at < now - timedelta(days=1)
+
+
+def alert_is_live(alert: Alert, now: datetime) -> bool:
+    return alert.status == "active" and alert.expires_at > now
+
+
+async def tagged(session: AsyncSession, tag: str, *, now: datetime | None = None) -> Tagged:
+    """Everything not withdrawn that carries `tag`, sorted as the tag page lists it."""
+    now = now or datetime.now(UTC)
+    wanted = key(tag)
+    found = Tagged()
+
+    events = (
+        (await session.execute(select(Event).where(Event.deleted_at.is_(None)))).scalars().all()
+    )
+    for event in events:
+        if _carries(event.hashtags or [], wanted):
+            (found.past_events if event_is_over(event, now) else found.coming_events).append(event)
+    found.coming_events.sort(key=lambda e: e.starts_at)
+    found.past_events.sort(key=lambda e: e.starts_at, reverse=True)
+    del found.past_events[PAST_LIMIT:]
+
+    # Today anywhere on Earth: a day still running at UTC-12 is still coming.
+    today = (now - timedelta(hours=12)).date()
+    days = (
+        (await session.execute(select(SolidarityDay).where(SolidarityDay.deleted_at.is_(None))))
+        .scalars()
+        .all()
+    )
+    for day in days:
+        if key(day.hashtag) == wanted:
+            (found.coming_days if day.day >= today else found.past_days).append(day)
+    found.coming_days.sort(key=lambda d: d.day)
+    found.past_days.sort(key=lambda d: d.day, reverse=True)
+    del found.past_days[PAST_LIMIT:]
+
+    alerts = (
+        (await session.execute(select(Alert).where(Alert.deleted_at.is_(None)))).scalars().all()
+    )
+    for alert in alerts:
+        if _carries(alert.hashtags or [], wanted):
+            (found.live_alerts if alert_is_live(alert, now) else found.past_alerts).append(alert)
+    # Urgent first among the live ones, as in the banner; newest first otherwise.
+    found.live_alerts.sort(key=lambda a: (a.urgency != "urgent", -a.published_at.timestamp()))
+    found.past_alerts.sort(key=lambda a: a.published_at, reverse=True)
+    del found.past_alerts[PAST_LIMIT:]
+    return found

@@ -90,7 +90,7 @@ async def public_pages(start_node):
 
 async def test_the_public_pages_have_no_axe_violation(public_pages):
     assert AXE.exists(), "axe-core is missing: run scripts/test (it installs tests/browser)"
-    node, pages = public_pages
+    _node, pages = public_pages
     found: dict[str, list[dict]] = {}
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -115,7 +115,7 @@ async def test_the_public_pages_have_no_axe_violation(public_pages):
 
 
 async def test_the_tag_page_reads_on_a_phone_without_javascript(public_pages):
-    node, pages = public_pages
+    _node, pages = public_pages
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:

@@ -22,6 +22,7 @@ from actors.as_to_alert import NotAnAlert, alert_fields, is_alert, when
 from actors.models import Alert, AlertSettings
 from actors.organizations import all_organizations
 from actors.remote_events import followed
+from actors.text import display_name
 from federation.client import FetchError
 from federation.db import Database, utcnow
 from federation.delivery import LANE_PRIORITY, enqueue
@@ -206,7 +207,7 @@ async def _origin_name(ctx: InboxContext, uri: str) -> str | None:
         actor = await ctx.federation.actors.get(uri)
     except (FetchError, ActorError):
         return None  # the alert stands without its organization's name
-    return actor.name or actor.username
+    return display_name(actor.name, actor.username)
 
 
 async def on_create_or_update(ctx: InboxContext) -> None:

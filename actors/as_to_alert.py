@@ -24,7 +24,7 @@ from actors.alerts import (
     STATUSES,
     URGENCIES,
 )
-from actors.text import normalize_hashtag, plain_text
+from actors.text import normalize_hashtag, plain_text, strip_controls
 from federation.db import utcnow
 from federation.remote_actors import first_id, host_of
 
@@ -42,7 +42,7 @@ def is_alert(document: Any) -> bool:
 
 
 def _text(value: Any, limit: int) -> str:
-    return value.strip()[:limit] if isinstance(value, str) else ""
+    return strip_controls(value).strip()[:limit] if isinstance(value, str) else ""
 
 
 def when(value: Any) -> datetime | None:

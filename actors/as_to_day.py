@@ -13,7 +13,7 @@ from typing import Any
 
 from actors.day_to_as import CATEGORY
 from actors.solidarity_days import MAX_SLOGAN, MAX_THEME
-from actors.text import normalize_hashtag, sanitize_html
+from actors.text import normalize_hashtag, sanitize_html, strip_controls
 from federation.remote_actors import first_id, host_of
 
 
@@ -27,7 +27,7 @@ def is_day(document: dict[str, Any]) -> bool:
 
 def _text(value: Any, limit: int) -> str | None:
     if isinstance(value, str):
-        value = " ".join(value.split())
+        value = " ".join(strip_controls(value).split())
         return value[:limit] or None
     return None
 

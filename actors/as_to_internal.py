@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 from actors.events import KINDS
-from actors.text import normalize_hashtag, sanitize_html
+from actors.text import normalize_hashtag, sanitize_html, strip_controls
 from federation.remote_actors import first_id, host_of
 
 
@@ -22,7 +22,7 @@ class NotAnEvent(ValueError):
 
 def _text(value: Any, limit: int) -> str | None:
     if isinstance(value, str):
-        value = " ".join(value.split())
+        value = " ".join(strip_controls(value).split())
         return value[:limit] or None
     return None
 

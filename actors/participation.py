@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.models import Event, Organization, Participant
+from actors.text import display_name
 from federation.delivery import enqueue
 from federation.handlers import HandlerRegistry, InboxContext
 from federation.models import LocalActor
@@ -35,6 +36,10 @@ def register(registry: HandlerRegistry) -> None:
     registry.add("Leave", on_leave)
     for answer in ("Accept", "TentativeAccept", "Reject"):
         registry.add(answer, on_answer_to_event)
+
+
+def _name_of(ctx: InboxContext) -> str:
+    return display_name(ctx.actor.name, ctx.actor.username, ctx.actor.uri, limit=200) or ""
 
 
 async def going_count(session: AsyncSession, event_id: int) -> int:
@@ -138,7 +143,7 @@ async def on_join(ctx: InboxContext) -> None:
             participant = Participant(
                 event_id=event.id,
                 actor_uri=ctx.actor.uri,
-                name=(ctx.actor.name or ctx.actor.username or ctx.actor.uri)[:200],
+                name=_name_of(ctx),
                 state="maybe",
             )
             session.add(participant)
@@ -199,7 +204,7 @@ async def on_answer_to_event(ctx: InboxContext) -> None:
             participant = Participant(
                 event_id=event.id,
                 actor_uri=ctx.actor.uri,
-                name=(ctx.actor.name or ctx.actor.username or ctx.actor.uri)[:200],
+                name=_name_of(ctx),
                 state=FRIENDICA_ANSWERS[answer],
             )
             session.add(participant)

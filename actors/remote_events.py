@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from actors import as_to_day, remote_days
 from actors.as_to_internal import NotAnEvent, event_fields
 from actors.models import Event, Reply
-from actors.text import sanitize_html
+from actors.text import display_name, sanitize_html
 from federation.client import FetchError
 from federation.db import utcnow
 from federation.handlers import HandlerRegistry, InboxContext
@@ -77,12 +77,12 @@ async def _store(session: AsyncSession, fields: dict[str, Any], document: dict[s
 
 async def _organizer_name(ctx: InboxContext, organizer_uri: str) -> str | None:
     if organizer_uri == ctx.actor.uri:
-        return ctx.actor.name or ctx.actor.username
+        return display_name(ctx.actor.name, ctx.actor.username)
     try:
         organizer = await ctx.federation.actors.get(organizer_uri)
     except (FetchError, ActorError):
         return None  # the event stands without its organizer's display name
-    return organizer.name or organizer.username
+    return display_name(organizer.name, organizer.username)
 
 
 async def _accept_event(ctx: InboxContext, document: dict[str, Any], *, via: str) -> None:
@@ -142,7 +142,7 @@ async def _accept_reply(ctx: InboxContext, note: dict[str, Any]) -> None:
                 url=first_id(note.get("url")) if isinstance(note.get("url"), str) else uri,
                 event_id=event.id,
                 actor_uri=ctx.actor.uri,
-                author_name=(ctx.actor.name or ctx.actor.username or ctx.actor.uri)[:300],
+                author_name=display_name(ctx.actor.name, ctx.actor.username, ctx.actor.uri) or "",
                 author_handle=handle,
                 content_html=sanitize_html(content, headings=False)[:20_000],
                 published_at=when.astimezone(UTC) if when and when.tzinfo else utcnow(),

@@ -306,8 +306,33 @@ def plain_text(html_text: str, limit: int | None = None) -> str:
     collector = _TextCollector()
     collector.feed(_TEXT_CLEANER.clean(html_text))
     collector.close()
-    text = _join(collector.pieces)
+    text = strip_controls(_join(collector.pieces))
     return _truncate(text, limit) if limit is not None else text
+
+
+# --- invisible controls -------------------------------------------------------------------------
+
+# Bidirectional embeddings, overrides and isolates (U+202A-202E, U+2066-2069) let a name like
+# "\u202egnp.exe" show as "exe.png" and spill its direction into what follows it on the page;
+# zero-width spaces, direction marks, word joiners and BOMs make two names that look alike differ.
+# ZWNJ and ZWJ (U+200C, U+200D) stay: Persian and Indic scripts spell words with them, and emoji
+# sequences (👩‍🏭) are joined by ZWJ. Pages isolate names with <bdi> besides.
+_INVISIBLE_CONTROLS = re.compile("[\u061c\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
+
+
+def strip_controls(text: str) -> str:
+    """The text without bidi overrides, isolates and zero-width characters that only mislead."""
+    return _INVISIBLE_CONTROLS.sub("", text)
+
+
+def display_name(*candidates: str | None, limit: int = 300) -> str | None:
+    """The first of a remote actor's names (name, username, id) that shows something, cleaned."""
+    for candidate in candidates:
+        if isinstance(candidate, str):
+            name = " ".join(strip_controls(candidate).split())[:limit]
+            if name:
+                return name
+    return None
 
 
 # --- hashtags ---------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from icalendar import Event as VEvent
 
 from actors import event_text
 from actors.models import Alert, Event, SolidarityDay
-from actors.text import plain_text, sanitize_html
+from actors.text import plain_text, sanitize_html, strip_controls
 
 PRODID = "-//International Workers Solidarity Network//iwsn-node//EN"
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
@@ -68,7 +68,9 @@ def day_organizer_name(day: SolidarityDay, local_names: dict[int, str]) -> str:
 
 
 def _text(value: str) -> str:
-    return _CONTROL.sub("", value)
+    # Also without bidi overrides and zero-width characters: a feed reader or a calendar has no
+    # <bdi> to contain them, and rows stored before they were stripped on arrival may hold them.
+    return strip_controls(_CONTROL.sub("", value))
 
 
 def _country(event: Event) -> str | None:

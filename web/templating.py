@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from actors.activitystreams import summary_html
+from actors.text import strip_controls
 from web import i18n
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -32,6 +33,11 @@ def environment() -> Environment:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     # summary_html escapes every piece of the text itself, so the result is safe markup.
     env.filters["paragraphs"] = lambda text: Markup(summary_html(text or ""))  # noqa: S704
+    # Names and titles people and servers chose: without bidi overrides and zero-width
+    # characters (rows stored before these were stripped on arrival may hold them), and in
+    # <bdi> so a right-to-left name cannot reorder the words around it.
+    env.filters["clean"] = lambda value: strip_controls(str(value))
+    env.filters["bdi"] = lambda value: Markup("<bdi>{}</bdi>").format(strip_controls(str(value)))
     return env
 
 

@@ -153,6 +153,54 @@ async def test_a_gancio_event_whose_place_has_no_type(remotes):
     assert "Interporto di Bologna" in page
 
 
+CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\u200e\u200f\ufeff"
+WORKER = "\U0001f469\u200d\U0001f3ed"  # woman factory worker: three code points joined by ZWJ
+PERSIAN = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u06cc\u0645"  # "we want", with a ZWNJ
+
+
+async def test_hostile_names_lose_their_bidi_and_zero_width_controls(remotes):
+    """A remote actor and event whose names carry overrides (U+202E turns 'gnp.exe' into
+    'exe.png' on screen) and zero-width characters: stored and shown without them, isolated in
+    <bdi> on pages, plain in feeds and calendars; ZWJ and ZWNJ, which words need, are kept."""
+    node, make = remotes
+    gancio = await make("gancio.example")
+    relay = gancio.serve_document(
+        "gancio_actor.json", **{"Gancio Bologna": "Gancio\u202e anidnE\u202c Bologna\u200b"}
+    )
+    await follow_directly(node, relay["id"])
+    title = f"Sciopero\u202e gnp.exe\u200b {WORKER} {PERSIAN}\u2067"
+    create = gancio.fixture(
+        "gancio_create_event_untyped_place.json",
+        **{
+            "Presidio davanti ai cancelli della logistica": title,
+            "Interporto di Bologna": "Interporto\u2066 di\u2069 Bologna\ufeff",
+        },
+    )
+    response = await gancio.deliver(node.url("/inbox"), create)
+    assert response.status_code == 202, response.text
+
+    event = await eventually(lambda: stored(node, create["object"]["id"]))
+    clean_title = f"Sciopero gnp.exe {WORKER} {PERSIAN}"
+    assert event.title == clean_title
+    assert event.origin_name == "Gancio anidnE Bologna"
+    assert event.place_name == "Interporto di Bologna"
+
+    # A row stored before names were cleaned on arrival is cleaned where it is shown.
+    async with node.db.transaction() as session:
+        old = await session.get(Event, event.id)
+        old.title = f"Old\u202e title {WORKER}"
+
+    async with httpx.AsyncClient() as http:
+        listing = (await http.get(node.url("/actions"))).text
+        feed = (await http.get(node.url("/actions.atom"))).text
+        calendar = (await http.get(node.url("/events.ics"))).content.decode()
+    for document in (listing, feed, calendar):
+        assert not any(c in document for c in CONTROLS)
+        assert WORKER in document and "Old title" in document
+    assert f"<strong><bdi>Old title {WORKER}</bdi></strong>" in listing
+    assert "<bdi>Gancio anidnE Bologna</bdi>" in listing
+
+
 async def test_spoofed_and_stale_updates_change_nothing(remotes):
     node, make = remotes
     gancio = await make("gancio.example")

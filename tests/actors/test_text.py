@@ -3,12 +3,14 @@ import pytest
 from actors.text import (
     LINK_REL,
     description_html,
+    display_name,
     hashtag_objects,
     hashtags_html,
     markdown_to_html,
     normalize_hashtag,
     plain_text,
     sanitize_html,
+    strip_controls,
 )
 
 # --- sanitize_html: hostile input -------------------------------------------------------------
@@ -331,3 +333,35 @@ def test_hashtag_markup_survives_sanitizing() -> None:
     )
     assert sanitize_html(markup, headings=False) == sanitize_html(markup)
     assert plain_text(markup) == "#MayDay"
+
+
+# --- strip_controls: what misleads, not what words need ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("hostile", "expected"),
+    [
+        ("invoice\u202egnp.exe", "invoicegnp.exe"),  # shows as "invoiceexe.png" otherwise
+        ("\u2067\u05e9\u05dc\u05d5\u05dd\u2069 world", "\u05e9\u05dc\u05d5\u05dd world"),
+        ("a\u202ab\u202bc\u202cd\u202de", "abcde"),
+        ("zero\u200bwidth\ufeff\u2060", "zerowidth"),
+        ("\u200emark\u200f\u061c", "mark"),
+        # ZWNJ in Persian, ZWJ in an emoji sequence and in Devanagari: kept.
+        *(
+            (kept, kept)
+            for kept in (
+                "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",
+                "\U0001f469\u200d\U0001f3ed",
+                "\u0915\u094d\u200d\u0937",
+            )
+        ),
+    ],
+)
+def test_strip_controls(hostile: str, expected: str) -> None:
+    assert strip_controls(hostile) == expected
+
+
+def test_display_name_takes_the_first_name_that_shows_something() -> None:
+    assert display_name("\u202e\u200b", " sindicato ", "https://x.example/u") == "sindicato"
+    assert display_name(None, "", "https://x.example/u", limit=9) == "https://x"
+    assert display_name(None, "\u2066") is None

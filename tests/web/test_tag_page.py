@@ -138,7 +138,7 @@ async def test_a_tag_page_gathers_own_and_received_items_coming_first(start_node
         < text.index("Past actions and assemblies")
         < text.index("Last year's march")
     )
-    assert "from alpha" in text
+    assert "from <bdi>alpha</bdi>" in text
     assert day.uri in text and alert.uri in text
     assert upper.status_code == 200
     assert all(title in upper.text.replace("&#39;", "'") for title in titles)

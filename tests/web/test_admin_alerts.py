@@ -251,7 +251,7 @@ async def test_the_atom_feed_of_alerts_is_valid_and_drops_withdrawn_ones(start_n
     assert "Garment strike attacked" in live and "Garment strike attacked" not in past
     assert "Dockers reinstated" in past and "resolved" in past
     assert "Raised in error" in past and "withdrawn" in past
-    assert f"raised by {node.env['IWSN_ORG_NAME']}" in live
+    assert f"raised by <bdi>{node.env['IWSN_ORG_NAME']}</bdi>" in live
     entries = {entry.id: entry for entry in feed.entries}
     assert set(entries) == {kept.uri, done.uri}
     urgent = entries[kept.uri]

@@ -302,5 +302,5 @@ async def test_the_organization_page_names_coming_days_from_here_and_elsewhere(s
     assert section.index("Safe ports") < section.index("Homes for all")  # soonest first
     assert f'href="/days/remote/{theirs.id}"' in section
     assert f'href="{ours.uri}"' in section
-    assert "declared by Dockers of Elsewhere" in section and "#SafePorts" in section
+    assert "declared by <bdi>Dockers of Elsewhere</bdi>" in section and "#SafePorts" in section
     assert "Over" not in section  # past days are not coming

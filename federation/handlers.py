@@ -18,13 +18,18 @@ if TYPE_CHECKING:
     from federation.node import Federation
 
 
+class LeaseLost(Exception):
+    """Another processor holds the activity now (our lease ran out): our writes must not land."""
+
+
 @dataclass
 class InboxContext:
     """A verified activity, taken from the inbox queue, and a way to act on it.
 
-    A handler fetches what it needs first, then opens `transaction()` to write; the activity is
-    marked processed in that same transaction, so a handler that fails leaves no trace and the
-    activity is tried again.
+    A handler fetches what it needs first, then opens `transaction()` once to write: the
+    handler is recorded as done in that same transaction, so a handler that fails leaves no
+    trace and is tried again, and one that succeeded is not run again when a later handler of
+    the same activity fails. The activity is marked processed with the last handler's writes.
     """
 
     federation: Federation
@@ -32,6 +37,13 @@ class InboxContext:
     actor: RemoteActor
     recipient: LocalActor | None
     done: bool = False
+    # Handlers that committed in an earlier attempt; the registry skips them.
+    handlers_done: set[str] = field(default_factory=set)
+    # The processor's lease on the activity: a transaction commits only while it holds.
+    lease_owner: str | None = None
+    # Set by the registry while a handler runs.
+    handler: str | None = None
+    last_handler: bool = True
 
     @property
     def object(self) -> Any:
@@ -46,8 +58,25 @@ class InboxContext:
         async with self.federation.db.transaction() as session:
             yield session
             if not self.done:
-                await mark_done(session, self.activity["id"])
-        self.done = True
+                await self._record(session)
+        if self.handler is not None:
+            self.handlers_done.add(self.handler)
+        if self.last_handler:
+            self.done = True
+
+    async def _record(self, session: AsyncSession) -> None:
+        handlers = sorted(self.handlers_done | ({self.handler} if self.handler else set()))
+        values: dict[str, Any] = {"handlers_done": handlers}
+        if self.last_handler:
+            values.update(state="done", processed_at=utcnow(), lease_until=None, lease_owner=None)
+        statement = update(ReceivedActivity).where(ReceivedActivity.uri == self.activity["id"])
+        if self.lease_owner is not None:
+            statement = statement.where(ReceivedActivity.lease_owner == self.lease_owner)
+        result = await session.execute(
+            statement.values(**values).execution_options(synchronize_session=False)
+        )
+        if self.lease_owner is not None and result.rowcount == 0:  # type: ignore[attr-defined]
+            raise LeaseLost(f"{self.activity['id']} is no longer leased to {self.lease_owner}")
 
 
 async def mark_done(session: AsyncSession, uri: str) -> None:
@@ -61,25 +90,53 @@ async def mark_done(session: AsyncSession, uri: str) -> None:
 Handler = Callable[[InboxContext], Awaitable[None]]
 
 
+def handler_name(handler: Handler) -> str:
+    return f"{getattr(handler, '__module__', '?')}.{getattr(handler, '__qualname__', handler)}"
+
+
 @dataclass
 class HandlerRegistry:
-    """The domain says what each activity type means; federation only routes to it."""
+    """The domain says what each activity type means; federation only routes to it.
+
+    Each handler has a name, stable across restarts, under which its completion is recorded on
+    the activity (`ReceivedActivity.handlers_done`): by default its module and qualified name.
+    """
 
     handlers: dict[str, list[Handler]] = field(default_factory=dict)
+    names: dict[str, list[str]] = field(default_factory=dict)
 
-    def on(self, activity_type: str) -> Callable[[Handler], Handler]:
+    def on(self, activity_type: str, *, name: str | None = None) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
+            names = self.names.setdefault(activity_type, [])
+            chosen = name or handler_name(handler)
+            if chosen in names:
+                # Two closures of one function: told apart by the order they were added in.
+                chosen = f"{chosen}#{len(names)}"
+            names.append(chosen)
             self.handlers.setdefault(activity_type, []).append(handler)
             return handler
 
         return register
 
-    def add(self, activity_type: str, handler: Handler) -> None:
-        self.on(activity_type)(handler)
+    def add(self, activity_type: str, handler: Handler, *, name: str | None = None) -> None:
+        self.on(activity_type, name=name)(handler)
+
+    def handles(self, activity_type: str) -> bool:
+        """Does anything act on this type? What nothing handles need not be stored."""
+        return bool(self.handlers.get(activity_type))
 
     async def dispatch(self, context: InboxContext) -> bool:
         activity_type = context.activity.get("type")
-        handlers = self.handlers.get(activity_type, []) if isinstance(activity_type, str) else []
-        for handler in handlers:
+        if not isinstance(activity_type, str):
+            return False
+        handlers = self.handlers.get(activity_type, [])
+        names = self.names.get(activity_type, [])
+        done_before = set(context.handlers_done)
+        todo = [pair for pair in zip(names, handlers, strict=True) if pair[0] not in done_before]
+        for position, (name, handler) in enumerate(todo):
+            context.handler = name
+            context.last_handler = position == len(todo) - 1
             await handler(context)
+        context.handler = None
+        context.last_handler = True
         return bool(handlers)

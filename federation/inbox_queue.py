@@ -285,7 +285,14 @@ class InboxProcessor:
             )
         if actor is None:
             return None  # forgotten since (account deleted): nothing left to act for
-        return InboxContext(self.federation, row.body, actor, recipient)
+        return InboxContext(
+            self.federation,
+            row.body,
+            actor,
+            recipient,
+            handlers_done=set(row.handlers_done or ()),
+            lease_owner=self.name,
+        )
 
     async def _failed(self, row: ReceivedActivity, exc: Exception) -> None:
         attempts = row.attempts + 1

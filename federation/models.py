@@ -187,3 +187,6 @@ class ReceivedActivity(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(Text)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Names of the handlers whose writes committed (federation.handlers): a retry after a
+    # later handler failed skips them instead of applying their effect twice.
+    handlers_done: Mapped[list[str] | None] = mapped_column(JSON)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from support import eventually
 
 from federation.inbox_queue import MAX_ATTEMPTS, InboxProcessor
-from federation.models import ReceivedActivity
+from federation.models import Follower, OutboxActivity, ReceivedActivity
 from federation.signatures import sign_request
 
 
@@ -129,3 +129,121 @@ async def test_stored_activities_read_back_as_sent_whatever_the_json_encoding(st
             sent[activity["id"]] = activity
     stored = {row.uri: row.body for row in await rows(b)}
     assert stored == sent
+
+
+async def test_a_later_handler_that_fails_is_retried_without_repeating_the_first(start_node):
+    """Follow has the domain's handler (store the follower, queue an Accept) and here a second
+    one that fails once: the retry runs only the second, so one Accept goes out, not two."""
+    a = await start_node("alpha", workers=0)
+    b = await start_node("beta", workers=0)
+    calls: list[str] = []
+
+    async def fails_once(ctx):
+        calls.append(ctx.activity["id"])
+        async with ctx.transaction():
+            if len(calls) == 1:
+                raise RuntimeError("second handler failed")
+
+    b.federation.registry.add("Follow", fails_once)
+    sender = await local(a, "alpha")
+    target = await local(b, "beta")
+    base = sender.uri.rsplit("/actors/", 1)[0]
+    follow = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{base}/activities/follow-1",
+        "type": "Follow",
+        "actor": sender.uri,
+        "object": target.uri,
+    }
+    async with httpx.AsyncClient() as client:
+        response = await deliver(client, target.inbox_uri, sender, follow)
+    assert response.status_code == 202
+    await eventually(lambda: asyncio.sleep(0, len(calls) == 1))
+
+    async def attempts():
+        (row,) = await rows(b)
+        return row.attempts
+
+    await eventually(attempts, expect=1)
+    (row,) = await rows(b)
+    assert row.state == "pending", "the activity must wait for its failed handler's retry"
+    assert row.handlers_done == ["federation.follows.on_follow"]
+
+    processor = InboxProcessor(b.federation, clock=lambda: clock[0])
+    clock = [row.next_attempt_at + timedelta(seconds=1)]
+    assert await processor.run_once() == 1
+    (row,) = await rows(b)
+    assert row.state == "done"
+    assert row.attempts == 1
+    assert len(calls) == 2
+    async with b.db.read() as session:
+        accepts = (
+            (
+                await session.execute(
+                    select(OutboxActivity).where(OutboxActivity.activity_type == "Accept")
+                )
+            )
+            .scalars()
+            .all()
+        )
+        followers = (await session.execute(select(Follower))).scalars().all()
+    assert [f.actor_uri for f in followers] == [sender.uri]
+    assert len(accepts) == 1
+
+
+async def test_a_handler_whose_lease_ran_out_commits_nothing(start_node):
+    """A processor that held an activity past its lease, while another took it over, must not
+    commit a handler's writes on top of the new holder's."""
+    a = await start_node("alpha", workers=0)
+    b = await start_node("beta", workers=0)
+    sender = await local(a, "alpha")
+    target = await local(b, "beta")
+    calls: list[str | None] = []
+    first_waiting = asyncio.Event()
+    release_first = asyncio.Event()
+
+    async def writes_a_follower(ctx):
+        calls.append(ctx.lease_owner)
+        if len(calls) == 1:
+            raise RuntimeError("fails once, so that the activity waits for its retry")
+        if ctx.lease_owner == "first":
+            first_waiting.set()
+            await release_first.wait()
+        async with ctx.transaction() as session:
+            session.add(
+                Follower(
+                    local_actor_id=target.id,
+                    actor_uri=f"{base}/written-by/{ctx.lease_owner}",
+                    inbox=f"{base}/inbox",
+                    follow_activity_uri=ctx.activity["id"],
+                    state="accepted",
+                )
+            )
+
+    b.federation.registry.add("Create", writes_a_follower)
+    base = sender.uri.rsplit("/actors/", 1)[0]
+    async with httpx.AsyncClient() as client:
+        response = await deliver(client, b.url("/inbox"), sender, note(sender, "lease"))
+    assert response.status_code == 202
+    await eventually(lambda: asyncio.sleep(0, len(calls) == 1))
+    (row,) = await eventually(lambda: _failed_once(b))
+    start = row.next_attempt_at + timedelta(seconds=1)
+    first = InboxProcessor(b.federation, clock=lambda: start)
+    first.name = "first"
+    second = InboxProcessor(b.federation, clock=lambda: start + timedelta(minutes=10))
+    second.name = "second"
+    held = asyncio.create_task(first.run_once())
+    await first_waiting.wait()
+    assert await second.run_once() == 1  # the first one's lease has run out on this clock
+    release_first.set()
+    await held
+    async with b.db.read() as session:
+        written = (await session.execute(select(Follower.actor_uri))).scalars().all()
+    assert written == [f"{base}/written-by/second"]
+    (row,) = await rows(b)
+    assert row.state == "done"
+
+
+async def _failed_once(node):
+    found = await rows(node)
+    return found if found and found[0].attempts == 1 else None

@@ -301,7 +301,8 @@ async def on_undo(ctx: InboxContext) -> None:
 
 
 def register(registry: HandlerRegistry) -> None:
-    registry.add("Create", on_create_or_update)
-    registry.add("Update", on_create_or_update)
+    # Alerts are Notes (is_alert); other objects are not handed over, nor stored for it.
+    registry.add("Create", on_create_or_update, objects=("Note",))
+    registry.add("Update", on_create_or_update, objects=("Note",))
     registry.add("Delete", on_delete)
     registry.add("Undo", on_undo)

@@ -31,8 +31,8 @@ REPLY_TYPES = ("Note", "Article")
 
 
 def register(registry: HandlerRegistry) -> None:
-    registry.add("Create", on_create)
-    registry.add("Update", on_update)
+    registry.add("Create", on_create, objects=("Event", *REPLY_TYPES))
+    registry.add("Update", on_update, objects=("Event",))
     registry.add("Delete", on_delete)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -100,12 +100,22 @@ class HandlerRegistry:
 
     Each handler has a name, stable across restarts, under which its completion is recorded on
     the activity (`ReceivedActivity.handlers_done`): by default its module and qualified name.
+    A handler may name the object types it acts on (`objects`); an activity whose embedded
+    object has another type is not handed to it, and is not even stored when no handler wants
+    it (an actor's `Update`, when nothing here keeps actors' profiles).
     """
 
     handlers: dict[str, list[Handler]] = field(default_factory=dict)
     names: dict[str, list[str]] = field(default_factory=dict)
+    objects: dict[str, list[frozenset[str] | None]] = field(default_factory=dict)
 
-    def on(self, activity_type: str, *, name: str | None = None) -> Callable[[Handler], Handler]:
+    def on(
+        self,
+        activity_type: str,
+        *,
+        name: str | None = None,
+        objects: Collection[str] | None = None,
+    ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             names = self.names.setdefault(activity_type, [])
             chosen = name or handler_name(handler)
@@ -114,25 +124,48 @@ class HandlerRegistry:
                 chosen = f"{chosen}#{len(names)}"
             names.append(chosen)
             self.handlers.setdefault(activity_type, []).append(handler)
+            wanted = frozenset(objects) if objects is not None else None
+            self.objects.setdefault(activity_type, []).append(wanted)
             return handler
 
         return register
 
-    def add(self, activity_type: str, handler: Handler, *, name: str | None = None) -> None:
-        self.on(activity_type, name=name)(handler)
+    def add(
+        self,
+        activity_type: str,
+        handler: Handler,
+        *,
+        name: str | None = None,
+        objects: Collection[str] | None = None,
+    ) -> None:
+        self.on(activity_type, name=name, objects=objects)(handler)
 
-    def handles(self, activity_type: str) -> bool:
-        """Does anything act on this type? What nothing handles need not be stored."""
-        return bool(self.handlers.get(activity_type))
+    def _for(self, activity: dict[str, Any]) -> list[tuple[str, Handler]]:
+        activity_type = activity.get("type")
+        if not isinstance(activity_type, str):
+            return []
+        obj = activity.get("object")
+        # Only an embedded object with one type can be ruled out; a bare id could be anything.
+        object_type = obj.get("type") if isinstance(obj, dict) else None
+        return [
+            (name, handler)
+            for name, handler, wanted in zip(
+                self.names.get(activity_type, []),
+                self.handlers.get(activity_type, []),
+                self.objects.get(activity_type, []),
+                strict=True,
+            )
+            if wanted is None or not isinstance(object_type, str) or object_type in wanted
+        ]
+
+    def wants(self, activity: dict[str, Any]) -> bool:
+        """Would any handler act on this activity? What none would need not be stored."""
+        return bool(self._for(activity))
 
     async def dispatch(self, context: InboxContext) -> bool:
-        activity_type = context.activity.get("type")
-        if not isinstance(activity_type, str):
-            return False
-        handlers = self.handlers.get(activity_type, [])
-        names = self.names.get(activity_type, [])
+        handlers = self._for(context.activity)
         done_before = set(context.handlers_done)
-        todo = [pair for pair in zip(names, handlers, strict=True) if pair[0] not in done_before]
+        todo = [pair for pair in handlers if pair[0] not in done_before]
         for position, (name, handler) in enumerate(todo):
             context.handler = name
             context.last_handler = position == len(todo) - 1

@@ -228,6 +228,11 @@ async def receive(
         if await _actor_gone(federation, activity, actor_uri, rejection):
             return InboxResult(activity["id"], duplicate=False, handled=True)
         raise
+    if not federation.registry.wants(activity):
+        # Nothing here acts on it (a Like, an actor's Update): the sender has its 202, as
+        # Mastodon answers, and the inbox table is spared a row nobody will read.
+        log.debug("inbox ignored %s %s from %s", activity["type"], activity["id"], actor.uri)
+        return InboxResult(activity["id"], duplicate=False, handled=False)
     recipient_id = recipient.id if recipient else None
     is_new = await federation.inbox_writer.submit(activity, actor.uri, recipient_id, raw=body)
     if is_new:

@@ -302,3 +302,45 @@ async def test_inbox_paths_answer_only_posts_and_only_for_their_actors(pair):
         assert response.status_code == 404, path
         assert response.json() == {"error": "No such organization"}
     assert await stored(b) == (0, 0)
+
+
+async def test_activities_nothing_handles_are_answered_but_not_stored(pair):
+    """A Like, or an Update of an actor's profile: no handler acts on them, so the sender has
+    its 202 (as Mastodon answers) and the inbox table gets no row; an Update of an Event, which
+    a handler takes, is stored."""
+    a, b = pair
+    sender = await local(a, "alpha")
+    inbox = b.url("/inbox")
+    base = sender.uri.rsplit("/actors/", 1)[0]
+    like = follow_from(sender, b.url("/actors/beta"), type="Like", id=f"{base}/likes/1")
+    profile = follow_from(
+        sender,
+        sender.uri,
+        type="Update",
+        id=f"{base}/activities/profile-1",
+        object={"id": sender.uri, "type": "Group", "name": "Renamed"},
+    )
+    event = follow_from(
+        sender,
+        f"{base}/events/1",
+        type="Update",
+        id=f"{base}/activities/event-1",
+        object={"id": f"{base}/events/1", "type": "Event", "name": "May Day"},
+    )
+    for activity in (like, profile):
+        body = json.dumps(activity).encode()
+        response = await post(
+            inbox, body, signed(inbox, body, sender.key_id, sender.private_key_pem)
+        )
+        assert response.status_code == 202, response.text
+    assert await stored(b) == (0, 0)
+    body = json.dumps(event).encode()
+    response = await post(inbox, body, signed(inbox, body, sender.key_id, sender.private_key_pem))
+    assert response.status_code == 202, response.text
+    assert (await stored(b))[0] == 1
+    # A bad signature on an ignored type is still refused: the check comes first.
+    body = json.dumps(like).encode()
+    headers = signed(inbox, body, sender.key_id, generate_private_key_pem())
+    response = await post(inbox, body, headers)
+    assert response.status_code == 401
+    assert response.json()["reason"] == "bad_signature"

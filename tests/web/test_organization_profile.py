@@ -22,6 +22,13 @@ async def test_profile_edit_reaches_followers_and_is_escaped(start_node):
         watcher = await b.federation.local_actor_by_username(session, INSTANCE_USERNAME)
     await follows.follow(b.federation, watcher, a.url("/actors/alpha"))
 
+    async def profile_updated(ctx):
+        pass
+
+    # An inbox stores only what a handler wants, and nothing on a node acts on a remote actor's
+    # Update yet: this one stands for such a handler, so that b keeps the Update to look at.
+    b.federation.registry.add("Update", profile_updated, objects=("Group",))
+
     async def followed():
         async with httpx.AsyncClient() as http:
             return (await http.get(a.url("/actors/alpha/followers"), headers=AS2)).json()[

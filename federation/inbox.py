@@ -7,13 +7,13 @@ answer, and handed to the domain's handlers by the queue's processor (federation
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from federation import strict_json
 from federation.client import FetchError
 from federation.models import LocalActor, RemoteActor
 from federation.remote_actors import ActorError
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 class Rejection(StrEnum):
     TOO_LARGE = "too_large"
     NOT_JSON = "not_json"
+    TOO_DEEP = "too_deep"
+    TOO_MANY_ITEMS = "too_many_items"
     NOT_AN_ACTIVITY = "not_an_activity"
     UNSIGNED = "unsigned"
     BAD_SIGNATURE = "bad_signature"
@@ -43,6 +45,8 @@ class Rejection(StrEnum):
 STATUS = {
     Rejection.TOO_LARGE: 413,
     Rejection.NOT_JSON: 400,
+    Rejection.TOO_DEEP: 422,
+    Rejection.TOO_MANY_ITEMS: 422,
     Rejection.NOT_AN_ACTIVITY: 422,
     Rejection.UNSIGNED: 401,
     Rejection.BAD_SIGNATURE: 401,
@@ -81,9 +85,9 @@ def parse_activity(body: bytes, max_bytes: int) -> dict[str, Any]:
     if len(body) > max_bytes:
         raise InboxRejection(Rejection.TOO_LARGE, f"body larger than {max_bytes} bytes")
     try:
-        activity = json.loads(body)
-    except ValueError as exc:
-        raise InboxRejection(Rejection.NOT_JSON, "body is not valid JSON") from exc
+        activity = strict_json.loads(body)
+    except strict_json.JSONRefused as exc:
+        raise InboxRejection(Rejection(exc.refusal.value), exc.message) from exc
     if not isinstance(activity, dict):
         raise InboxRejection(Rejection.NOT_JSON, "body is not a JSON object")
     if not isinstance(activity.get("type"), str):

@@ -344,3 +344,40 @@ async def test_activities_nothing_handles_are_answered_but_not_stored(pair):
     response = await post(inbox, body, headers)
     assert response.status_code == 401
     assert response.json()["reason"] == "bad_signature"
+
+
+def nested(levels):
+    value: list = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+async def test_documents_nested_too_deep_or_too_long_are_refused(pair):
+    """At most 64 levels and 1,000 items an array: a signed body past either is refused before
+    it is stored, and a body nested 100,000 deep (which breaks Python's own parser) gets a 422,
+    not a 500. Documents right at the limits pass."""
+    a, b = pair
+    sender = await local(a, "alpha")
+    inbox = b.url("/actors/beta/inbox")
+    target = b.url("/actors/beta")
+
+    async def send(activity):
+        body = json.dumps(activity).encode()
+        return await post(inbox, body, signed(inbox, body, sender.key_id, sender.private_key_pem))
+
+    deep = follow_from(sender, target, extra=nested(200))
+    await refused(b, await send(deep), 422, "too_deep")
+    crowded = follow_from(sender, target, to=[f"{target}/x/{n}" for n in range(10_000)])
+    await refused(b, await send(crowded), 422, "too_many_items")
+    tagged = follow_from(sender, target, tag=[{"type": "Hashtag", "name": "#x"}] * 1001)
+    await refused(b, await send(tagged), 422, "too_many_items")
+    bomb = b"[" * 100_000 + b"]" * 100_000
+    await refused(b, await post(inbox, bomb, {"Content-Type": "application/json"}), 422, "too_deep")
+
+    # The object itself is level 1, so `extra` may nest 63 levels.
+    at_limits = follow_from(
+        sender, target, extra=nested(63), to=[f"{target}/x/{n}" for n in range(1000)]
+    )
+    response = await send(at_limits)
+    assert response.status_code == 202, response.text

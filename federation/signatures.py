@@ -440,6 +440,12 @@ def _check_digest(header: str | None, body: bytes) -> None:
             SignatureFailure.DIGEST_UNSUPPORTED,
             f"Digest offers only {', '.join(offered)}; SHA-256 is required",
         )
+    if len(sha256_values) > 1:
+        # Any one matching would let a proxy or a second parser that reads another one see
+        # a different body under the same signature: one value, or none accepted.
+        raise SignatureError(
+            SignatureFailure.DIGEST_MISMATCH, "Digest gives more than one SHA-256 value"
+        )
     expected = digest_header(body).partition("=")[2]
     if expected not in sha256_values:
         raise SignatureError(

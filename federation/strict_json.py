@@ -40,11 +40,20 @@ class JSONRefused(ValueError):
 def loads(body: bytes) -> Any:
     """Parse `body` (UTF-8, -16 or -32, as RFC 8259 and `json.loads` allow) within the bounds."""
     try:
-        value = json.loads(body)
+        # Strict, where json.loads would let surrogates encoded as bytes through.
+        text = body.decode(json.detect_encoding(body))
+    except UnicodeDecodeError as exc:
+        raise JSONRefused(Refusal.NOT_JSON, f"body is not valid Unicode text: {exc}") from None
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
     except RecursionError:
         raise _too_deep() from None
     except ValueError as exc:
         raise JSONRefused(Refusal.NOT_JSON, f"body is not valid JSON: {exc}") from None
+    # An escaped surrogate is legal JSON only in a pair, which json.loads joins into one
+    # character; a lone one cannot be stored as text (PostgreSQL refuses it) nor shown.
+    if ("\\ud" in text or "\\uD" in text) and _has_lone_surrogate(value):
+        raise JSONRefused(Refusal.NOT_JSON, "body has a string with a lone UTF-16 surrogate")
     # A container of n items holds n - 1 commas and each level opens a bracket; stray ones in
     # strings only make these counts larger, so a body under both limits is within bounds.
     # Most activities have fewer than MAX_DEPTH of all three together: one pass shows it.
@@ -53,6 +62,18 @@ def loads(body: bytes) -> Any:
     ):
         _check_bounds(value)
     return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number (RFC 8259)")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _too_deep() -> JSONRefused:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import httpsig
 import httpx
 import pytest
 from sqlalchemy import func, select
@@ -13,7 +14,7 @@ from support import eventually
 from federation.keys import generate_private_key_pem
 from federation.models import Follower, ReceivedActivity, RemoteActor
 from federation.node import INSTANCE_USERNAME
-from federation.signatures import sign_request
+from federation.signatures import digest_header, http_date, sign_request
 
 
 async def local(node, username):
@@ -381,3 +382,54 @@ async def test_documents_nested_too_deep_or_too_long_are_refused(pair):
     )
     response = await send(at_limits)
     assert response.status_code == 202, response.text
+
+
+async def test_nan_infinity_and_lone_surrogates_are_not_json(pair):
+    """Python's json module reads NaN, Infinity and a lone surrogate (escaped, or as raw bytes)
+    where RFC 8259 and every other server do not: each is refused, signed or not."""
+    a, b = pair
+    sender = await local(a, "alpha")
+    inbox = b.url("/inbox")
+    base = json.dumps(follow_from(sender, b.url("/actors/beta")))
+    bodies = {
+        "NaN": base[:-1].encode() + b', "n": NaN}',
+        "Infinity": base[:-1].encode() + b', "n": -Infinity}',
+        "escaped surrogate": base[:-1].encode() + b', "name": "x\\ud800y"}',
+        "lone low surrogate": base[:-1].encode() + b', "name": "\\udc00"}',
+        "surrogate bytes": base[:-1].encode() + b', "name": "\xed\xa0\x80"}',
+    }
+    for name, body in bodies.items():
+        response = await post(
+            inbox, body, signed(inbox, body, sender.key_id, sender.private_key_pem)
+        )
+        await refused(b, response, 400, "not_json")
+        assert response.json()["error"], name
+    # A pair, escaped as Python and Ruby write characters outside the BMP, is one character.
+    fine = base[:-1].encode() + b', "name": "\\ud83d\\udcaa"}'
+    response = await post(inbox, fine, signed(inbox, fine, sender.key_id, sender.private_key_pem))
+    assert response.status_code == 202, response.text
+
+
+async def test_a_digest_with_two_sha256_values_is_refused(pair):
+    """One wrong and one right: whichever a proxy or another parser reads, the signature must
+    speak for exactly one body."""
+    a, b = pair
+    sender = await local(a, "alpha")
+    inbox = b.url("/inbox")
+    body = json.dumps(follow_from(sender, b.url("/actors/beta"))).encode()
+    right = digest_header(body)
+    wrong = digest_header(b"another body")
+    signer = httpsig.HeaderSigner(
+        sender.key_id,
+        sender.private_key_pem,
+        algorithm="rsa-sha256",
+        headers=["(request-target)", "host", "date", "digest"],
+    )
+    headers = signer.sign(
+        {"Host": b.url("").split("//")[1], "Date": http_date(), "Digest": f"{wrong}, {right}"},
+        method="POST",
+        path="/inbox",
+    )
+    response = await post(inbox, body, dict(headers))
+    await refused(b, response, 401, "digest_mismatch")
+    assert "more than one SHA-256" in response.json()["error"]

@@ -313,6 +313,17 @@ def test_several_digests_one_sha256_matching(private_pem, public_pem):
     verify_request("POST", "/inbox", headers, BODY, public_pem, now=NOW)
 
 
+def test_two_sha256_digests_are_refused_even_with_one_matching(private_pem, public_pem):
+    right = digest_header(BODY).split("=", 1)[1]
+    wrong = digest_header(b"another body").split("=", 1)[1]
+    for digest in (f"SHA-256={wrong}, SHA-256={right}", f"SHA-256={right},sha-256={right}"):
+        headers = httpsig_signed("POST", "/inbox", private_pem, digest=digest)
+        error = expect(
+            SignatureFailure.DIGEST_MISMATCH, "POST", "/inbox", headers, BODY, public_pem
+        )
+        assert "more than one SHA-256" in str(error)
+
+
 # --- every failure reason, from a real request -------------------------------------------
 
 

@@ -7,6 +7,7 @@ answer, and handed to the domain's handlers by the queue's processor (federation
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ class Rejection(StrEnum):
     KEY_NOT_ACTORS = "key_not_actors"
     ORIGIN_MISMATCH = "origin_mismatch"
     UNKNOWN_RECIPIENT = "unknown_recipient"
+    WRONG_HOST = "wrong_host"
 
 
 STATUS = {
@@ -56,6 +58,8 @@ STATUS = {
     Rejection.KEY_NOT_ACTORS: 403,
     Rejection.ORIGIN_MISMATCH: 403,
     Rejection.UNKNOWN_RECIPIENT: 404,
+    # Misdirected Request: meant for another server; Mastodon does not retry a 4xx like it.
+    Rejection.WRONG_HOST: 421,
 }
 
 
@@ -97,6 +101,33 @@ def parse_activity(body: bytes, max_bytes: int) -> dict[str, Any]:
     if first_id(activity.get("actor")) is None:
         raise InboxRejection(Rejection.NOT_AN_ACTIVITY, "activity has no actor")
     return activity
+
+
+def check_host(headers: Mapping[str, str], domain: str, scheme: str) -> None:
+    """The request must be addressed to this node: the signature covers `Host`, and a request
+    signed for another server could otherwise be replayed here."""
+    host = headers.get("host")
+    if host is None:
+        host = next((value for name, value in headers.items() if name.lower() == "host"), "")
+    if authority(host, scheme) != authority(domain, scheme):
+        raise InboxRejection(
+            Rejection.WRONG_HOST, f"request is addressed to {host[:100]!r}, not to {domain}"
+        )
+
+
+@functools.lru_cache(maxsize=64)
+def authority(value: str, scheme: str) -> str:
+    """`host[:port]` compared as a server would: case, a final dot, a default port ignored."""
+    host, port = value.strip().lower(), ""
+    if not host.endswith("]") and ":" in host:  # an IPv6 literal keeps its brackets
+        host, _, port = host.rpartition(":")
+    host = host.rstrip(".")
+    if port == _DEFAULT_PORTS.get(scheme):
+        port = ""
+    return f"{host}:{port}" if port else host
+
+
+_DEFAULT_PORTS = {"https": "443", "http": "80"}
 
 
 def check_origins(activity: dict[str, Any], actor_uri: str) -> None:
@@ -220,6 +251,7 @@ async def receive(
     body: bytes,
     recipient: LocalActor | None,
 ) -> InboxResult:
+    check_host(headers, federation.config.domain, federation.config.scheme)
     activity = parse_activity(body, federation.config.max_inbox_bytes)
     actor_id = first_id(activity["actor"])
     assert actor_id is not None  # parse_activity checked it

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from support import eventually
 
+from federation.inbox import authority
 from federation.keys import generate_private_key_pem
 from federation.models import Follower, ReceivedActivity, RemoteActor
 from federation.node import INSTANCE_USERNAME
@@ -433,3 +434,42 @@ async def test_a_digest_with_two_sha256_values_is_refused(pair):
     response = await post(inbox, body, dict(headers))
     await refused(b, response, 401, "digest_mismatch")
     assert "more than one SHA-256" in response.json()["error"]
+
+
+async def test_a_request_signed_for_another_server_is_refused(pair):
+    """Signed for other.example and sent with that Host: a valid signature, but not for us."""
+    a, b = pair
+    sender = await local(a, "alpha")
+    body = json.dumps(follow_from(sender, b.url("/actors/beta"))).encode()
+    for host in ("other.example", f"other.example:{b.port}", "127.0.0.2:" + str(b.port)):
+        headers = signed(f"http://{host}/inbox", body, sender.key_id, sender.private_key_pem)
+        assert headers["Host"] == host
+        response = await post(b.url("/inbox"), body, headers)
+        await refused(b, response, 421, "wrong_host")
+    # The node's own authority, however a client spells it, is ours.
+    ours = f"127.0.0.1.:{b.port}"
+    headers = signed(f"http://{ours}/inbox", body, sender.key_id, sender.private_key_pem)
+    response = await post(b.url("/inbox"), body, headers)
+    assert response.status_code == 202, response.text
+
+
+@pytest.mark.parametrize(
+    ("host", "domain", "scheme", "same"),
+    [
+        ("Example.ORG", "example.org", "https", True),
+        ("example.org:443", "example.org", "https", True),
+        ("example.org.", "example.org", "https", True),
+        ("example.org:80", "example.org", "http", True),
+        ("example.org:80", "example.org", "https", False),
+        ("example.org:8443", "example.org", "https", False),
+        ("127.0.0.1:8000", "127.0.0.1:8000", "http", True),
+        ("127.0.0.1", "127.0.0.1:8000", "http", False),
+        ("127.0.0.1:8001", "127.0.0.1:8000", "http", False),
+        ("[::1]:8000", "[::1]:8000", "http", True),
+        ("[::1]", "[::1]:8000", "http", False),
+        ("evil.example.org", "example.org", "https", False),
+        ("", "example.org", "https", False),
+    ],
+)
+def test_authorities_compare_as_servers_do(host, domain, scheme, same):
+    assert (authority(host, scheme) == authority(domain, scheme)) is same

@@ -220,7 +220,13 @@ class InboxProcessor:
             .where(
                 ReceivedActivity.state == "pending",
                 ReceivedActivity.next_attempt_at <= now,
-                or_(ReceivedActivity.lease_until.is_(None), ReceivedActivity.lease_until < now),
+                or_(
+                    ReceivedActivity.lease_until.is_(None),
+                    ReceivedActivity.lease_until < now,
+                    # Ours still, at a claim: a batch of ours ended without releasing it (see
+                    # run_once), since this processor claims only when its batch is over.
+                    ReceivedActivity.lease_owner == self.name,
+                ),
             )
             .order_by(ReceivedActivity.received_at, ReceivedActivity.uri)
             .limit(self.batch_size)
@@ -258,9 +264,32 @@ class InboxProcessor:
     async def run_once(self) -> int:
         """Process one batch; returns how many activities were handled (or failed)."""
         rows = await self.claim()
-        for row in rows:
-            await self._process(row)
+        for position, row in enumerate(rows):
+            try:
+                await self._process(row)
+            except Exception:
+                # Recording a handler's failure failed too (a full disk, a lost connection):
+                # the rest of the batch is let go at once rather than when its lease runs out.
+                await self._release(rows[position:])
+                raise
         return len(rows)
+
+    async def _release(self, rows: list[ReceivedActivity]) -> None:
+        try:
+            async with self.federation.db.transaction() as session:
+                await session.execute(
+                    update(ReceivedActivity)
+                    .where(
+                        ReceivedActivity.uri.in_([row.uri for row in rows]),
+                        ReceivedActivity.lease_owner == self.name,
+                    )
+                    .values(lease_until=None, lease_owner=None)
+                    .execution_options(synchronize_session=False)
+                )
+        except Exception:
+            # The database refuses writes for now; this processor's next claim takes its own
+            # leases back anyway.
+            log.exception("could not release %d inbox activities", len(rows))
 
     async def _process(self, row: ReceivedActivity) -> None:
         try:

@@ -7,7 +7,8 @@ import json
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 from support import eventually
 
 from federation.inbox_queue import MAX_ATTEMPTS, InboxProcessor
@@ -247,3 +248,95 @@ async def test_a_handler_whose_lease_ran_out_commits_nothing(start_node):
 async def _failed_once(node):
     found = await rows(node)
     return found if found and found[0].attempts == 1 else None
+
+
+FULL_DISK = "database or disk is full"
+
+
+async def make_writes_fail(node, *, also_releases: bool) -> None:
+    """A real fault in the database, as a full disk shows it: recording a handler's failure
+    (an UPDATE that sets attempts) is refused, and with `also_releases` so is every UPDATE
+    that lets a lease go."""
+    if node.db.is_sqlite:
+        statements = [
+            "CREATE TRIGGER full_disk BEFORE UPDATE OF attempts ON received_activities "
+            f"BEGIN SELECT RAISE(ABORT, '{FULL_DISK}'); END"
+        ]
+        if also_releases:
+            statements.append(
+                "CREATE TRIGGER full_disk_2 BEFORE UPDATE ON received_activities "
+                f"WHEN NEW.lease_owner IS NULL BEGIN SELECT RAISE(ABORT, '{FULL_DISK}'); END"
+            )
+    else:
+        statements = [
+            "CREATE FUNCTION full_disk() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN RAISE EXCEPTION '{FULL_DISK}'; END $$",
+            "CREATE TRIGGER full_disk BEFORE UPDATE OF attempts ON received_activities "
+            "FOR EACH ROW EXECUTE FUNCTION full_disk()",
+        ]
+        if also_releases:
+            statements.append(
+                "CREATE TRIGGER full_disk_2 BEFORE UPDATE ON received_activities FOR EACH ROW "
+                "WHEN (NEW.lease_owner IS NULL) EXECUTE FUNCTION full_disk()"
+            )
+    async with node.db.transaction() as session:
+        for statement in statements:
+            await session.execute(text(statement))
+
+
+async def make_writes_work(node) -> None:
+    async with node.db.transaction() as session:
+        for trigger in ("full_disk", "full_disk_2"):
+            if node.db.is_sqlite:
+                await session.execute(text(f"DROP TRIGGER IF EXISTS {trigger}"))
+            else:
+                await session.execute(
+                    text(f"DROP TRIGGER IF EXISTS {trigger} ON received_activities")
+                )
+
+
+async def leases(node):
+    return [row.lease_owner for row in await rows(node)]
+
+
+@pytest.mark.parametrize("also_releases", [False, True], ids=["release works", "release fails"])
+async def test_a_batch_is_let_go_when_its_failure_cannot_be_recorded(start_node, also_releases):
+    """A handler fails, and writing down that failure fails too (the disk is full): the batch
+    must not wait out its 5-minute lease. It is released for any processor; if even that
+    write fails, the processor that held it takes it back at its next claim."""
+    a = await start_node("alpha", workers=0)
+    b = await start_node("beta", workers=0)
+    await b.node.stop_workers()  # this test drives the processors itself
+    failing = [True]
+    calls: list[str] = []
+
+    async def handler(ctx):
+        calls.append(ctx.activity["id"])
+        if failing[0]:
+            raise RuntimeError("the handler failed")
+
+    b.federation.registry.add("Create", handler)
+    sender = await local(a, "alpha")
+    async with httpx.AsyncClient() as client:
+        for n in range(3):
+            response = await deliver(client, b.url("/inbox"), sender, note(sender, f"full-{n}"))
+            assert response.status_code == 202
+    await make_writes_fail(b, also_releases=also_releases)
+
+    holder = InboxProcessor(b.federation)
+    other = InboxProcessor(b.federation)
+    with pytest.raises(Exception, match=FULL_DISK):
+        await holder.run_once()
+    assert len(calls) == 1
+    if also_releases:
+        assert await leases(b) == [holder.name] * 3
+        assert await other.run_once() == 0  # held: only its holder may take it back early
+    else:
+        assert await leases(b) == [None] * 3
+
+    await make_writes_work(b)
+    failing[0] = False
+    retrying = holder if also_releases else other
+    assert await retrying.run_once() == 3
+    assert {(row.state, row.attempts) for row in await rows(b)} == {("done", 0)}
+    assert len(calls) == 4

@@ -45,14 +45,14 @@ def loads(body: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise JSONRefused(Refusal.NOT_JSON, f"body is not valid Unicode text: {exc}") from None
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
+        value = _DECODER.decode(text)
     except RecursionError:
         raise _too_deep() from None
     except ValueError as exc:
         raise JSONRefused(Refusal.NOT_JSON, f"body is not valid JSON: {exc}") from None
     # An escaped surrogate is legal JSON only in a pair, which json.loads joins into one
     # character; a lone one cannot be stored as text (PostgreSQL refuses it) nor shown.
-    if ("\\ud" in text or "\\uD" in text) and _has_lone_surrogate(value):
+    if b"\\" in body and ("\\ud" in text or "\\uD" in text) and _has_lone_surrogate(value):
         raise JSONRefused(Refusal.NOT_JSON, "body has a string with a lone UTF-16 surrogate")
     # A container of n items holds n - 1 commas and each level opens a bracket; stray ones in
     # strings only make these counts larger, so a body under both limits is within bounds.
@@ -74,6 +74,10 @@ def _has_lone_surrogate(value: Any) -> bool:
     except UnicodeEncodeError:
         return True
     return False
+
+
+# One decoder for every call: json.loads builds a new one whenever it is given an option.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
 def _too_deep() -> JSONRefused:

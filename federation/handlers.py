@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.db import utcnow
 from federation.models import LocalActor, ReceivedActivity, RemoteActor
-from federation.remote_actors import first_id
+from federation.uris import first_id
 
 if TYPE_CHECKING:
     from federation.node import Federation

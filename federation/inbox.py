@@ -7,8 +7,8 @@ answer, and handed to the domain's handlers by the queue's processor (federation
 
 from __future__ import annotations
 
-import functools
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -103,31 +103,21 @@ def parse_activity(body: bytes, max_bytes: int) -> dict[str, Any]:
     return activity
 
 
-def check_host(headers: Mapping[str, str], domain: str, scheme: str) -> None:
+def check_host(headers: Mapping[str, str], own_host: str, scheme: str) -> None:
     """The request must be addressed to this node: the signature covers `Host`, and a request
-    signed for another server could otherwise be replayed here."""
+    signed for another server could otherwise be replayed here. `own_host` is as `host_of`
+    spells it; so is the Host, so case, a final dot or a default port make no difference."""
     host = headers.get("host")
     if host is None:
         host = next((value for name, value in headers.items() if name.lower() == "host"), "")
-    if authority(host, scheme) != authority(domain, scheme):
+    # Only a bare authority: urlsplit would read "ours#x" or "ours/x" as ours.
+    if _NOT_AUTHORITY.search(host) or host_of(f"{scheme}://{host}/") != own_host:
         raise InboxRejection(
-            Rejection.WRONG_HOST, f"request is addressed to {host[:100]!r}, not to {domain}"
+            Rejection.WRONG_HOST, f"request is addressed to {host[:100]!r}, not to {own_host}"
         )
 
 
-@functools.lru_cache(maxsize=64)
-def authority(value: str, scheme: str) -> str:
-    """`host[:port]` compared as a server would: case, a final dot, a default port ignored."""
-    host, port = value.strip().lower(), ""
-    if not host.endswith("]") and ":" in host:  # an IPv6 literal keeps its brackets
-        host, _, port = host.rpartition(":")
-    host = host.rstrip(".")
-    if port == _DEFAULT_PORTS.get(scheme):
-        port = ""
-    return f"{host}:{port}" if port else host
-
-
-_DEFAULT_PORTS = {"https": "443", "http": "80"}
+_NOT_AUTHORITY = re.compile(r"[/?#@\\\s]|^$")
 
 
 def check_origins(activity: dict[str, Any], actor_uri: str) -> None:
@@ -251,7 +241,7 @@ async def receive(
     body: bytes,
     recipient: LocalActor | None,
 ) -> InboxResult:
-    check_host(headers, federation.config.domain, federation.config.scheme)
+    check_host(headers, federation.own_host, federation.config.scheme)
     activity = parse_activity(body, federation.config.max_inbox_bytes)
     actor_id = first_id(activity["actor"])
     assert actor_id is not None  # parse_activity checked it

@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import func, select
 from support import eventually
 
-from federation.inbox import authority
+from federation.inbox import InboxRejection, Rejection, check_host
 from federation.keys import generate_private_key_pem
 from federation.models import Follower, ReceivedActivity, RemoteActor
 from federation.node import INSTANCE_USERNAME
 from federation.signatures import digest_header, http_date, sign_request
+from federation.uris import host_of
 
 
 async def local(node, username):
@@ -468,8 +469,18 @@ async def test_a_request_signed_for_another_server_is_refused(pair):
         ("[::1]:8000", "[::1]:8000", "http", True),
         ("[::1]", "[::1]:8000", "http", False),
         ("evil.example.org", "example.org", "https", False),
+        ("example.org#", "example.org", "https", False),
+        ("example.org/x", "example.org", "https", False),
+        ("x@example.org", "example.org", "https", False),
+        ("example.org@evil.example", "example.org", "https", False),
         ("", "example.org", "https", False),
     ],
 )
-def test_authorities_compare_as_servers_do(host, domain, scheme, same):
-    assert (authority(host, scheme) == authority(domain, scheme)) is same
+def test_hosts_compare_as_servers_do(host, domain, scheme, same):
+    own_host = host_of(f"{scheme}://{domain}/")
+    if same:
+        check_host({"host": host}, own_host, scheme)
+    else:
+        with pytest.raises(InboxRejection) as refused:
+            check_host({"Host": host}, own_host, scheme)
+        assert refused.value.reason is Rejection.WRONG_HOST

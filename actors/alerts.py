@@ -21,6 +21,7 @@ from actors import alert_to_as
 from actors.models import Alert, Organization
 from actors.organizations import OrganizationError, resolve
 from actors.text import normalize_hashtag
+from actors.urls import http_url
 from federation.db import utcnow
 from federation.delivery import LANE_PRIORITY
 from federation.models import LocalActor
@@ -118,7 +119,7 @@ def check(data: AlertInput, *, now: datetime | None = None) -> dict[str, Any]:
     if len(links) > MAX_LINKS:
         problems["links"] = f"at most {MAX_LINKS} links"
     for link in links:
-        if not link.startswith(("https://", "http://")) or len(link) > 2048:
+        if http_url(link) is None:
             problems["links"] = f"{link!r} is not an http(s) address"
             break
     tags: list[str] = []

@@ -25,6 +25,7 @@ from actors.alerts import (
     URGENCIES,
 )
 from actors.text import normalize_hashtag, plain_text, strip_controls
+from actors.urls import http_url
 from federation.db import utcnow
 from federation.remote_actors import first_id, host_of
 
@@ -56,9 +57,9 @@ def when(value: Any) -> datetime | None:
 def alert_fields(document: dict[str, Any]) -> dict[str, Any]:
     """Columns of `Alert` for a remote alert; raises NotAnAlert when it cannot be one."""
     uri = document.get("id")
-    if not isinstance(uri, str) or not uri.startswith(("https://", "http://")):
+    if http_url(uri) is None:
         raise NotAnAlert("the alert has no http(s) id")
-    attributed = first_id(document.get("attributedTo"))
+    attributed = http_url(first_id(document.get("attributedTo")))
     if attributed is None or host_of(attributed) != host_of(uri):
         raise NotAnAlert("the alert is not attributed to an actor of its own server")
     country = _text(document.get("country"), 2).upper()
@@ -81,11 +82,9 @@ def alert_fields(document: dict[str, Any]) -> dict[str, Any]:
             if name:
                 tags.append(name[:64])
     links = [
-        item["href"]
+        link
         for item in document.get("attachment") or []
-        if isinstance(item, dict)
-        and isinstance(item.get("href"), str)
-        and item["href"].startswith(("https://", "http://"))
+        if isinstance(item, dict) and (link := http_url(item.get("href")))
     ][:MAX_LINKS]
     url = document.get("url")
     expires = when(document.get("expires")) or published + DEFAULT_LIFETIME
@@ -96,7 +95,7 @@ def alert_fields(document: dict[str, Any]) -> dict[str, Any]:
         language = str(next(iter(document["contentMap"])))[:16]
     return {
         "uri": uri,
-        "url": url if isinstance(url, str) and url.startswith(("https://", "http://")) else uri,
+        "url": http_url(url) or uri,
         "origin_actor_uri": attributed,
         "origin_host": host_of(uri),
         # The origin's own word about itself, as trustworthy as its actor document.

@@ -14,6 +14,7 @@ from typing import Any
 from actors.day_to_as import CATEGORY
 from actors.solidarity_days import MAX_SLOGAN, MAX_THEME
 from actors.text import normalize_hashtag, sanitize_html, strip_controls
+from actors.urls import http_url
 from federation.remote_actors import first_id, host_of
 
 
@@ -47,7 +48,7 @@ def _date(value: Any) -> date | None:
 def day_fields(document: dict[str, Any]) -> dict[str, Any]:
     """Columns of `SolidarityDay` for a remote day; raises NotADay when it cannot be one."""
     uri = document.get("id")
-    if not isinstance(uri, str) or not uri.startswith(("https://", "http://")):
+    if http_url(uri) is None:
         raise NotADay("the day has no http(s) id")
     day = _date(document.get("startTime"))
     if day is None:
@@ -65,7 +66,7 @@ def day_fields(document: dict[str, Any]) -> dict[str, Any]:
         raise NotADay("the day has no hashtag")
     content = document.get("content")
     url = document.get("url")
-    attributed = first_id(document.get("attributedTo"))
+    attributed = http_url(first_id(document.get("attributedTo")))
 
     def stamp(value: Any) -> datetime | None:
         try:
@@ -76,7 +77,7 @@ def day_fields(document: dict[str, Any]) -> dict[str, Any]:
     published = stamp(document.get("published")) or datetime.now(UTC)
     return {
         "uri": uri,
-        "url": url if isinstance(url, str) and url.startswith(("https://", "http://")) else uri,
+        "url": http_url(url) or uri,
         "origin_actor_uri": attributed or uri,
         "origin_host": host_of(uri),
         "day": day,

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from actors.events import KINDS
 from actors.text import normalize_hashtag, sanitize_html, strip_controls
+from actors.urls import http_url
 from federation.remote_actors import first_id, host_of
 
 
@@ -76,9 +77,7 @@ def _http_url(value: Any) -> str | None:
     url = first_id(value) if not isinstance(value, str) else value
     if isinstance(value, dict) and isinstance(value.get("href"), str):
         url = value["href"]
-    if isinstance(url, str) and url.startswith(("https://", "http://")) and len(url) <= 2048:
-        return url
-    return None
+    return http_url(url)
 
 
 def _types(item: dict[str, Any]) -> set[str]:
@@ -175,7 +174,7 @@ def event_fields(document: dict[str, Any]) -> dict[str, Any]:
     if document.get("type") != "Event":
         raise NotAnEvent(f"not an Event but {document.get('type')!r}")
     uri = document.get("id")
-    if not isinstance(uri, str) or not uri.startswith(("https://", "http://")):
+    if http_url(uri) is None:
         raise NotAnEvent("the event has no http(s) id")
     title = _text(document.get("name"), 300)
     if not title:
@@ -192,7 +191,7 @@ def event_fields(document: dict[str, Any]) -> dict[str, Any]:
     for attachment in document.get("attachment") or []:
         if online is None and isinstance(attachment, dict) and attachment.get("type") == "Link":
             online = _http_url(attachment)
-    attributed = first_id(document.get("attributedTo"))
+    attributed = http_url(first_id(document.get("attributedTo")))
     content = document.get("content")
     kind = document.get("kind")
     capacity = document.get("maximumAttendeeCapacity")

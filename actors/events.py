@@ -10,7 +10,6 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale
@@ -21,6 +20,7 @@ from actors import internal_to_as, solidarity_days
 from actors.models import Event, Organization, Participant
 from actors.organizations import OrganizationError, resolve
 from actors.text import description_html, normalize_hashtag
+from actors.urls import http_url
 from federation.db import utcnow
 from federation.models import LocalActor
 from federation.node import Federation
@@ -151,8 +151,7 @@ def check(data: EventInput, category: Category) -> Checked:
             problems["longitude"] = "longitude must be between -180 and 180"
     online_url = (data.online_url or "").strip() or None
     if online_url:
-        parts = urlsplit(online_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        if http_url(online_url) is None:
             problems["online_url"] = "the online link must be an http(s) address"
     place_name, city = _clean(data.place_name), _clean(data.city)
     if not online_url and not (place_name and city):

@@ -18,6 +18,7 @@ from actors import as_to_day, remote_days
 from actors.as_to_internal import NotAnEvent, event_fields
 from actors.models import Event, Reply
 from actors.text import display_name, sanitize_html
+from actors.urls import http_url
 from federation.client import FetchError
 from federation.db import utcnow
 from federation.handlers import HandlerRegistry, InboxContext
@@ -139,7 +140,7 @@ async def _accept_reply(ctx: InboxContext, note: dict[str, Any]) -> None:
         session.add(
             Reply(
                 uri=uri,
-                url=first_id(note.get("url")) if isinstance(note.get("url"), str) else uri,
+                url=http_url(note.get("url")) or uri,
                 event_id=event.id,
                 actor_uri=ctx.actor.uri,
                 author_name=display_name(ctx.actor.name, ctx.actor.username, ctx.actor.uri) or "",

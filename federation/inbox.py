@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from federation import strict_json
 from federation.client import FetchError
@@ -96,8 +97,11 @@ def parse_activity(body: bytes, max_bytes: int) -> dict[str, Any]:
         raise InboxRejection(Rejection.NOT_JSON, "body is not a JSON object")
     if not isinstance(activity.get("type"), str):
         raise InboxRejection(Rejection.NOT_AN_ACTIVITY, "activity has no type")
-    if not isinstance(activity.get("id"), str) or not activity["id"].startswith("http"):
+    if not _http_id(activity.get("id")):
         raise InboxRejection(Rejection.NOT_AN_ACTIVITY, "activity has no http(s) id")
+    object_id = first_id(activity.get("object"))
+    if object_id is not None and not _http_id(object_id):
+        raise InboxRejection(Rejection.NOT_AN_ACTIVITY, "object id is not an http(s) URL")
     if first_id(activity.get("actor")) is None:
         raise InboxRejection(Rejection.NOT_AN_ACTIVITY, "activity has no actor")
     return activity
@@ -118,6 +122,16 @@ def check_host(headers: Mapping[str, str], own_host: str, scheme: str) -> None:
 
 
 _NOT_AUTHORITY = re.compile(r"[/?#@\\\s]|^$")
+
+
+def _http_id(value: Any) -> bool:
+    # "javascript://host/..." has a host that passes origin checks, and ends up in a link.
+    if not isinstance(value, str) or not value.startswith(("https://", "http://")):
+        return False
+    try:
+        return bool(urlsplit(value).hostname)
+    except ValueError:
+        return False
 
 
 def check_origins(activity: dict[str, Any], actor_uri: str) -> None:

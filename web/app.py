@@ -36,6 +36,7 @@ from web.routes import (
     wellknown,
 )
 from web.runtime import Node
+from web.security_headers import SecurityHeaders
 from web.templating import Templates
 
 STATIC = Path(__file__).parent / "static"
@@ -90,7 +91,8 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[
-            # First: inbox POSTs skip everything below (web/inbox_endpoint.py says why).
+            Middleware(SecurityHeaders, https=settings.scheme == "https"),
+            # Inbox POSTs skip everything below (web/inbox_endpoint.py says why).
             Middleware(InboxEndpoint),
             Middleware(AlertBannerMiddleware),
             Middleware(

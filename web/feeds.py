@@ -22,6 +22,7 @@ from icalendar import Event as VEvent
 from actors import event_text
 from actors.models import Alert, Event, SolidarityDay
 from actors.text import plain_text, sanitize_html, strip_controls
+from actors.urls import http_url
 
 PRODID = "-//International Workers Solidarity Network//iwsn-node//EN"
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
@@ -42,7 +43,8 @@ class FeedEvent:
 
     @property
     def page_url(self) -> str:
-        return self.event.url or self.event.uri
+        # Feed readers follow links as browsers do: only http(s) from remote documents.
+        return http_url(self.event.url) or self.event.uri
 
 
 @dataclass(frozen=True)
@@ -215,7 +217,7 @@ def atom(
             description=_summary_html(event),
             content=_text(sanitize_html(event.description_html)) or None,
             author_name=_text(item.organizer_name),
-            author_link=item.organizer_uri,
+            author_link=http_url(item.organizer_uri),
             pubdate=event.published_at,
             updateddate=event.updated_at,
             categories=[_text(tag) for tag in event.hashtags],
@@ -255,7 +257,7 @@ def alerts_atom(
             unique_id=alert.uri,
             description="<br>".join(html.escape(_text(line)) for line in lines if line.strip()),
             author_name=_text(alert.origin_name or alert.origin_host),
-            author_link=alert.origin_actor_uri,
+            author_link=http_url(alert.origin_actor_uri),
             pubdate=alert.published_at,
             updateddate=alert.updated_at,
             categories=[_text(tag) for tag in alert.hashtags],

@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse
 
 from actors.activitystreams import summary_html
 from actors.text import strip_controls
+from actors.urls import http_url
 from web import i18n
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -32,6 +33,8 @@ def environment() -> Environment:
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     # summary_html escapes every piece of the text itself, so the result is safe markup.
+    # Remote documents choose URLs: only http(s) ones may become links (actors/urls.py).
+    env.filters["http_url"] = http_url
     env.filters["paragraphs"] = lambda text: Markup(summary_html(text or ""))  # noqa: S704
     # Names and titles people and servers chose: without bidi overrides and zero-width
     # characters (rows stored before these were stripped on arrival may hold them), and in

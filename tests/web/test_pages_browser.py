@@ -6,12 +6,14 @@ Playwright's own browser download is never used.
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
-from actors import admins
+from actors import admins, alerts, events, solidarity_days
+from web.security_headers import CONTENT_SECURITY_POLICY
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path("/tmp/iwsn-shots")
@@ -138,3 +140,83 @@ async def test_first_run_setup_login_and_dashboard(start_node, browser):
     await shot(page, "09-setup-used")
     await page.goto(node.url("/admin"))
     await page.wait_for_url(node.url("/admin/login?next=/admin"))
+
+
+async def test_the_pages_keep_to_the_content_security_policy(start_node, browser):
+    """No page needs what the policy forbids (inline script or style, other origins)."""
+    node = await start_node("workers")
+    await admins.create_admin(node.db, "organizer", PASSWORD)
+    action = await events.publish(
+        node.federation,
+        events.EventInput(
+            title="Picket at the port",
+            kind="picket",
+            starts=datetime(2027, 5, 1, 6, 0),
+            ends=datetime(2027, 5, 1, 9, 0),
+            timezone="Europe/Lisbon",
+            place_name="Gate 3",
+            city="Lisboa",
+            latitude=38.7,
+            longitude=-9.1,
+            online_url="https://meet.example/picket",
+        ),
+        category="action",
+    )
+    await solidarity_days.declare(
+        node.federation,
+        solidarity_days.DayInput(
+            day=date(2027, 3, 8), theme="Care work", slogan="We keep it running", hashtag="Care"
+        ),
+    )
+    alert = await alerts.raise_alert(
+        node.federation,
+        alerts.AlertInput(
+            title="Dockers locked out",
+            text="Come to gate 3.",
+            country="PT",
+            links=["https://x.example/"],
+        ),
+    )
+    page = await new_page(browser)
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    page.on("pageerror", lambda error: violations.append(str(error)))
+
+    await page.goto(node.url("/admin/login"))
+    await page.get_by_label("Username").fill("organizer")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await page.wait_for_url(node.url("/admin"))
+
+    paths = [
+        "/",
+        "/about",
+        "/actions",
+        action.uri.removeprefix(node.base_url),
+        "/actors/workers",
+        "/alerts",
+        alerts.page_path(alert).removeprefix(node.base_url),
+        "/days",
+        "/admin",
+        "/admin/events",
+        "/admin/events/new",
+        "/admin/days",
+        "/admin/days/new",
+        "/admin/alerts",
+        "/admin/alerts/new",
+        "/admin/organizations/workers",
+    ]
+    for path in paths:
+        response = await page.goto(node.url(path))
+        assert response is not None and response.status == 200, path
+        assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        await page.wait_for_load_state("load")
+        # The stylesheet applied: the policy let our own file through.
+        margin = await page.locator("body").evaluate("b => getComputedStyle(b).margin")
+        assert margin == "0px", path
+    assert violations == []

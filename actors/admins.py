@@ -8,14 +8,15 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
-from actors.models import AdminAccount, AdminSetupToken
+from actors.models import AdminAccount, AdminSession, AdminSetupToken
 from federation.db import Database, utcnow
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 12
 SETUP_TOKEN_LIFETIME = timedelta(days=2)
+SESSION_LIFETIME = timedelta(days=14)
 # Verifying against a throwaway hash keeps the timing of "no such user" and "wrong password" alike.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
@@ -58,6 +59,8 @@ async def set_password(db: Database, username: str, password: str) -> None:
         if account is None:
             raise AdminError(f"no admin named {username!r}")
         account.password_hash = _hasher.hash(password)
+        # Whoever knew the old password may hold a session: a new password ends them all.
+        await session.execute(delete(AdminSession).where(AdminSession.admin_id == account.id))
 
 
 async def authenticate(db: Database, username: str, password: str) -> AdminAccount | None:
@@ -126,3 +129,52 @@ async def redeem_setup_token(db: Database, token: str, username: str, password: 
             session.add(AdminAccount(username=username, password_hash=_hasher.hash(password)))
         else:
             account.password_hash = _hasher.hash(password)
+            await session.execute(delete(AdminSession).where(AdminSession.admin_id == account.id))
+
+
+# --- sessions ---------------------------------------------------------------------------------
+# A signed cookie alone cannot be taken back: a copy made before logout would stay valid until
+# it expires. The cookie carries a random id instead, and the session lives while its row does.
+
+
+async def open_session(db: Database, admin_id: int, *, now: datetime | None = None) -> str:
+    """A new session for this admin; the returned secret goes into the cookie."""
+    token = secrets.token_urlsafe(32)
+    now = now or utcnow()
+    async with db.transaction() as session:
+        await session.execute(delete(AdminSession).where(AdminSession.expires_at <= now))
+        session.add(
+            AdminSession(
+                token_hash=_digest(token), admin_id=admin_id, expires_at=now + SESSION_LIFETIME
+            )
+        )
+    return token
+
+
+async def session_admin(db: Database, token: str) -> int | None:
+    """The admin whose live session this is, or None (logged out, revoked, expired)."""
+    async with db.read() as session:
+        row = (
+            await session.execute(
+                select(AdminSession.admin_id, AdminSession.expires_at).where(
+                    AdminSession.token_hash == _digest(token)
+                )
+            )
+        ).first()
+    if row is None or row.expires_at <= utcnow():
+        return None
+    return row.admin_id
+
+
+async def close_session(db: Database, token: str) -> None:
+    async with db.transaction() as session:
+        await session.execute(delete(AdminSession).where(AdminSession.token_hash == _digest(token)))
+
+
+async def close_all_sessions(db: Database, admin_id: int) -> int:
+    """Log this admin out everywhere; how many sessions ended."""
+    async with db.transaction() as session:
+        result = await session.execute(
+            delete(AdminSession).where(AdminSession.admin_id == admin_id)
+        )
+    return result.rowcount or 0

@@ -49,6 +49,21 @@ class AdminAccount(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class AdminSession(Base):
+    """A logged-in browser. The cookie carries a random id; only its hash is stored, and
+    deleting the row ends the session whatever copies of the cookie exist."""
+
+    __tablename__ = "admin_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    admin_id: Mapped[int] = mapped_column(
+        ForeignKey("admin_accounts.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class AdminSetupToken(Base):
     """A one-time link to set an admin password; only its hash is stored."""
 

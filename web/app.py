@@ -15,8 +15,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from actors import admins
 from web.alert_banner import AlertBannerMiddleware
-from web.auth import Throttle, csrf_token
+from web.auth import AdminSessions, Throttle, csrf_token
 from web.inbox_endpoint import InboxEndpoint
 from web.labels import alert_asked, alert_place, ask_label, kind_label
 from web.negotiation import wants_activity_json
@@ -101,8 +102,9 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
                 session_cookie="iwsn_session",
                 https_only=settings.scheme == "https",
                 same_site="lax",
-                max_age=14 * 24 * 3600,
+                max_age=int(admins.SESSION_LIFETIME.total_seconds()),
             ),
+            Middleware(AdminSessions),
         ],
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,

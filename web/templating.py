@@ -63,5 +63,9 @@ class Templates:
         with i18n.active(lang):
             page = self.env.get_template(name).render(values)
         response = HTMLResponse(page, status_code=status)
+        if request.scope.get("session"):
+            # The page was made for this session (an admin's links, a CSRF token): not for
+            # any cache to hand to someone else.
+            response.headers["Cache-Control"] = "no-store"
         i18n.finish(request, response)
         return response

@@ -125,15 +125,15 @@ async def test_first_run_setup_login_and_dashboard(start_node, browser):
     main = await page.locator("main").inner_text()
     for heading in ("Delivery queue", "Followers", "Following"):
         assert heading in main
-    assert await page.get_by_role("button", name="Log out").count() == 1
+    assert await page.get_by_role("button", name="Log out", exact=True).count() == 1
 
     # The used link now leads a logged-in admin to the dashboard...
     await page.goto(node.url(f"/admin/setup/{token}"))
     await page.wait_for_url(node.url("/admin"))
 
-    await page.get_by_role("button", name="Log out").click()
+    await page.get_by_role("button", name="Log out", exact=True).click()
     await page.wait_for_url(node.url("/"))
-    assert await page.get_by_role("button", name="Log out").count() == 0
+    assert await page.get_by_role("button", name="Log out", exact=True).count() == 0
     # ...and is dead for everyone else.
     response = await page.goto(node.url(f"/admin/setup/{token}"))
     assert response is not None and response.status == 404

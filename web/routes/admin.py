@@ -19,7 +19,7 @@ from federation.delivery import queue_status
 from federation.models import Follower, Following, LocalActor
 from federation.node import INSTANCE_USERNAME
 from federation.remote_actors import ActorError
-from web.auth import SESSION_ADMIN, admin_required, check_csrf
+from web.auth import SESSION_ADMIN, admin_required, check_csrf, log_in, log_out
 from web.runtime import Node
 
 
@@ -75,16 +75,22 @@ async def login(request: Request) -> Response:
             status=401,
         )
     throttle.clear(key)
-    # A fresh session on login: a session id planted before login is worth nothing after.
-    request.session.clear()
-    request.session[SESSION_ADMIN] = account.id
+    await log_in(request, account.id)
     return RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
 
 
 @admin_required
 async def logout(request: Request) -> Response:
-    request.session.clear()
+    await log_out(request)
     return RedirectResponse("/", status_code=303)
+
+
+@admin_required
+async def logout_everywhere(request: Request) -> Response:
+    """Ends every session of this admin: a lost laptop, a cookie that may have leaked."""
+    await admins.close_all_sessions(_node(request).db, request.session[SESSION_ADMIN])
+    request.session.clear()
+    return RedirectResponse("/admin/login", status_code=303)
 
 
 async def setup(request: Request) -> Response:
@@ -261,5 +267,6 @@ routes = [
     ),
     Route("/admin/login", login, methods=["GET", "POST"]),
     Route("/admin/logout", logout, methods=["POST"]),
+    Route("/admin/logout-everywhere", logout_everywhere, methods=["POST"]),
     Route("/admin/setup/{token}", setup, methods=["GET", "POST"]),
 ]

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import actors.models  # noqa: F401  (registers the domain's tables on the metadata)
 import federation.models  # noqa: F401
+import web.throttle  # noqa: F401  (the login and form throttle's table)
 from federation.db import Base
 
 target_metadata = Base.metadata

@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from actors import admins
 from web.alert_banner import AlertBannerMiddleware
-from web.auth import AdminSessions, Throttle, csrf_token
+from web.auth import AdminSessions, csrf_token
 from web.inbox_endpoint import InboxEndpoint
 from web.labels import alert_asked, alert_place, ask_label, kind_label
 from web.negotiation import wants_activity_json
@@ -39,6 +39,7 @@ from web.routes import (
 from web.runtime import Node
 from web.security_headers import SecurityHeaders
 from web.templating import Templates
+from web.throttle import Throttle
 
 STATIC = Path(__file__).parent / "static"
 
@@ -121,7 +122,12 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
             "ask_label": ask_label,
         }
     )
-    app.state.login_throttle = Throttle()
+    # Failed logins, counted in the database so that every web process sees them all.
+    app.state.login_address_throttle = Throttle(node.db, "login-address", max_attempts=5)
+    # Higher: one account's limit is reached by guessers anywhere, and locks its admin out too.
+    app.state.login_account_throttle = Throttle(node.db, "login-account", max_attempts=10)
     # Registrations on assembly pages: generous for a union office behind one address.
-    app.state.register_throttle = Throttle(max_failures=30, window_seconds=3600)
+    app.state.register_throttle = Throttle(
+        node.db, "register", max_attempts=30, window_seconds=3600
+    )
     return app

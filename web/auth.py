@@ -1,12 +1,11 @@
-"""Admin sessions: a revocable session id in a signed cookie, a CSRF token per session,
-login throttling."""
+"""Admin sessions: a revocable session id in a signed cookie, and a CSRF token per session.
+
+Login throttling is web.throttle."""
 
 from __future__ import annotations
 
 import hmac
 import secrets
-import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from functools import wraps
 
@@ -97,43 +96,3 @@ def admin_required(
         return response
 
     return guarded
-
-
-class Throttle:
-    """Attempts per client address in a sliding window, kept in memory: failed logins, sign-ups.
-
-    Per process: a node run as several web processes multiplies the allowance by their number,
-    which still stops password guessing or form spam at any useful rate.
-    """
-
-    def __init__(
-        self, max_failures: int = 5, window_seconds: float = 900.0, clock=time.monotonic
-    ) -> None:
-        self.max_failures = max_failures
-        self.window = window_seconds
-        self.clock = clock
-        self._failures: dict[str, deque[float]] = {}
-
-    def _recent(self, key: str) -> deque[float]:
-        now = self.clock()
-        failures = self._failures.setdefault(key, deque())
-        while failures and now - failures[0] > self.window:
-            failures.popleft()
-        return failures
-
-    def retry_after(self, key: str) -> int | None:
-        """Seconds until this client may try again, or None if it may try now."""
-        failures = self._recent(key)
-        if len(failures) < self.max_failures:
-            return None
-        return max(1, int(self.window - (self.clock() - failures[0])) + 1)
-
-    def hit(self, key: str) -> None:
-        self._recent(key).append(self.clock())
-        if len(self._failures) > 10_000:
-            # Bound memory against a spray of addresses: forget the stalest entries.
-            for stale in list(self._failures)[:5_000]:
-                del self._failures[stale]
-
-    def clear(self, key: str) -> None:
-        self._failures.pop(key, None)

@@ -77,7 +77,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         sockets = serving.listen(args.host, args.port, args.processes)
     except OSError as exc:
         raise CommandError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
-    options = serving.ServerOptions(args.host, args.port, settings.log_level, args.access_log)
+    options = serving.ServerOptions(
+        args.host, args.port, settings.log_level, args.access_log, settings.trusted_proxies
+    )
 
     async def main() -> None:
         node = await _ready_node(settings)

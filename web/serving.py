@@ -44,6 +44,7 @@ class ServerOptions:
     port: int
     log_level: str
     access_log: bool
+    trusted_proxies: tuple[str, ...] = ()
 
 
 class PortInUse(OSError):
@@ -105,7 +106,11 @@ def uvicorn_config(app: Any, options: ServerOptions) -> uvicorn.Config:
         log_level=options.log_level,
         # Access logs halve throughput and would keep visitors' addresses; off by default.
         access_log=options.access_log,
-        proxy_headers=True,
+        # The client's address decides the login throttle: take it from X-Forwarded-For only
+        # when the connection comes from a proxy the admin named (uvicorn alone would trust
+        # anything from 127.0.0.1, i.e. any local process or a proxy passing headers through).
+        proxy_headers=bool(options.trusted_proxies),
+        forwarded_allow_ips=list(options.trusted_proxies) or None,
         server_header=False,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -33,6 +34,10 @@ class Settings:
     # Wake-ups start the workers when work is committed, in this process or another; the
     # poll finds what they could not announce (retries coming due, a lost wake-up).
     poll_seconds: float = 5.0
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto we believe (addresses or
+    # networks). None by default: anyone could otherwise claim any address and dodge the
+    # login throttle.
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def base_url(self) -> str:
@@ -93,6 +98,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
     org_name = env.get("IWSN_ORG_NAME", "workers").strip()
     secret_key = env.get("IWSN_SECRET_KEY") or ""
     poll_seconds = _seconds(env.get("IWSN_POLL_SECONDS"), "IWSN_POLL_SECONDS", default=5.0)
+    trusted_proxies = _networks(env.get("IWSN_TRUSTED_PROXIES"), "IWSN_TRUSTED_PROXIES")
     return Settings(
         domain=domain,
         scheme=scheme,
@@ -104,7 +110,24 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         node_name=env.get("IWSN_NODE_NAME", "").strip() or domain,
         log_level=log_level,
         poll_seconds=poll_seconds,
+        trusted_proxies=trusted_proxies,
     )
+
+
+def _networks(value: str | None, name: str) -> tuple[str, ...]:
+    networks: list[str] = []
+    for item in (value or "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise SettingsError(
+                f"{name} must list IP addresses or networks separated by commas "
+                f"(e.g. 127.0.0.1,10.0.0.0/8), not {item!r}"
+            ) from None
+    return tuple(networks)
 
 
 def _seconds(value: str | None, name: str, *, default: float) -> float:

@@ -41,7 +41,6 @@ def _safe_next(target: str | None) -> str:
 
 async def login(request: Request) -> Response:
     templates = request.app.state.templates
-    throttle = request.app.state.login_throttle
     next_path = _safe_next(request.query_params.get("next"))
     if request.method == "GET":
         welcome = request.session.pop("welcome_username", None)
@@ -51,32 +50,45 @@ async def login(request: Request) -> Response:
             {"next": next_path, "username": welcome or "", "welcome": bool(welcome)},
         )
     await check_csrf(request)
-    key = _client_key(request)
-    wait = throttle.retry_after(key)
-    if wait is not None:
-        response = templates.render(
-            request,
-            "admin/login.html",
-            {"next": next_path, "error": "too_many", "wait_minutes": -(-wait // 60)},
-            status=429,
-        )
-        response.headers["Retry-After"] = str(wait)
-        return response
     form = await request.form()
     username = str(form.get("username", "")).strip()
     password = str(form.get("password", ""))
+    # Per address against one guesser, per account against many addresses guessing together.
+    limits = (
+        (request.app.state.login_address_throttle, _client_key(request)),
+        (request.app.state.login_account_throttle, username.lower()),
+    )
+    for throttle, key in limits:
+        if (wait := await throttle.retry_after(key)) is not None:
+            return _too_many(request, next_path, wait)
+    # Counted before the password is checked, so parallel guesses count against each other.
+    allowed = [await throttle.hit(key) for throttle, key in limits]
+    if not all(allowed):
+        waits = [await throttle.retry_after(key) for throttle, key in limits]
+        return _too_many(request, next_path, max(wait or 1 for wait in waits))
     account = await admins.authenticate(_node(request).db, username, password)
     if account is None:
-        throttle.hit(key)
         return templates.render(
             request,
             "admin/login.html",
             {"next": next_path, "error": "invalid", "username": username},
             status=401,
         )
-    throttle.clear(key)
+    for throttle, key in limits:
+        await throttle.clear(key)
     await log_in(request, account.id)
     return RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
+
+
+def _too_many(request: Request, next_path: str, wait: int) -> Response:
+    response = request.app.state.templates.render(
+        request,
+        "admin/login.html",
+        {"next": next_path, "error": "too_many", "wait_minutes": -(-wait // 60)},
+        status=429,
+    )
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 @admin_required

@@ -114,7 +114,9 @@ async def register(request: Request) -> Response:
     await check_csrf(request)
     throttle = request.app.state.register_throttle
     client = request.client.host if request.client else "unknown"
-    wait = throttle.retry_after(client)
+    wait = await throttle.retry_after(client)
+    if wait is None and not await throttle.hit(client):
+        wait = await throttle.retry_after(client) or 1
     if wait is not None:
         request.session["register_error"] = "too many registrations from here; try again later"
         return RedirectResponse(
@@ -122,7 +124,6 @@ async def register(request: Request) -> Response:
             303,
             headers={"Retry-After": str(wait)},
         )
-    throttle.hit(client)
     form = await request.form()
     try:
         participant = await participation.register_locally(

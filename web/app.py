@@ -16,6 +16,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from actors import admins
+from web import i18n
 from web.alert_banner import AlertBannerMiddleware
 from web.auth import AdminSessions, csrf_token
 from web.inbox_endpoint import InboxEndpoint
@@ -65,13 +66,20 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if wants_activity_json(request) or request.url.path.endswith("inbox"):
-            return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
-        return request.app.state.templates.render(
+            return JSONResponse(
+                {"error": exc.detail}, status_code=exc.status_code, headers=exc.headers
+            )
+        response = request.app.state.templates.render(
             request,
             "error.html",
-            {"status": exc.status_code, "message": exc.detail},
+            {
+                "status": exc.status_code,
+                "message": i18n.translate(exc.detail, i18n.language(request)),
+            },
             status=exc.status_code,
         )
+        response.headers.update(exc.headers or {})
+        return response
 
     settings = node.settings
     app = Starlette(

@@ -15,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from actors import admins
+from web.forms import read_form
 
 SESSION_ADMIN = "admin_id"
 SESSION_TOKEN = "admin_session"  # noqa: S105 (a key in the session, not a secret)
@@ -70,7 +71,7 @@ def csrf_token(request: Request) -> str:
 
 async def check_csrf(request: Request) -> None:
     """Every form POST carries the session's token; a forged cross-site form cannot know it."""
-    form = await request.form()
+    form = await read_form(request)
     sent = form.get("csrf_token")
     expected = request.session.get(SESSION_CSRF)
     if not isinstance(sent, str) or not expected or not hmac.compare_digest(sent, expected):

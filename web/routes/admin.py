@@ -20,6 +20,7 @@ from federation.models import Follower, Following, LocalActor
 from federation.node import INSTANCE_USERNAME
 from federation.remote_actors import ActorError
 from web.auth import SESSION_ADMIN, admin_required, check_csrf, log_in, log_out
+from web.forms import read_form
 from web.runtime import Node
 
 
@@ -50,7 +51,7 @@ async def login(request: Request) -> Response:
             {"next": next_path, "username": welcome or "", "welcome": bool(welcome)},
         )
     await check_csrf(request)
-    form = await request.form()
+    form = await read_form(request)
     username = str(form.get("username", "")).strip()
     password = str(form.get("password", ""))
     # Per address against one guesser, per account against many addresses guessing together.
@@ -116,7 +117,7 @@ async def setup(request: Request) -> Response:
     if request.method == "GET":
         return templates.render(request, "admin/setup.html", {})
     await check_csrf(request)
-    form = await request.form()
+    form = await read_form(request)
     username = str(form.get("username", "")).strip()
     password = str(form.get("password", ""))
     if password != str(form.get("password_again", "")):
@@ -195,7 +196,7 @@ async def decide_follower(request: Request) -> Response:
 async def follow_form(request: Request) -> Response:
     """Follow another node or organization from the dashboard, as `iwsn follow` does."""
     node = _node(request)
-    form = await request.form()
+    form = await read_form(request)
     target = str(form.get("target", "")).strip()
     unfollow = request.url.path.endswith("/unfollow")
     async with node.db.read() as session:
@@ -227,7 +228,7 @@ async def edit_organization(request: Request) -> Response:
         "manual": actor.manually_approves_followers,
     }
     if request.method == "POST":
-        form = await request.form()
+        form = await read_form(request)
         values = {
             "display_name": str(form.get("display_name", "")),
             "summary": str(form.get("summary", "")),

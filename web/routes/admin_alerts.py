@@ -23,6 +23,7 @@ from actors.models import Alert, Organization
 from actors.organizations import all_organizations
 from federation.db import utcnow
 from web.auth import admin_required
+from web.forms import read_form
 from web.i18n import language
 from web.routes.admin_events import (
     _form_text,
@@ -176,7 +177,7 @@ async def new_alert(request: Request) -> Response:
         values["urgency"] = "urgent"
         values["expires"] = _expiry_day(_expiry(utcnow().date() + alerts.DEFAULT_LIFETIME))
         return _render_form(request, values=values, asks=[], organizations=organizations)
-    form = await request.form()
+    form = await read_form(request)
     values = {name: _form_text(form, name) for name in TEXT_FIELDS}
     asks = _asks(form)
     data, problems = parse(values, asks)
@@ -210,7 +211,7 @@ async def edit_alert(request: Request) -> Response:
             organizations=organizations,
             alert=alert,
         )
-    form = await request.form()
+    form = await read_form(request)
     values = {name: _form_text(form, name) for name in TEXT_FIELDS}
     asks = _asks(form)
     data, problems = parse(values, asks)
@@ -304,7 +305,7 @@ async def list_alerts(request: Request) -> Response:
 @admin_required
 async def relaying_settings(request: Request) -> Response:
     node = _node(request)
-    form = await request.form()
+    form = await read_form(request)
     relay = form.get("relay") == "on"
     hosts_text = _form_text(form, "blocked_hosts")
     try:

@@ -20,6 +20,7 @@ from actors import solidarity_days
 from actors.models import Organization, SolidarityDay
 from actors.organizations import all_organizations
 from web.auth import admin_required
+from web.forms import read_form
 from web.i18n import language
 from web.routes.admin_events import _form_text, _sentence
 from web.routes.days import page_path
@@ -143,7 +144,7 @@ async def new_day(request: Request) -> Response:
     if request.method == "GET":
         values = dict.fromkeys(TEXT_FIELDS, "")
         return _render_form(request, values=values, organizations=organizations)
-    form = await request.form()
+    form = await read_form(request)
     values = {name: _form_text(form, name) for name in TEXT_FIELDS}
     data, problems = parse(values)
     try:
@@ -172,7 +173,7 @@ async def edit_day(request: Request) -> Response:
     if request.method == "GET":
         values = values_from(solidarity_days.input_from(day))
         return _render_form(request, values=values, **context)
-    form = await request.form()
+    form = await read_form(request)
     values = {name: _form_text(form, name) for name in TEXT_FIELDS}
     data, problems = parse(values)
     try:

@@ -29,6 +29,7 @@ from actors.models import Event, Organization
 from actors.organizations import all_organizations
 from federation.db import utcnow
 from web.auth import admin_required
+from web.forms import read_form
 from web.i18n import language
 from web.labels import kind_label
 from web.routes.events import view
@@ -382,7 +383,7 @@ async def new_event(request: Request) -> Response:
         return _render_form(
             request, category=category, values=values, organizations=organizations, days=days
         )
-    form = await request.form()
+    form = await read_form(request)
     category = _category(str(form.get("category", "")))
     values = {name: _form_text(form, name) for name in TEXT_FIELDS}
     data, problems = parse(values, category, "markdown")
@@ -430,7 +431,7 @@ async def edit_event(request: Request) -> Response:
     }
     if request.method == "GET":
         return _render_form(request, values=values_from(events.input_from(event)), **context)
-    form = await request.form()
+    form = await read_form(request)
     values = {name: _form_text(form, name) for name in TEXT_FIELDS}
     category = _category(event.category)
     data, problems = parse(values, category, event.description_format)

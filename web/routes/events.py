@@ -18,6 +18,7 @@ from federation.db import utcnow
 from federation.models import LocalActor
 from web import i18n
 from web.auth import check_csrf
+from web.forms import read_form
 from web.labels import ONLINE
 from web.negotiation import ActivityJSONResponse, wants_activity_json
 from web.runtime import Node
@@ -124,7 +125,7 @@ async def register(request: Request) -> Response:
             303,
             headers={"Retry-After": str(wait)},
         )
-    form = await request.form()
+    form = await read_form(request)
     try:
         participant = await participation.register_locally(
             node.federation,

@@ -12,6 +12,7 @@ import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,28 @@ async def start_node(tmp_path: Path) -> AsyncIterator[NodeFactory]:
         await handle.stop()
     for database in databases:
         await drop_database(database)
+
+
+@asynccontextmanager
+async def served(settings: Any, **options: Any) -> AsyncIterator[str]:
+    """A web process of a node (its database as `settings` say) configured as `iwsn serve`
+    configures one (web.serving), with ServerOptions fields overridden by `options`."""
+    from web import serving
+
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    config = serving.ServerOptions("127.0.0.1", port, "warning", False, **options)
+    server = uvicorn.Server(serving.uvicorn_config(create_app(Node(settings), workers=0), config))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
 
 
 @dataclass

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
+from web import connections
+
 if TYPE_CHECKING:
     from web.settings import Settings
 
@@ -36,6 +38,9 @@ LOG_FORMAT = "%(levelname)s %(name)s %(message)s"
 # a helper that cannot start (a broken setting, a full disk) does not spin the machine.
 RESTART_BACKOFF_SECONDS = 5.0
 STOP_TIMEOUT_SECONDS = 15.0
+# Open connections (and requests in progress) per web process; past it uvicorn answers 503.
+# With the deadlines of web.connections a slow client holds one for seconds, not minutes.
+MAX_CONNECTIONS = 1000
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,8 @@ class ServerOptions:
     log_level: str
     access_log: bool
     trusted_proxies: tuple[str, ...] = ()
+    header_timeout: float = connections.HEADER_TIMEOUT
+    body_timeout: float = connections.BODY_TIMEOUT
 
 
 class PortInUse(OSError):
@@ -112,6 +119,8 @@ def uvicorn_config(app: Any, options: ServerOptions) -> uvicorn.Config:
         proxy_headers=bool(options.trusted_proxies),
         forwarded_allow_ips=list(options.trusted_proxies) or None,
         server_header=False,
+        http=connections.protocol_class(options.header_timeout, options.body_timeout),
+        limit_concurrency=MAX_CONNECTIONS,
     )
 
 

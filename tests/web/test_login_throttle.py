@@ -3,39 +3,12 @@ cannot pick its own address with X-Forwarded-For unless it is a proxy the admin 
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import httpx
 import pytest
-import uvicorn
-from support import free_socket
+from support import served
 from test_admin import PASSWORD, login, setup_admin
 
-from web import serving
-from web.app import create_app
-from web.runtime import Node
 from web.settings import SettingsError, load
-
-
-@asynccontextmanager
-async def served(settings, trusted_proxies: tuple[str, ...] = ()) -> AsyncIterator[str]:
-    """Another web process of the same node (same database), configured as `iwsn serve` is."""
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    options = serving.ServerOptions("127.0.0.1", port, "warning", False, trusted_proxies)
-    server = uvicorn.Server(serving.uvicorn_config(create_app(Node(settings), workers=0), options))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 def client(base_url: str, *, source: str | None = None, forwarded: str | None = None):
@@ -64,7 +37,7 @@ async def test_a_new_forwarded_for_from_loopback_does_not_reset_the_count(start_
 async def test_forwarded_for_is_believed_from_a_named_proxy(start_node):
     node = await start_node("alpha")
     await setup_admin(node)
-    async with served(node.node.settings, ("127.0.0.1/32",)) as url:
+    async with served(node.node.settings, trusted_proxies=("127.0.0.1/32",)) as url:
         for _ in range(5):
             assert await attempt(url, "wrong password!", forwarded="203.0.113.1") == 401
         assert await attempt(url, PASSWORD, forwarded="203.0.113.1") == 429

@@ -205,21 +205,25 @@ class SignedClient:
         self.check(inbox)
         headers = {"Content-Type": AS2_CONTENT_TYPE, "Accept": AS2_ACCEPT}
         headers.update(await self._sign_post(inbox, body, signer))
-        # Streamed so a hostile inbox cannot make us buffer a huge error page.
-        async with self._http().stream(
-            "POST", inbox, content=body, headers=headers, timeout=self.config.delivery_timeout
-        ) as response:
-            excerpt = b""
-            if response.status_code >= 400:
-                async for chunk in response.aiter_bytes():
-                    excerpt += chunk
-                    if len(excerpt) >= 500:
-                        break
-            return PostResult(
-                response.status_code,
-                response.headers.get("retry-after"),
-                excerpt[:500].decode("utf-8", "replace"),
-            )
+        # A total deadline for the whole exchange: httpx's timeout becomes aiohttp's per-read
+        # timeout, which a receiver dripping one byte at a time restarts forever. Past it the
+        # POST raises TimeoutError: a failed attempt, retried, never "delivered".
+        async with asyncio.timeout(self.config.delivery_timeout):
+            # Streamed so a hostile inbox cannot make us buffer a huge error page.
+            async with self._http().stream(
+                "POST", inbox, content=body, headers=headers, timeout=self.config.delivery_timeout
+            ) as response:
+                excerpt = b""
+                if response.status_code >= 400:
+                    async for chunk in response.aiter_bytes():
+                        excerpt += chunk
+                        if len(excerpt) >= 500:
+                            break
+                return PostResult(
+                    response.status_code,
+                    response.headers.get("retry-after"),
+                    excerpt[:500].decode("utf-8", "replace"),
+                )
 
     async def _sign_post(self, url: str, body: bytes, signer: Signer) -> dict[str, str]:
         if self._signing is not None:

@@ -481,7 +481,10 @@ class DeliveryWorker:
 
     async def _send(self, job: _Job) -> Any:
         try:
-            return await self.federation.client.post_activity(job.inbox, job.body, job.signer)
+            # The client bounds the HTTP exchange; this bounds the whole attempt (signing
+            # included), so no send can hold a slot, or its lease, past twice that.
+            async with asyncio.timeout(2 * self.federation.config.delivery_timeout):
+                return await self.federation.client.post_activity(job.inbox, job.body, job.signer)
         except Exception as exc:  # every failure is evidence to keep, none is fatal
             return exc
 

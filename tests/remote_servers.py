@@ -189,3 +189,78 @@ class DripServer:
                 task.cancel()
             await asyncio.gather(*self._clients, return_exceptions=True)
             await self._server.wait_closed()
+
+
+@dataclass
+class SlowInbox:
+    """An inbox that takes its time, on a raw socket so nothing in between buffers or times out.
+
+    It reads each POST whole, then answers 202 one byte every `drip` seconds (a receiver that
+    keeps a per-read timeout from ever firing), or, with `drip=None`, holds the answer until
+    `release` is set. `held` counts requests read and not yet answered.
+    """
+
+    drip: float | None = None
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    received: list[str] = field(default_factory=list)
+    held: int = 0
+    port: int = 0
+    server: asyncio.Server | None = None
+    _connections: set[asyncio.StreamWriter] = field(default_factory=set)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        sock = free_socket()
+        self.server = await asyncio.start_server(self._serve, sock=sock)
+        self.port = sock.getsockname()[1]
+
+    async def stop(self) -> None:
+        self.release.set()
+        if self.server is not None:
+            self.server.close()
+            for writer in self._connections:
+                writer.close()
+            await self.server.wait_closed()
+            self.server = None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._connections.add(writer)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                length = 0
+                for line in lines[1:]:
+                    name, _, value = line.partition(":")
+                    if name.strip().lower() == "content-length":
+                        length = int(value)
+                await reader.readexactly(length)
+                self.received.append(lines[0].split(" ")[1])
+                self.held += 1
+                try:
+                    await self._answer(writer)
+                finally:
+                    self.held -= 1
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            self._connections.discard(writer)
+            writer.close()
+
+    async def _answer(self, writer: asyncio.StreamWriter) -> None:
+        answer = b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"
+        if self.drip is None:
+            await self.release.wait()
+            writer.write(answer)
+            await writer.drain()
+            return
+        for byte in answer:
+            writer.write(bytes([byte]))
+            await writer.drain()
+            await asyncio.sleep(self.drip)

@@ -41,7 +41,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from sqlalchemy import func, insert, select
 
 import federation.client
-import federation.delivery
+import federation.delivery_worker
 from federation.client import AS2_ACCEPT, AS2_CONTENT_TYPE, SignedClient
 from federation.delivery import DeliveryWorker, enqueue, follower_inboxes
 from federation.models import Delivery, Follower
@@ -283,11 +283,11 @@ class SignTimer:
 
 
 class ExpandTimer:
-    """Times `federation.delivery.expand_fanouts` (stage two of enqueue) when the worker has it."""
+    """Times `delivery_worker.expand_fanouts` (stage two of enqueue) when the worker has it."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
-        self.original = getattr(federation.delivery, "expand_fanouts", None)
+        self.original = getattr(federation.delivery_worker, "expand_fanouts", None)
 
     async def __call__(self, *args: Any, **kwargs: Any) -> Any:
         assert self.original is not None
@@ -299,11 +299,11 @@ class ExpandTimer:
 
     def install(self) -> None:
         if self.original is not None:
-            federation.delivery.expand_fanouts = self  # type: ignore[assignment]
+            federation.delivery_worker.expand_fanouts = self  # type: ignore[assignment]
 
     def uninstall(self) -> None:
         if self.original is not None:
-            federation.delivery.expand_fanouts = self.original  # type: ignore[assignment]
+            federation.delivery_worker.expand_fanouts = self.original  # type: ignore[assignment]
 
 
 @dataclass

@@ -1,0 +1,45 @@
+"""The delivery queue as operators see it (`iwsn deliveries`, the admin dashboard)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.db import utcnow
+from federation.models import Delivery, DeliveryHost
+
+
+async def queue_status(session: AsyncSession, *, now: datetime | None = None) -> dict[str, Any]:
+    """Counts for operators: what is due, retrying, dead; and the same per host."""
+    now = now or utcnow()
+    # Labelled once and grouped by label: PostgreSQL sees each bound `now` as a new parameter,
+    # so repeating the expression in GROUP BY would not match the one in SELECT.
+    tried_column = (Delivery.attempts > 0).label("tried")
+    due_column = (Delivery.next_attempt_at <= now).label("due")
+    rows = await session.execute(
+        select(
+            Delivery.host, Delivery.state, tried_column, due_column, func.count(Delivery.id)
+        ).group_by(Delivery.host, Delivery.state, tried_column, due_column)
+    )
+    totals = {"due": 0, "retrying": 0, "dead": 0, "delivered": 0}
+    hosts: dict[str, dict[str, int]] = {}
+    for host, state, tried, due, count in rows:
+        per_host = hosts.setdefault(host, {"due": 0, "retrying": 0, "dead": 0, "delivered": 0})
+        if state == "pending":
+            bucket = "due" if due and not tried else "retrying"
+        else:
+            bucket = state
+        per_host[bucket] += count
+        totals[bucket] += count
+    unavailable = {
+        host: until
+        for host, until in await session.execute(
+            select(DeliveryHost.host, DeliveryHost.unavailable_until).where(
+                DeliveryHost.unavailable_until > now
+            )
+        )
+    }
+    return {"totals": totals, "hosts": hosts, "unavailable": unavailable}

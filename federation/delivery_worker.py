@@ -1,0 +1,446 @@
+"""The delivery worker: claims due rows with a lease, sends them, records each attempt."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Integer, Row, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.client import PostResult, Signer
+from federation.db import UTCDateTime, utcnow
+from federation.delivery_errors import classify
+from federation.delivery_fanout import FANOUT_BATCH, expand_fanouts
+from federation.delivery_lane import SendLane
+from federation.host_health import record_hosts, recovering_hosts
+from federation.models import Delivery, DeliveryHost, LocalActor, OutboxActivity
+from federation.retry import FailureKind, Outcome, next_delay
+
+if TYPE_CHECKING:
+    from federation.node import Federation
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One claimed row, ready to send: what the POST needs and what its record needs."""
+
+    id: int
+    inbox: str
+    host: str
+    attempts: int
+    body: bytes
+    signer: Signer
+
+
+# A sent job and what came back: a PostResult, or the exception the POST raised.
+_Done = tuple[_Job, Any]
+
+_table = Delivery.__table__
+# One statement for every failed row of a flush, run as an executemany. COALESCE keeps the
+# previous status after a network error (the last HTTP answer is still evidence) and the due
+# time of a row that is now dead.
+_RECORD_FAILURE = (
+    update(_table)
+    .where(_table.c.id == bindparam("b_id"), _table.c.lease_owner == bindparam("b_owner"))
+    .values(
+        state=bindparam("b_state"),
+        attempts=bindparam("b_attempts"),
+        last_attempt_at=bindparam("b_now", type_=UTCDateTime()),
+        last_status=func.coalesce(bindparam("b_status", type_=Integer), _table.c.last_status),
+        last_error=bindparam("b_error"),
+        next_attempt_at=func.coalesce(
+            bindparam("b_next", type_=UTCDateTime()), _table.c.next_attempt_at
+        ),
+        lease_until=None,
+        lease_owner=None,
+    )
+)
+
+
+class DeliveryWorker:
+    """Claims due rows, sends them concurrently, records each attempt's evidence.
+
+    `run()` is the production loop, a pipeline: up to `concurrency` POSTs stay in flight
+    while the next batch is claimed and finished ones are recorded in bulk, so the network
+    never waits for the database nor the database for the slowest inbox. `run_once()` is one
+    strict claim -> send -> record cycle, for tests that move a fake clock between cycles.
+    """
+
+    def __init__(
+        self,
+        federation: Federation,
+        *,
+        name: str | None = None,
+        batch_size: int = 200,
+        concurrency: int = 64,
+        lease: timedelta = timedelta(minutes=5),
+        clock: Callable[[], datetime] = utcnow,
+        poll_interval: float = 1.0,
+        flush_size: int = 100,
+        flush_interval: float = 0.05,
+    ) -> None:
+        self.federation = federation
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
+        self.batch_size = batch_size
+        self.concurrency = concurrency
+        self.lease = lease
+        self.clock = clock
+        self.poll_interval = poll_interval
+        # Results are written when this many are waiting, or when the oldest has waited this
+        # long: a few statements per ~100 rows instead of one per row, and a quiet queue's
+        # rows are still marked delivered within a blink.
+        self.flush_size = flush_size
+        self.flush_interval = flush_interval
+
+    async def claim(self) -> list[Row[Any]]:
+        """Lease up to `batch_size` due rows; returns them in the order they should go out."""
+        now = self.clock()
+        host_down = exists().where(
+            and_(DeliveryHost.host == Delivery.host, DeliveryHost.unavailable_until > now)
+        )
+        due = (
+            select(Delivery.id)
+            .where(
+                Delivery.state == "pending",
+                Delivery.next_attempt_at <= now,
+                or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
+                ~host_down,
+            )
+            # New deliveries before backlogged retries: a host that was down for a day must
+            # not delay what is published now (GoToSocial's rule).
+            .order_by(
+                Delivery.priority.desc(),
+                Delivery.attempts > 0,
+                Delivery.next_attempt_at,
+                Delivery.id,
+            )
+            .limit(self.batch_size)
+            # Several workers on PostgreSQL: each takes rows nobody else has locked.
+            .with_for_update(skip_locked=True)
+        )
+        async with self.federation.db.transaction() as session:
+            result = await session.execute(
+                update(Delivery)
+                .where(Delivery.id.in_(due.scalar_subquery()))
+                .values(lease_until=now + self.lease, lease_owner=self.name)
+                .returning(
+                    Delivery.id,
+                    Delivery.inbox,
+                    Delivery.host,
+                    Delivery.attempts,
+                    Delivery.activity_id,
+                    Delivery.priority,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            # RETURNING has no order: restore the claim's own, so the lane and new rows
+            # still go out first within the batch.
+            return sorted(result.all(), key=lambda r: (-r.priority, r.attempts > 0, r.id))
+
+    async def run_once(self) -> int:
+        """One cycle: expand new fan-outs, claim, send, record. Returns rows tried."""
+        jobs, _more = await self._next_jobs(probing={})
+        if not jobs:
+            return 0
+        semaphore = asyncio.Semaphore(self.concurrency)
+
+        async def limited(job: _Job) -> Any:
+            async with semaphore:
+                return await self._send(job)
+
+        results = await asyncio.gather(*(limited(job) for job in jobs))
+        await self._record(list(zip(jobs, results, strict=True)))
+        return len(jobs)
+
+    async def run_until_idle(
+        self, stop: asyncio.Event | None = None, wake: asyncio.Event | None = None
+    ) -> int:
+        """Pipeline until nothing is due and nothing is in flight, or `stop`; rows sent.
+
+        On `stop` no more rows are claimed, those claimed but not sent are handed back, and
+        the sends in flight are awaited and recorded.
+        """
+        lane: SendLane[_Job] = SendLane(
+            self._send,
+            concurrency=self.concurrency,
+            look_ahead=self.batch_size,
+            flush_size=self.flush_size,
+            flush_interval=self.flush_interval,
+            poll_interval=self.poll_interval,
+        )
+        try:
+            return await self._drive(lane, stop or asyncio.Event(), wake or asyncio.Event())
+        finally:
+            lane.cancel()  # only an error or a cancellation leaves sends behind
+
+    async def run(self, stop: asyncio.Event, wake: asyncio.Event | None = None) -> None:
+        """Work until stopped; sleep between empty cycles unless woken by a new enqueue."""
+        wake = wake or asyncio.Event()
+        released = await self.release_abandoned_leases()
+        if released:
+            log.info("released %d deliveries leased by a worker that is gone", released)
+        while not stop.is_set():
+            try:
+                tried = await self.run_until_idle(stop, wake)
+            except Exception:
+                # Rows whose results were not recorded keep their lease and go out again
+                # when it ends: at least once, never lost.
+                log.exception("delivery pipeline failed; trying again shortly")
+                tried = 0
+            if tried:
+                continue
+            # No wake.clear() here: _drive clears it before each claim, so a wake that came
+            # during the last pass is still set and ends this wait at once (it used to be lost,
+            # costing a relay hop the whole poll interval).
+            stopper = asyncio.ensure_future(stop.wait())
+            waker = asyncio.ensure_future(wake.wait())
+            await asyncio.wait(
+                {stopper, waker}, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED
+            )
+            stopper.cancel()
+            waker.cancel()
+
+    async def _drive(self, lane: SendLane[_Job], stop: asyncio.Event, wake: asyncio.Event) -> int:
+        """The pipeline's one database task: claim while sends run, record as they finish.
+
+        All database work stays in this one coroutine, so a worker's claims and records never
+        wait on each other's write lock (SQLite has one), while the POSTs run in their tasks.
+        """
+        probing: dict[str, int] = {}  # recovering host -> its probe's row, until recorded
+        sent = 0
+        while True:
+            lane.progress.clear()  # before looking, so a send finishing meanwhile is not missed
+            if lane.should_claim(stop, wake):
+                expand = lane.should_expand(wake)
+                wake.clear()
+                jobs, more = await self._next_jobs(probing, expand=expand)
+                lane.add(jobs, more=more, expanded=expand)
+            if lane.flush_due():
+                sent += await self._flush(lane.take_done(), probing)
+            if stop.is_set() and lane.waiting:
+                await self._hand_back([job.id for job in lane.take_waiting()])
+            if lane.finished(stop):
+                return sent
+            await lane.wait(stop)
+
+    async def _flush(self, done: list[_Done], probing: dict[str, int]) -> int:
+        await self._record(done)
+        # A recovering host's probe is answered: its other rows may be claimed again.
+        recorded = {job.id for job, _ in done}
+        for host, probe_id in list(probing.items()):
+            if probe_id in recorded:
+                del probing[host]
+        return len(done)
+
+    async def _next_jobs(
+        self, probing: dict[str, int], *, expand: bool = True
+    ) -> tuple[list[_Job], bool]:
+        """Expand, claim and prepare the next batch; also says whether more may be waiting.
+
+        A claim smaller than the batch took everything due: looking again at once would be
+        an empty write transaction. What comes later is announced by a wake-up or found by
+        the poll (retries coming due).
+        """
+        expanded = 0
+        if expand:
+            expanded = await expand_fanouts(
+                self.federation.db, self.federation.own_host, now=self.clock(), limit=FANOUT_BATCH
+            )
+        claimed = await self.claim()
+        more = len(claimed) >= self.batch_size or expanded >= FANOUT_BATCH
+        if not claimed:
+            return [], more
+        return await self._prepare(claimed, probing), more
+
+    async def _prepare(self, claimed: list[Row[Any]], probing: dict[str, int]) -> list[_Job]:
+        """Body and signer for each claimed row; all but one row of a recovering host go back.
+
+        A host back from 'unavailable' gets one delivery first, not its whole backlog: the
+        rest of its rows are handed back for a minute. If the probe succeeds the host is
+        healthy again and they follow; if it fails the host is marked down once more. A host
+        whose probe is still in flight (`probing`, host -> row id) gets no second one.
+        """
+        async with self.federation.db.read() as session:
+            sources = await _sources(session, {row.activity_id for row in claimed})
+            recovering = await recovering_hosts(session, {row.host for row in claimed})
+        kept: list[_Job] = []
+        held_back: list[int] = []
+        for row in claimed:
+            source = sources.get(row.activity_id)
+            if source is None:
+                continue  # the activity was deleted meanwhile; its rows go with it
+            if row.host in recovering:
+                if row.host in probing:
+                    held_back.append(row.id)
+                    continue
+                probing[row.host] = row.id
+            kept.append(_Job(row.id, row.inbox, row.host, row.attempts, *source))
+        if held_back:
+            await self._hand_back(held_back, retry_at=self.clock() + timedelta(minutes=1))
+        return kept
+
+    async def _hand_back(self, ids: list[int], *, retry_at: datetime | None = None) -> None:
+        """Give up the lease of rows not sent, so they are claimed again (after `retry_at`)."""
+        values: dict[str, Any] = {"lease_until": None, "lease_owner": None}
+        if retry_at is not None:
+            values["next_attempt_at"] = retry_at
+        async with self.federation.db.transaction() as session:
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.id.in_(ids), Delivery.lease_owner == self.name)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def _send(self, job: _Job) -> Any:
+        try:
+            # The client bounds the HTTP exchange; this bounds the whole attempt (signing
+            # included), so no send can hold a slot, or its lease, past twice that.
+            async with asyncio.timeout(2 * self.federation.config.delivery_timeout):
+                return await self.federation.client.post_activity(job.inbox, job.body, job.signer)
+        except Exception as exc:  # every failure is evidence to keep, none is fatal
+            return exc
+
+    async def _record(self, done: list[_Done]) -> None:
+        """Write a batch of attempts: one UPDATE per status for the delivered rows, one
+        executemany for the failed ones, then the health of the hosts they went to.
+
+        Only rows still leased to this worker are written: a row whose lease ran out may
+        already have been sent and recorded by another worker.
+        """
+        now = self.clock()
+        delivered: dict[int, list[int]] = {}
+        failed: list[dict[str, Any]] = []
+        host_up: dict[str, bool] = {}
+        for job, result in done:
+            if isinstance(result, PostResult) and 200 <= result.status < 300:
+                delivered.setdefault(result.status, []).append(job.id)
+                host_up[job.host] = True
+            else:
+                params, up = _failure_params(job, result, now)
+                failed.append(params | {"b_owner": self.name})
+                host_up.setdefault(job.host, up)
+        async with self.federation.db.transaction() as session:
+            for status, ids in delivered.items():
+                await session.execute(
+                    update(Delivery)
+                    .where(Delivery.id.in_(ids), Delivery.lease_owner == self.name)
+                    .values(
+                        state="delivered",
+                        attempts=Delivery.attempts + 1,
+                        last_attempt_at=now,
+                        delivered_at=now,
+                        last_status=status,
+                        last_error=None,
+                        lease_until=None,
+                        lease_owner=None,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+            if failed:
+                await session.execute(_RECORD_FAILURE, failed)
+            await record_hosts(session, host_up, now)
+
+    async def release_abandoned_leases(self) -> int:
+        """Free rows leased by worker processes of this host that no longer exist.
+
+        After a crash or kill the rows would otherwise wait out their lease; a worker on
+        another host cannot tell whether its peer is alive, so those leases simply expire.
+        """
+        prefix = f"{socket.gethostname()}:"
+        async with self.federation.db.transaction() as session:
+            owners = (
+                (
+                    await session.execute(
+                        select(Delivery.lease_owner)
+                        .where(Delivery.state == "pending", Delivery.lease_owner.startswith(prefix))
+                        .distinct()
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            dead = [owner for owner in owners if not _process_alive(owner, prefix)]
+            if not dead:
+                return 0
+            result = await session.execute(
+                update(Delivery)
+                .where(Delivery.state == "pending", Delivery.lease_owner.in_(dead))
+                .values(lease_until=None, lease_owner=None)
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount or 0
+
+
+async def _sources(
+    session: AsyncSession, activity_ids: set[int]
+) -> dict[int, tuple[bytes, Signer]]:
+    """Each activity's body, serialized once per batch, and its actor's signer."""
+    rows = await session.execute(
+        select(OutboxActivity.id, OutboxActivity.body, LocalActor)
+        .join(LocalActor, OutboxActivity.local_actor_id == LocalActor.id)
+        .where(OutboxActivity.id.in_(activity_ids))
+    )
+    return {
+        activity_id: (json.dumps(body).encode(), Signer(actor.key_id, actor.private_key_pem))
+        for activity_id, body, actor in rows
+    }
+
+
+def _failure_params(job: _Job, result: Any, now: datetime) -> tuple[dict[str, Any], bool]:
+    """The failed row's new values (as `_RECORD_FAILURE` parameters), and whether the host
+    answered at all."""
+    attempts = job.attempts + 1
+    if isinstance(result, PostResult):
+        outcome = Outcome(FailureKind.HTTP_STATUS, result.status, result.retry_after)
+        status: int | None = result.status
+        error = f"HTTP {result.status} {result.body_excerpt}"[:1000]
+        # An HTTP answer means the host is up, whatever it thought of us.
+        up = result.status < 500
+    else:
+        outcome = classify(result)
+        status, error, up = None, f"{outcome.kind.value}: {result!r}"[:1000], False
+    delay = next_delay(attempts, outcome, now=now)
+    log.info(
+        "delivery %s to %s failed (%s), %s",
+        job.id,
+        job.inbox,
+        error,
+        "dead" if delay is None else f"retry in {delay:.0f}s",
+    )
+    params = {
+        "b_id": job.id,
+        "b_state": "dead" if delay is None else "pending",
+        "b_attempts": attempts,
+        "b_now": now,
+        "b_status": status,
+        "b_error": error,
+        "b_next": None if delay is None else now + timedelta(seconds=delay),
+    }
+    return params, up
+
+
+def _process_alive(owner: str, prefix: str) -> bool:
+    pid_text = owner[len(prefix) :].split(":", 1)[0]
+    if not pid_text.isdigit():
+        return True
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True  # another worker of this very process: its leases are live
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -38,13 +38,13 @@ from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 
 import federation.client
 import federation.delivery_worker
 from federation.client import AS2_ACCEPT, AS2_CONTENT_TYPE, SignedClient
 from federation.delivery import DeliveryWorker, enqueue, follower_inboxes
-from federation.models import Delivery, Follower
+from federation.models import Delivery, DeliveryHost, Follower
 from federation.signatures import digest_header, http_date
 from web import migrate
 from web.runtime import Node
@@ -58,11 +58,15 @@ _RESPONSE = b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nContent-Type: text/p
 class _SinkProtocol(asyncio.Protocol):
     """Keep-alive HTTP/1.1: reads a request (Content-Length or chunked body), answers 202."""
 
-    counter: list[int]  # shared by every connection: [POSTs received]
+    counter: list[int]  # shared by every connection: [POSTs to healthy servers, to slow ones]
 
-    def __init__(self, counter: list[int], delay: float = 0.0) -> None:
+    def __init__(
+        self, counter: list[int], delay: float = 0.0, drip: float = 0.0, slow: bool = False
+    ) -> None:
         self.counter = counter
         self.delay = delay  # a slow server: every answer waits this long
+        self.drip = drip  # a dripping server: every answer one byte every `drip` seconds
+        self.slow = slow
         self.buffer = bytearray()
         self.transport: Any = None  # uvloop's transports are not asyncio.Transport subclasses
 
@@ -108,8 +112,10 @@ class _SinkProtocol(asyncio.Protocol):
             if len(buf) < position:
                 return 0
         if lines[0].startswith(b"POST "):
-            self.counter[0] += 1
-        if self.delay:
+            self.counter[1 if self.slow else 0] += 1
+        if self.drip:
+            self._drip(0)
+        elif self.delay:
             asyncio.get_running_loop().call_later(self.delay, self._answer)
         else:
             self.transport.write(_RESPONSE)
@@ -119,8 +125,16 @@ class _SinkProtocol(asyncio.Protocol):
         if not self.transport.is_closing():
             self.transport.write(_RESPONSE)
 
+    def _drip(self, sent: int) -> None:
+        if self.transport.is_closing() or sent >= len(_RESPONSE):
+            return
+        self.transport.write(_RESPONSE[sent : sent + 1])
+        asyncio.get_running_loop().call_later(self.drip, self._drip, sent + 1)
 
-def sink_main(servers: int, conn: Connection, slow: int = 0, delay: float = 0.0) -> None:
+
+def sink_main(
+    servers: int, conn: Connection, slow: int = 0, delay: float = 0.0, drip: float = 0.0
+) -> None:
     """Child process: listen on `servers` loopback ports, report them, then count POSTs."""
     try:
         import uvloop
@@ -128,13 +142,15 @@ def sink_main(servers: int, conn: Connection, slow: int = 0, delay: float = 0.0)
         uvloop.install()
     except ImportError:
         pass
-    counter = [0]
+    counter = [0, 0]
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
         listeners = [
             await loop.create_server(
-                lambda d=delay if n < slow else 0.0: _SinkProtocol(counter, d),
+                lambda slow_one=n < slow: _SinkProtocol(
+                    counter, delay if slow_one else 0.0, drip if slow_one else 0.0, slow_one
+                ),
                 "127.0.0.1",
                 0,
                 backlog=1024,
@@ -153,7 +169,7 @@ def sink_main(servers: int, conn: Connection, slow: int = 0, delay: float = 0.0)
                 if command == "stop":
                     loop.call_soon_threadsafe(stop.set)
                     return
-                conn.send(counter[0])
+                conn.send((counter[0], counter[1]))
 
         threading.Thread(target=answer, daemon=True).start()
         await stop.wait()
@@ -162,16 +178,20 @@ def sink_main(servers: int, conn: Connection, slow: int = 0, delay: float = 0.0)
 
 
 class Sinks:
-    def __init__(self, servers: int, slow: int = 0, delay: float = 0.0) -> None:
+    def __init__(self, servers: int, slow: int = 0, delay: float = 0.0, drip: float = 0.0) -> None:
         context = multiprocessing.get_context("spawn")
         self.conn, child = context.Pipe()
         self.process = context.Process(
-            target=sink_main, args=(servers, child, slow, delay), daemon=True
+            target=sink_main, args=(servers, child, slow, delay, drip), daemon=True
         )
         self.process.start()
         self.ports: list[int] = self.conn.recv()
 
     def count(self) -> int:
+        return sum(self.counts())
+
+    def counts(self) -> tuple[int, int]:
+        """POSTs received so far: (by healthy servers, by slow ones)."""
         self.conn.send("count")
         return self.conn.recv()
 
@@ -486,18 +506,16 @@ class Round:
 
 
 async def run(args: argparse.Namespace) -> None:
+    if args.slow_servers:
+        await run_slow(args)
+        return
     org_name = "workers"
     print(
         f"fan-out benchmark: {args.followers} followers on {args.servers} servers, "
-        f"{args.rounds} round(s); {os.cpu_count()} CPUs; Python {sys.version.split()[0]}"
-        + (
-            f"; {args.slow_servers} of the servers answer after {args.slow_delay}s"
-            if args.slow_servers
-            else ""
-        ),
+        f"{args.rounds} round(s); {os.cpu_count()} CPUs; Python {sys.version.split()[0]}",
         flush=True,
     )
-    sinks = Sinks(args.servers, args.slow_servers, args.slow_delay)
+    sinks = Sinks(args.servers)
     node: Node | None = None
     bare_client: SignedClient | None = None
     sign_timer, expand_timer = SignTimer(), ExpandTimer()
@@ -567,6 +585,102 @@ async def run(args: argparse.Namespace) -> None:
         sinks.stop()
 
 
+# --- slow servers: what the healthy ones keep --------------------------------------------------
+
+
+async def healthy_phase(
+    node: Node, worker: DeliveryWorker, sinks: Sinks, inboxes: list[str], healthy_rows: int
+) -> float:
+    """Enqueue one activity to `inboxes`, run the worker's pipeline, and return the seconds
+    until the healthy servers have received their `healthy_rows` POSTs. The pipeline is then
+    stopped (sends still out to slow servers are cut short after the worker's stop grace)."""
+    fed = node.federation
+    async with node.db.read() as session:
+        actor = await fed.local_actor_by_username(session, "workers")
+    assert actor is not None
+    activity = note_activity(fed.config.base_url, actor.uri, actor.followers_uri)
+    before = sinks.counts()[0]
+    stop = asyncio.Event()
+    started = time.perf_counter()
+    async with node.db.transaction() as session:
+        await enqueue(session, activity, actor=actor, inboxes=inboxes, own_host=fed.own_host)
+    pipeline = asyncio.create_task(worker.run_until_idle(stop))
+    while sinks.counts()[0] - before < healthy_rows:
+        if pipeline.done():
+            pipeline.result()
+            got = sinks.counts()[0] - before
+            raise SystemExit(f"the pipeline ended with {got} of {healthy_rows} healthy POSTs")
+        await asyncio.sleep(0.01)
+    elapsed = time.perf_counter() - started
+    stop.set()
+    await pipeline
+    # The next phase starts clean: no retries of this one, no host marked down.
+    async with node.db.transaction() as session:
+        await session.execute(delete(Delivery))
+        await session.execute(delete(DeliveryHost))
+    return elapsed
+
+
+async def run_slow(args: argparse.Namespace) -> None:
+    """Rounds of two phases on the same sinks and node: K POSTs to each healthy server alone,
+    then K POSTs to every server, healthy and slow; the healthy servers' rate in each."""
+    slow_kind = (
+        f"drip their answer one byte every {args.drip}s"
+        if args.drip
+        else f"answer after {args.slow_delay}s"
+    )
+    print(
+        f"slow-server benchmark: {args.servers} servers, {args.slow_servers} of which "
+        f"{slow_kind}; {args.per_server} POSTs to each; {args.rounds} round(s); "
+        f"{os.cpu_count()} CPUs; Python {sys.version.split()[0]}",
+        flush=True,
+    )
+    sinks = Sinks(args.servers, args.slow_servers, args.slow_delay, args.drip)
+    node: Node | None = None
+    try:
+        with tempfile.TemporaryDirectory(prefix="iwsn-bench-slow-") as tmp:
+            node = await make_node(Path(tmp), args.database_url, "workers")
+            servers = [f"http://127.0.0.1:{port}" for port in sinks.ports]
+            slow, healthy = servers[: args.slow_servers], servers[args.slow_servers :]
+
+            def inboxes(of: list[str]) -> list[str]:
+                return [f"{s}/users/{k}/inbox" for s in of for k in range(args.per_server)]
+
+            healthy_rows = len(healthy) * args.per_server
+            print(
+                f"database: {'PostgreSQL' if node.db.url.startswith('postgresql') else 'SQLite'}"
+                f"; {healthy_rows} POSTs to healthy servers in both phases, "
+                f"{len(slow) * args.per_server} more to slow ones in the second; "
+                f"DeliveryWorker(batch_size={args.batch_size}, concurrency={args.concurrency})",
+                flush=True,
+            )
+            ratios = []
+            for number in range(1, args.rounds + 1):
+                rates = []
+                for targets in (healthy, healthy + slow):
+                    # A fresh worker each phase: what it learnt of slow hosts is not carried.
+                    worker = DeliveryWorker(
+                        node.federation, batch_size=args.batch_size, concurrency=args.concurrency
+                    )
+                    seconds = await healthy_phase(
+                        node, worker, sinks, inboxes(targets), healthy_rows
+                    )
+                    rates.append(healthy_rows / seconds)
+                ratios.append(rates[1] / rates[0])
+                print(
+                    f"round {number}: healthy servers alone {rates[0]:,.0f}/s | with the slow "
+                    f"ones {rates[1]:,.0f}/s | kept {ratios[-1]:.1%}",
+                    flush=True,
+                )
+            kept = statistics.median(ratios)
+            verdict = "met" if kept >= 0.5 else "MISSED"
+            print(f"\nhealthy rate kept (median)      {kept:>10.1%}   target >= 50%: {verdict}")
+    finally:
+        if node is not None:
+            await node.aclose()
+        sinks.stop()
+
+
 def report(args: argparse.Namespace, rounds: list[Round]) -> None:
     med = statistics.median
     rsa_rate = med(r.rsa for r in rounds)
@@ -618,9 +732,18 @@ def main() -> None:
         "--slow-servers",
         type=int,
         default=0,
-        help="this many of the servers answer every request after --slow-delay",
+        help="this many of the servers answer slowly (--slow-delay or --drip): then the run "
+        "measures what rate the healthy servers keep beside them instead",
     )
-    parser.add_argument("--slow-delay", type=float, default=0.5, help="seconds")
+    parser.add_argument(
+        "--slow-delay", type=float, default=30.0, help="slow servers answer after this (s)"
+    )
+    parser.add_argument(
+        "--drip", type=float, default=0.0, help="slow servers drip one byte every this many s"
+    )
+    parser.add_argument(
+        "--per-server", type=int, default=3, help="with --slow-servers: POSTs to each server"
+    )
     parser.add_argument(
         "--cycles",
         action="store_true",

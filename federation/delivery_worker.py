@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -19,7 +19,7 @@ from federation.client import PostResult, Signer
 from federation.db import UTCDateTime, utcnow
 from federation.delivery_errors import classify
 from federation.delivery_fanout import FANOUT_BATCH, expand_fanouts
-from federation.delivery_lane import SendLane
+from federation.delivery_lane import HostPace, SendLane
 from federation.host_health import record_hosts, recovering_hosts
 from federation.models import Delivery, DeliveryHost, LocalActor, OutboxActivity
 from federation.retry import FailureKind, Outcome, next_delay
@@ -40,6 +40,10 @@ class _Job:
     attempts: int
     body: bytes
     signer: Signer
+
+
+def _host_of_job(job: _Job) -> str:
+    return job.host
 
 
 # A sent job and what came back: a PostResult, or the exception the POST raised.
@@ -88,6 +92,10 @@ class DeliveryWorker:
         poll_interval: float = 1.0,
         flush_size: int = 100,
         flush_interval: float = 0.05,
+        per_host: int = 8,
+        slow_concurrency: int = 16,
+        slow_after: float = 2.0,
+        stop_grace: float = 2.0,
     ) -> None:
         self.federation = federation
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
@@ -101,21 +109,35 @@ class DeliveryWorker:
         # rows are still marked delivered within a blink.
         self.flush_size = flush_size
         self.flush_interval = flush_interval
+        # Slots: see federation/delivery_lane.py. `per_host` matches the connection pool's
+        # own limit per host; the slow lane is a quarter of the ordinary one.
+        self.per_host = per_host
+        self.slow_concurrency = slow_concurrency
+        self.pace = HostPace(slow_after)
+        # On stop, sends in flight get this long to finish; the rest are cut short and their
+        # rows handed back, still due: a dripping receiver must not hold up a shutdown.
+        self.stop_grace = stop_grace
 
-    async def claim(self) -> list[Row[Any]]:
-        """Lease up to `batch_size` due rows; returns them in the order they should go out."""
+    async def claim(self, *, skip_hosts: Collection[str] = ()) -> list[Row[Any]]:
+        """Lease up to `batch_size` due rows; returns them in the order they should go out.
+
+        `skip_hosts`: hosts whose sends already fill their slots in this worker.
+        """
         now = self.clock()
         host_down = exists().where(
             and_(DeliveryHost.host == Delivery.host, DeliveryHost.unavailable_until > now)
         )
+        conditions = [
+            Delivery.state == "pending",
+            Delivery.next_attempt_at <= now,
+            or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
+            ~host_down,
+        ]
+        if skip_hosts:
+            conditions.append(Delivery.host.not_in(list(skip_hosts)))
         due = (
             select(Delivery.id)
-            .where(
-                Delivery.state == "pending",
-                Delivery.next_attempt_at <= now,
-                or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
-                ~host_down,
-            )
+            .where(*conditions)
             # New deliveries before backlogged retries: a host that was down for a day must
             # not delay what is published now (GoToSocial's rule).
             .order_by(
@@ -168,10 +190,15 @@ class DeliveryWorker:
         """Pipeline until nothing is due and nothing is in flight, or `stop`; rows sent.
 
         On `stop` no more rows are claimed, those claimed but not sent are handed back, and
-        the sends in flight are awaited and recorded.
+        the sends in flight get `stop_grace` seconds to finish and be recorded; those still
+        out then are cut short and handed back.
         """
         lane: SendLane[_Job] = SendLane(
             self._send,
+            key=_host_of_job,
+            per_host=self.per_host,
+            slow_concurrency=self.slow_concurrency,
+            pace=self.pace,
             concurrency=self.concurrency,
             look_ahead=self.batch_size,
             flush_size=self.flush_size,
@@ -223,12 +250,20 @@ class DeliveryWorker:
             if lane.should_claim(stop, wake):
                 expand = lane.should_expand(wake)
                 wake.clear()
-                jobs, more = await self._next_jobs(probing, expand=expand)
+                jobs, more = await self._next_jobs(
+                    probing, expand=expand, skip_hosts=lane.busy_hosts()
+                )
                 lane.add(jobs, more=more, expanded=expand)
             if lane.flush_due():
                 sent += await self._flush(lane.take_done(), probing)
-            if stop.is_set() and lane.waiting:
-                await self._hand_back([job.id for job in lane.take_waiting()])
+            # Rows parked behind a slow host go back before their lease could run out.
+            unsent = lane.take_overdue(self.lease.total_seconds() / 3)
+            if stop.is_set():
+                lane.stop(self.stop_grace)
+                unsent += lane.take_waiting()
+            unsent += lane.take_interrupted()
+            if unsent:
+                await self._release(unsent, probing)
             if lane.finished(stop):
                 return sent
             await lane.wait(stop)
@@ -242,8 +277,16 @@ class DeliveryWorker:
                 del probing[host]
         return len(done)
 
+    async def _release(self, jobs: list[_Job], probing: dict[str, int]) -> None:
+        """Hand back rows claimed but not sent (or cut short by a stop): still due."""
+        ids = {job.id for job in jobs}
+        for host, probe_id in list(probing.items()):
+            if probe_id in ids:
+                del probing[host]
+        await self._hand_back(sorted(ids))
+
     async def _next_jobs(
-        self, probing: dict[str, int], *, expand: bool = True
+        self, probing: dict[str, int], *, expand: bool = True, skip_hosts: Collection[str] = ()
     ) -> tuple[list[_Job], bool]:
         """Expand, claim and prepare the next batch; also says whether more may be waiting.
 
@@ -256,7 +299,7 @@ class DeliveryWorker:
             expanded = await expand_fanouts(
                 self.federation.db, self.federation.own_host, now=self.clock(), limit=FANOUT_BATCH
             )
-        claimed = await self.claim()
+        claimed = await self.claim(skip_hosts=skip_hosts)
         more = len(claimed) >= self.batch_size or expanded >= FANOUT_BATCH
         if not claimed:
             return [], more

@@ -20,6 +20,7 @@ from federation.db import UTCDateTime, utcnow
 from federation.delivery_errors import classify
 from federation.delivery_fanout import FANOUT_BATCH, expand_fanouts
 from federation.delivery_lane import HostPace, SendLane
+from federation.follows import inbox_gone
 from federation.host_health import record_hosts, recovering_hosts
 from federation.models import Delivery, DeliveryHost, LocalActor, OutboxActivity
 from federation.retry import FailureKind, Outcome, next_delay
@@ -365,6 +366,7 @@ class DeliveryWorker:
         delivered: dict[int, list[int]] = {}
         failed: list[dict[str, Any]] = []
         host_up: dict[str, bool] = {}
+        gone: set[str] = set()
         for job, result in done:
             if isinstance(result, PostResult) and 200 <= result.status < 300:
                 delivered.setdefault(result.status, []).append(job.id)
@@ -373,6 +375,8 @@ class DeliveryWorker:
                 params, up = _failure_params(job, result, now)
                 failed.append(params | {"b_owner": self.name})
                 host_up.setdefault(job.host, up)
+                if isinstance(result, PostResult) and result.status == 410:
+                    gone.add(job.inbox)
         async with self.federation.db.transaction() as session:
             for status, ids in delivered.items():
                 await session.execute(
@@ -393,6 +397,8 @@ class DeliveryWorker:
             if failed:
                 await session.execute(_RECORD_FAILURE, failed)
             await record_hosts(session, host_up, now)
+            for inbox in sorted(gone):
+                await inbox_gone(session, inbox)
 
     async def release_abandoned_leases(self) -> int:
         """Free rows leased by worker processes of this host that no longer exist.

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import webfinger
 from federation.client import FetchError
-from federation.delivery import enqueue
+from federation.delivery_fanout import enqueue
 from federation.handlers import HandlerRegistry, InboxContext
 from federation.models import Follower, Following, LocalActor, RemoteActor
 from federation.uris import first_id, normalize_uri
@@ -186,6 +186,21 @@ async def on_actor_deleted(ctx: InboxContext) -> None:
     async with ctx.transaction() as session:
         await session.execute(delete(Follower).where(Follower.actor_uri == ctx.actor.uri))
         await session.execute(delete(Following).where(Following.target_uri == ctx.actor.uri))
+
+
+async def inbox_gone(session: AsyncSession, inbox: str) -> None:
+    """A delivery to `inbox` was answered 410 Gone: what that says about our followers.
+
+    An actor's own inbox answering 410 means that actor is gone: it stops following us
+    (Fedify's permanent-failure rule). A shared inbox answering 410 says nothing about any
+    one of the followers behind it, only that the server no longer takes deliveries there:
+    they keep following, but get their own inboxes from now on, and each of those that is
+    gone too answers 410 for itself.
+    """
+    await session.execute(delete(Follower).where(Follower.inbox == inbox))
+    await session.execute(
+        update(Follower).where(Follower.shared_inbox == inbox).values(shared_inbox=None)
+    )
 
 
 async def resolve_target(federation: Federation, target: str) -> str:

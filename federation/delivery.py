@@ -21,6 +21,7 @@ from federation.delivery_fanout import (
 )
 from federation.delivery_report import queue_status
 from federation.delivery_worker import DeliveryWorker
+from federation.host_health import resume_host
 
 __all__ = [
     "FANOUT_BATCH",
@@ -34,4 +35,5 @@ __all__ = [
     "follower_inboxes",
     "is_public",
     "queue_status",
+    "resume_host",
 ]

@@ -10,6 +10,7 @@ from sqlalchemy import event, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.db import utcnow
+from federation.host_health import unavailable_hosts
 from federation.models import Delivery, Follower, LocalActor, OutboxActivity
 from federation.remote_actors import host_of
 from federation.wakeups import notify_with_commit
@@ -112,7 +113,7 @@ async def expand_fanouts(
             targets = set(outbox.audience_inboxes)
             targets |= await _inboxes_of_followers(session, outbox.audience_followers_of)
             targets -= await _inboxes_of_followers(session, outbox.audience_except_followers_of)
-            targets = {inbox for inbox in targets if host_of(inbox) != own_host}
+            targets = await _deliverable(session, targets, own_host)
             rows = [
                 {
                     "activity_id": outbox.id,
@@ -131,6 +132,17 @@ async def expand_fanouts(
                 await session.execute(insert(Delivery.__table__), rows)
             outbox.fanout_pending = False
         return len(pending)
+
+
+async def _deliverable(session: AsyncSession, inboxes: set[str], own_host: str) -> set[str]:
+    """The inboxes that get a row: not ours, and not on a host we have given up on."""
+    by_host: dict[str, set[str]] = {}
+    for inbox in inboxes:
+        by_host.setdefault(host_of(inbox), set()).add(inbox)
+    by_host.pop(own_host, None)
+    for host in await unavailable_hosts(session, set(by_host)):
+        del by_host[host]
+    return {inbox for group in by_host.values() for inbox in group}
 
 
 def _wake_workers_after_commit(session: AsyncSession) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.db import utcnow
@@ -34,12 +34,21 @@ async def queue_status(session: AsyncSession, *, now: datetime | None = None) ->
             bucket = state
         per_host[bucket] += count
         totals[bucket] += count
-    unavailable = {
-        host: until
-        for host, until in await session.execute(
-            select(DeliveryHost.host, DeliveryHost.unavailable_until).where(
-                DeliveryHost.unavailable_until > now
-            )
+    unavailable: dict[str, datetime] = {}
+    given_up: dict[str, datetime] = {}
+    for host, until, since in await session.execute(
+        select(
+            DeliveryHost.host, DeliveryHost.unavailable_until, DeliveryHost.unavailable_since
+        ).where(
+            or_(DeliveryHost.unavailable_until > now, DeliveryHost.unavailable_since.is_not(None))
         )
-    }
-    return {"totals": totals, "hosts": hosts, "unavailable": unavailable}
+    ):
+        if since is not None:
+            # Shown even once its rows are pruned: the admin is the one who can resume it.
+            given_up[host] = since
+            hosts.setdefault(host, {"due": 0, "retrying": 0, "dead": 0, "delivered": 0})
+        else:
+            unavailable[host] = until
+    # unavailable: behind the breaker, probed again at that time; given_up: nothing is sent
+    # until the host is heard from or an admin resumes it.
+    return {"totals": totals, "hosts": hosts, "unavailable": unavailable, "given_up": given_up}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Integer, Row, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import Integer, Row, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.client import PostResult, Signer
@@ -21,8 +21,9 @@ from federation.delivery_errors import classify
 from federation.delivery_fanout import FANOUT_BATCH, expand_fanouts
 from federation.delivery_lane import HostPace, SendLane
 from federation.follows import inbox_gone
-from federation.host_health import record_hosts, recovering_hosts
-from federation.models import Delivery, DeliveryHost, LocalActor, OutboxActivity
+from federation.host_health import Swept, host_resting, record_hosts, recovering_hosts
+from federation.host_health import sweep as sweep_queue
+from federation.models import Delivery, LocalActor, OutboxActivity
 from federation.retry import FailureKind, Outcome, next_delay
 
 if TYPE_CHECKING:
@@ -118,6 +119,9 @@ class DeliveryWorker:
         # On stop, sends in flight get this long to finish; the rest are cut short and their
         # rows handed back, still due: a dripping receiver must not hold up a shutdown.
         self.stop_grace = stop_grace
+        # The pipeline sweeps this often (run_once at every cycle).
+        self.sweep_interval = 60.0
+        self._sweep_at = 0.0
 
     async def claim(self, *, skip_hosts: Collection[str] = ()) -> list[Row[Any]]:
         """Lease up to `batch_size` due rows; returns them in the order they should go out.
@@ -125,14 +129,11 @@ class DeliveryWorker:
         `skip_hosts`: hosts whose sends already fill their slots in this worker.
         """
         now = self.clock()
-        host_down = exists().where(
-            and_(DeliveryHost.host == Delivery.host, DeliveryHost.unavailable_until > now)
-        )
         conditions = [
             Delivery.state == "pending",
             Delivery.next_attempt_at <= now,
             or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
-            ~host_down,
+            ~host_resting(now),
         ]
         if skip_hosts:
             conditions.append(Delivery.host.not_in(list(skip_hosts)))
@@ -170,8 +171,24 @@ class DeliveryWorker:
             # still go out first within the batch.
             return sorted(result.all(), key=lambda r: (-r.priority, r.attempts > 0, r.id))
 
+    async def sweep(self) -> Swept:
+        """Give up on rows past their retry span or to hosts given up on; resume hosts that
+        have sent us something since."""
+        async with self.federation.db.transaction() as session:
+            swept = await sweep_queue(session, self.clock())
+        if swept.too_old or swept.unavailable:
+            log.info(
+                "gave up on %d deliveries past their retry span and %d to unavailable servers",
+                swept.too_old,
+                swept.unavailable,
+            )
+        if swept.resumed:
+            log.info("delivering again to %s: heard from them", ", ".join(swept.resumed))
+        return swept
+
     async def run_once(self) -> int:
-        """One cycle: expand new fan-outs, claim, send, record. Returns rows tried."""
+        """One cycle: sweep, expand new fan-outs, claim, send, record. Returns rows tried."""
+        await self.sweep()
         jobs, _more = await self._next_jobs(probing={})
         if not jobs:
             return 0
@@ -278,6 +295,9 @@ class DeliveryWorker:
                 del probing[host]
         return len(done)
 
+    def _loop_time(self) -> float:
+        return asyncio.get_running_loop().time()
+
     async def _release(self, jobs: list[_Job], probing: dict[str, int]) -> None:
         """Hand back rows claimed but not sent (or cut short by a stop): still due."""
         ids = {job.id for job in jobs}
@@ -295,6 +315,9 @@ class DeliveryWorker:
         an empty write transaction. What comes later is announced by a wake-up or found by
         the poll (retries coming due).
         """
+        if self._loop_time() >= self._sweep_at:
+            self._sweep_at = self._loop_time() + self.sweep_interval
+            await self.sweep()
         expanded = 0
         if expand:
             expanded = await expand_fanouts(

@@ -160,6 +160,13 @@ class DeliveryHost(Base):
     first_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unavailable_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Days (UTC) on which a delivery failed since the last success, and the last failure:
+    # Mastodon's measure of a server gone for good (7 failing days).
+    failure_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when we stopped delivering to the host at all: nothing is queued for it until it
+    # sends us something signed or an admin resumes it.
+    unavailable_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ReceivedActivity(Base):

@@ -141,3 +141,30 @@ def _as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+def _longest_schedule() -> timedelta:
+    # Every wait at its most jittered (and capped), as next_delay can draw it.
+    waits = (
+        min(BASE_DELAY * 2 ** (attempt - 1) * (1 + JITTER), MAX_DELAY)
+        for attempt in range(1, MAX_ATTEMPTS)
+    )
+    return timedelta(seconds=sum(waits))
+
+
+# The longest a delivery's own schedule can keep it alive (~56.5 h). A row older than this
+# is given up on whatever its attempts: while its host's breaker is open it is not tried at
+# all, and without an age limit it would wait, and grow the queue, as long as the host is down.
+RETRY_SPAN = _longest_schedule()
+
+# Mastodon's DeliveryFailureTracker: a server whose deliveries failed on 7 different days,
+# with no success in between, is unavailable: nothing is queued for it any more until it
+# is heard from again.
+UNAVAILABLE_AFTER_FAILING_DAYS = 7
+
+
+def failing_days(days_so_far: int, last_failure_at: datetime | None, now: datetime) -> int:
+    """The count of failing days after one more failure at `now` (UTC days)."""
+    if last_failure_at is not None and _as_utc(last_failure_at).date() == _as_utc(now).date():
+        return days_so_far
+    return days_so_far + 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,8 +93,14 @@ class RemoteServer:
                 Route("/{path:path}", post, methods=["POST"]),
             ]
         )
-        sock = free_socket()
-        self.port = sock.getsockname()[1]
+        if self.port:
+            # A server that was "down" at a known address comes up there.
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", self.port))
+        else:
+            sock = free_socket()
+            self.port = sock.getsockname()[1]
         self.server, self.task = await _serve(app, sock)
 
     async def stop(self) -> None:

@@ -25,7 +25,7 @@ from actors.organizations import (
 from actors.organizations import resolve as resolve_organization
 from federation import follows
 from federation.client import FetchError
-from federation.delivery import queue_status
+from federation.delivery import queue_status, resume_host
 from federation.models import Follower, Following, LocalActor
 from federation.node import INSTANCE_USERNAME
 from federation.remote_actors import ActorError
@@ -296,13 +296,28 @@ async def list_following(node: Node, _args: argparse.Namespace) -> None:
     await _graph(node, Following, Following.target_uri)
 
 
-async def deliveries(node: Node, _args: argparse.Namespace) -> None:
+async def deliveries(node: Node, args: argparse.Namespace) -> None:
+    if args.action == "resume":
+        if not args.host:
+            raise CommandError("which server? iwsn deliveries resume HOST")
+        if not await resume_host(node.db, args.host):
+            raise CommandError(f"{args.host} is not marked unavailable")
+        print(f"{args.host}\tdeliveries resumed")
+        return
+    if args.host:
+        raise CommandError("a server is named only with: iwsn deliveries resume HOST")
     async with node.db.read() as session:
         status = await queue_status(session)
     totals = status["totals"]
     print("due {due}\tretrying {retrying}\tdead {dead}\tdelivered {delivered}".format(**totals))
     for host, counts in sorted(status["hosts"].items()):
-        mark = "\tunavailable" if host in status["unavailable"] else ""
+        mark = ""
+        if host in status["given_up"]:
+            since = status["given_up"][host].strftime("%Y-%m-%d %H:%M UTC")
+            mark = f"\tunavailable since {since}: nothing is sent to it until it is heard from"
+        elif host in status["unavailable"]:
+            until = status["unavailable"][host].strftime("%Y-%m-%d %H:%M UTC")
+            mark = f"\tnot answering: next try {until}"
         print(
             f"{host}\tdue {counts['due']}\tretrying {counts['retrying']}\t"
             f"dead {counts['dead']}\tdelivered {counts['delivered']}{mark}"
@@ -391,9 +406,14 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("following", help="whom this node follows").set_defaults(
         func=_with_node(list_following)
     )
-    sub.add_parser("deliveries", help="delivery queue status").set_defaults(
-        func=_with_node(deliveries)
+    queue = sub.add_parser(
+        "deliveries",
+        help="delivery queue status; `deliveries resume HOST` delivers to an unavailable "
+        "server again",
     )
+    queue.add_argument("action", nargs="?", choices=["resume"])
+    queue.add_argument("host", nargs="?", help="with resume: the server, e.g. example.org")
+    queue.set_defaults(func=_with_node(deliveries))
     cli_events.add_commands(sub, _with_node)
     cli_days.add_commands(sub, _with_node)
     cli_alerts.add_commands(sub, _with_node)

@@ -15,7 +15,7 @@ from actors.models import Event, Reply
 from actors.organizations import OrganizationError, all_organizations, by_name, update_profile
 from federation import follows
 from federation.client import FetchError
-from federation.delivery import queue_status
+from federation.delivery import queue_status, resume_host
 from federation.models import Follower, Following, LocalActor
 from federation.node import INSTANCE_USERNAME
 from federation.remote_actors import ActorError
@@ -267,8 +267,21 @@ async def hide_reply(request: Request) -> Response:
     return RedirectResponse(event.uri if event else "/admin", status_code=303)
 
 
+@admin_required
+async def resume_deliveries(request: Request) -> Response:
+    """Deliver to a server given up on (or resting behind its breaker) again, at once."""
+    form = await request.form()
+    host = str(form.get("host", "")).strip()
+    if not host:
+        raise HTTPException(400, "Which server?")
+    if not await resume_host(_node(request).db, host):
+        raise HTTPException(404, "That server is not marked unavailable")
+    return RedirectResponse("/admin#deliveries", status_code=303)
+
+
 routes = [
     Route("/admin", dashboard),
+    Route("/admin/deliveries/resume", resume_deliveries, methods=["POST"]),
     Route("/admin/replies/{reply_id:int}/hide", hide_reply, methods=["POST"]),
     Route("/admin/organizations/{name}", edit_organization, methods=["GET", "POST"]),
     Route("/admin/follow", follow_form, methods=["POST"]),

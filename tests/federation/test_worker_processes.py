@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import httpx
+from remote_servers import SlowInbox
 from sqlalchemy import func, select
 from support import eventually, free_socket
 
@@ -119,3 +120,30 @@ async def test_a_node_killed_during_fan_out_delivers_the_rest_after_restart(
     received = [path for path, _ in sink.received]
     assert set(received) == {f"/users/{n}/inbox" for n in range(120)}
     assert len(received) - 120 <= 120 - delivered_before
+
+
+async def test_a_node_stops_on_sigterm_with_a_send_stalled_in_flight(start_node):
+    prepared = await start_node("alpha", workers=0)
+    stalled = SlowInbox()  # reads the POST and never answers
+    await stalled.start()
+    try:
+        await fan_out(prepared, [stalled.url("/inbox")])
+        sock = free_socket()
+        port = sock.getsockname()[1]
+        sock.close()
+        process = await spawn("serve", "--port", str(port), env=prepared.env)
+        try:
+            await eventually(lambda: asyncio.sleep(0, stalled.held), timeout=60)
+            process.send_signal(signal.SIGTERM)
+            # Well inside the 15 s delivery deadline: the stop itself cuts the send off.
+            await asyncio.wait_for(process.wait(), 10)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        assert stalled.held == 1  # it never answered
+        async with prepared.db.read() as session:
+            (row,) = (await session.execute(select(Delivery))).scalars().all()
+        assert (row.state, row.attempts, row.lease_owner) == ("pending", 0, None)
+    finally:
+        await stalled.stop()

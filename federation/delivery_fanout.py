@@ -140,8 +140,8 @@ async def _deliverable(session: AsyncSession, inboxes: set[str], own_host: str) 
     for inbox in inboxes:
         by_host.setdefault(host_of(inbox), set()).add(inbox)
     by_host.pop(own_host, None)
-    for host in await unavailable_hosts(session, set(by_host)):
-        del by_host[host]
+    for host in await unavailable_hosts(session):
+        by_host.pop(host, None)
     return {inbox for group in by_host.values() for inbox in group}
 
 

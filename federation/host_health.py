@@ -34,14 +34,10 @@ def host_resting(now: datetime) -> exists:
     )
 
 
-async def unavailable_hosts(session: AsyncSession, hosts: set[str]) -> set[str]:
-    """Which of `hosts` are given up on: nothing is queued for them."""
-    if not hosts:
-        return set()
+async def unavailable_hosts(session: AsyncSession) -> set[str]:
+    """The hosts given up on (a few at most): nothing is queued for them."""
     rows = await session.execute(
-        select(DeliveryHost.host).where(
-            DeliveryHost.host.in_(sorted(hosts)), DeliveryHost.unavailable_since.is_not(None)
-        )
+        select(DeliveryHost.host).where(DeliveryHost.unavailable_since.is_not(None))
     )
     return set(rows.scalars())
 
@@ -176,22 +172,38 @@ async def _heard_from(session: AsyncSession) -> list[str]:
             )
         )
     ).all()
-    heard: list[str] = []
-    for host, since in given_up:
-        # Only verified activities are stored: an actor on that host signed it, so the host
-        # is up and speaking to us. Actor ids are URLs: the host follows the scheme.
-        from_host = or_(
-            ReceivedActivity.actor_uri.startswith(f"https://{host}/", autoescape=True),
-            ReceivedActivity.actor_uri.startswith(f"http://{host}/", autoescape=True),
+    if not given_up:
+        return []
+    # Only verified activities are stored: an actor on that host signed it, so the host is
+    # up and speaking to us. Actor ids are URLs: the host follows the scheme. One query for
+    # all of them, once a minute, and only while some host is given up on.
+    since_by_prefix = {
+        f"{scheme}://{host}/": since for host, since in given_up for scheme in ("https", "http")
+    }
+    heard_from = or_(
+        *(
+            and_(
+                ReceivedActivity.actor_uri.startswith(prefix, autoescape=True),
+                ReceivedActivity.received_at > since,
+            )
+            for prefix, since in since_by_prefix.items()
         )
-        found = await session.scalar(
-            select(ReceivedActivity.uri)
-            .where(from_host, ReceivedActivity.received_at > since)
-            .limit(1)
+    )
+    actors = (
+        (
+            await session.execute(
+                select(ReceivedActivity.actor_uri).where(heard_from).distinct().limit(1000)
+            )
         )
-        if found is not None:
-            heard.append(host)
-    return heard
+        .scalars()
+        .all()
+    )
+    hosts = {host for host, _since in given_up}
+    return sorted({host for host in hosts for uri in actors if _on_host(uri, host)})
+
+
+def _on_host(uri: str, host: str) -> bool:
+    return uri.startswith((f"https://{host}/", f"http://{host}/"))
 
 
 def _not_in_flight(now: datetime) -> object:

@@ -270,7 +270,7 @@ async def hide_reply(request: Request) -> Response:
 @admin_required
 async def resume_deliveries(request: Request) -> Response:
     """Deliver to a server given up on (or resting behind its breaker) again, at once."""
-    form = await request.form()
+    form = await read_form(request)
     host = str(form.get("host", "")).strip()
     if not host:
         raise HTTPException(400, "Which server?")

@@ -21,6 +21,7 @@ from actors.alerts import AlertError, by_uri
 from actors.as_to_alert import NotAnAlert, alert_fields, is_alert, when
 from actors.models import Alert, AlertSettings
 from actors.organizations import all_organizations
+from actors.ownership import may_change, may_withdraw
 from actors.remote_events import followed
 from actors.text import display_name
 from federation.client import FetchError
@@ -168,17 +169,26 @@ async def _undo_relays(federation: Federation, session: AsyncSession, alert: Ale
 
 
 async def _store(
-    ctx: InboxContext, fields: dict[str, Any], document: dict[str, Any], *, hops: int
+    ctx: InboxContext,
+    fields: dict[str, Any],
+    document: dict[str, Any],
+    *,
+    hops: int,
+    sender: str | None,
 ) -> None:
     """Insert or update the alert we were given, then relay this version if it is new to us.
 
-    Nothing from an origin the admin blocked: neither stored nor relayed.
+    Nothing from an origin the admin blocked: neither stored nor relayed. Pushed (`sender`),
+    only from one of the alert's owners (`ownership.may_change`); None: fetched from its origin.
     """
     async with ctx.transaction() as session:
         if fields["origin_host"] in (await relaying(session)).blocked_hosts:
             log.info("alert %s from a blocked origin ignored", fields["uri"])
             return
         alert = await by_uri(session, fields["uri"])
+        if not await may_change(session, alert, fields, document, sender):
+            log.info("alert %s: change from %s refused (not its owner)", fields["uri"], sender)
+            return
         if alert is None:
             alert = Alert(
                 is_local=False,
@@ -190,8 +200,6 @@ async def _store(
             )
             session.add(alert)
             await session.flush()
-        elif alert.is_local or alert.origin_host != fields["origin_host"]:
-            return
         elif fields["updated_at"] > alert.updated_at:
             for name, value in fields.items():
                 if name != "published_at":
@@ -220,11 +228,14 @@ async def on_create_or_update(ctx: InboxContext) -> None:
         log.info("ignored alert from %s: %s", ctx.actor.uri, exc)
         return
     async with ctx.federation.db.read() as session:
-        if not await followed(session, ctx.actor.uri):
+        # A version of an alert we hold may come from its owner whoever we follow; a new
+        # alert only from a source we follow.
+        held = await by_uri(session, fields["uri"])
+        if held is None and not await followed(session, ctx.actor.uri):
             return
     if fields["origin_name"] is None:
         fields["origin_name"] = await _origin_name(ctx, fields["origin_actor_uri"])
-    await _store(ctx, fields, obj, hops=1)
+    await _store(ctx, fields, obj, hops=1, sender=ctx.actor.uri)
 
 
 async def held_already(session: AsyncSession, announce: dict[str, Any], uri: str) -> bool:
@@ -244,7 +255,7 @@ async def announced(ctx: InboxContext, document: dict[str, Any]) -> None:
     hops = previous + 1 if isinstance(previous, int) and previous >= 0 else 2
     if fields["origin_name"] is None:
         fields["origin_name"] = await _origin_name(ctx, fields["origin_actor_uri"])
-    await _store(ctx, fields, document, hops=hops)
+    await _store(ctx, fields, document, hops=hops, sender=None)
 
 
 def _not_newer(announce: dict[str, Any], held: Alert) -> bool:
@@ -259,8 +270,10 @@ def _not_newer(announce: dict[str, Any], held: Alert) -> bool:
     return version is not None and version <= held.updated_at
 
 
-async def withdrawn(ctx: InboxContext, uri: str) -> None:
-    """Its origin says it is gone: we take it down and take back our boosts."""
+async def withdrawn(ctx: InboxContext, uri: str, *, by: str | None = None) -> None:
+    """Its origin says it is gone (`by` None: it answered a fetch with 410), or an actor
+    deleted it (`by`, taken only from one of its owners): we take it down and take back our
+    boosts."""
     async with ctx.transaction() as session:
         alert = (
             await session.execute(
@@ -269,16 +282,20 @@ async def withdrawn(ctx: InboxContext, uri: str) -> None:
                 )
             )
         ).scalar_one_or_none()
-        if alert is not None:
-            alert.deleted_at = utcnow()
-            await _undo_relays(ctx.federation, session, alert)
+        if alert is None:
+            return
+        if by is not None and not await may_withdraw(session, alert, by):
+            log.info("delete of alert %s by %s refused (not its owner)", uri, by)
+            return
+        alert.deleted_at = utcnow()
+        await _undo_relays(ctx.federation, session, alert)
 
 
 async def on_delete(ctx: InboxContext) -> None:
     target = ctx.object_id
     if target is None or host_of(target) != host_of(ctx.actor.uri):
         return
-    await withdrawn(ctx, target)
+    await withdrawn(ctx, target, by=ctx.actor.uri)
 
 
 async def on_undo(ctx: InboxContext) -> None:

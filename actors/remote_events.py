@@ -1,8 +1,9 @@
 """What incoming activities about events mean: store, update, cancel, withdraw remote events.
 
-Only from sources this node follows (an organization, or a whole node through its instance
-actor); an `Update` or `Delete` only from the event's own server, and never one older than
-what we hold. Announced events are fetched from their origin, never taken as embedded.
+A new event only from sources this node follows (an organization, or a whole node through its
+instance actor); a pushed `Create`, `Update` or `Delete` only from one of the event's owners
+(`actors.ownership`), and never a version older than what we hold. Announced events are
+fetched from their origin, never taken as embedded.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors import as_to_day, remote_days
 from actors.as_to_internal import NotAnEvent, event_fields
-from actors.models import Event, Reply
+from actors.models import Event, Reply, SolidarityDay
+from actors.ownership import NODE_ACTOR_TYPES, may_change, may_withdraw
 from actors.text import display_name, sanitize_html
 from actors.urls import http_url
 from federation.client import FetchError
@@ -27,7 +29,6 @@ from federation.remote_actors import ActorError, first_id, host_of
 
 log = logging.getLogger(__name__)
 
-NODE_ACTOR_TYPES = ("Application", "Service")
 REPLY_TYPES = ("Note", "Article")
 
 
@@ -56,16 +57,19 @@ async def followed(session: AsyncSession, actor_uri: str) -> bool:
     return node_follow.first() is not None
 
 
-async def _store(session: AsyncSession, fields: dict[str, Any], document: dict[str, Any]) -> bool:
-    """Insert or update a remote event; False when what we hold is as new or newer."""
+async def _store(
+    session: AsyncSession, fields: dict[str, Any], document: dict[str, Any], sender: str | None
+) -> bool:
+    """Insert or update a remote event; False when refused, or what we hold is as new or newer."""
     event = (
         await session.execute(select(Event).where(Event.uri == fields["uri"]))
     ).scalar_one_or_none()
+    if not await may_change(session, event, fields, document, sender):
+        log.info("event %s: change from %s refused (not its owner)", fields["uri"], sender)
+        return False
     if event is None:
         session.add(Event(is_local=False, document=document, **fields))
         return True
-    if event.is_local or event.origin_host != fields["origin_host"]:
-        return False
     if fields["updated_at"] <= event.updated_at:
         return False  # a stale or repeated Update changes nothing
     for name, value in fields.items():
@@ -86,7 +90,16 @@ async def _organizer_name(ctx: InboxContext, organizer_uri: str) -> str | None:
     return display_name(organizer.name, organizer.username)
 
 
-async def _accept_event(ctx: InboxContext, document: dict[str, Any], *, via: str) -> None:
+async def _held(session: AsyncSession, uri: str, is_day: bool) -> bool:
+    model = SolidarityDay if is_day else Event
+    return (await session.execute(select(model.id).where(model.uri == uri))).first() is not None
+
+
+async def _accept_event(
+    ctx: InboxContext, document: dict[str, Any], *, via: str, sender: str | None
+) -> None:
+    """Take in an event or a day. `via`: who brought it (followed, for what is new to us);
+    `sender`: who pushed it, None when it was fetched from its origin."""
     is_day = as_to_day.is_day(document)
     try:
         fields = as_to_day.day_fields(document) if is_day else event_fields(document)
@@ -94,18 +107,20 @@ async def _accept_event(ctx: InboxContext, document: dict[str, Any], *, via: str
         log.info("ignored %s from %s: %s", ctx.activity.get("type"), ctx.actor.uri, exc)
         return
     async with ctx.federation.db.read() as session:
-        if not await followed(session, via):
+        # What we hold already, its owners may keep current even if we follow no one there
+        # any more; what is new must come from a source we follow.
+        if not await _held(session, fields["uri"], is_day) and not await followed(session, via):
             return  # not asked for: an unfollowed server cannot fill our pages
     fields["origin_name"] = await _organizer_name(ctx, fields["origin_actor_uri"])
     async with ctx.transaction() as session:
-        await (remote_days.store_remote if is_day else _store)(session, fields, document)
+        await (remote_days.store_remote if is_day else _store)(session, fields, document, sender)
 
 
 async def on_create(ctx: InboxContext) -> None:
     obj = ctx.object
     if isinstance(obj, dict) and obj.get("type") == "Event":
         # The inbox pipeline already checked that the object comes from the sender's server.
-        await _accept_event(ctx, obj, via=ctx.actor.uri)
+        await _accept_event(ctx, obj, via=ctx.actor.uri, sender=ctx.actor.uri)
     elif isinstance(obj, dict) and obj.get("type") in REPLY_TYPES and obj.get("inReplyTo"):
         await _accept_reply(ctx, obj)
 
@@ -116,6 +131,9 @@ async def _accept_reply(ctx: InboxContext, note: dict[str, Any]) -> None:
     uri = note.get("id")
     if target is None or not isinstance(uri, str):
         return
+    author = first_id(note.get("attributedTo"))
+    if author is not None and author != ctx.actor.uri:
+        return  # a neighbour's note, taken by its id before its author could send it
     content = note.get("content")
     if not isinstance(content, str) or not content.strip():
         return
@@ -155,7 +173,7 @@ async def on_update(ctx: InboxContext) -> None:
     obj = ctx.object
     if not (isinstance(obj, dict) and obj.get("type") == "Event"):
         return
-    await _accept_event(ctx, obj, via=ctx.actor.uri)
+    await _accept_event(ctx, obj, via=ctx.actor.uri, sender=ctx.actor.uri)
 
 
 async def on_delete(ctx: InboxContext) -> None:
@@ -173,8 +191,11 @@ async def on_delete(ctx: InboxContext) -> None:
             )
         ).scalar_one_or_none()
         if event is not None and event.deleted_at is None:
-            event.deleted_at = utcnow()
-        await remote_days.withdraw_remote(session, target)
+            if await may_withdraw(session, event, ctx.actor.uri):
+                event.deleted_at = utcnow()
+            else:
+                log.info("delete of event %s by %s refused (not its owner)", target, ctx.actor.uri)
+        await remote_days.withdraw_remote(session, target, by=ctx.actor.uri)
 
 
 async def withdrawn(ctx: InboxContext, uri: str) -> None:
@@ -185,7 +206,7 @@ async def withdrawn(ctx: InboxContext, uri: str) -> None:
         ).scalar_one_or_none()
         if event is not None and event.deleted_at is None:
             event.deleted_at = utcnow()
-        await remote_days.withdraw_remote(session, uri)
+        await remote_days.withdraw_remote(session, uri, by=None)
 
 
 async def announced(ctx: InboxContext, document: dict[str, Any]) -> None:
@@ -195,4 +216,4 @@ async def announced(ctx: InboxContext, document: dict[str, Any]) -> None:
     attributed = first_id(document.get("attributedTo"))
     if attributed is not None and host_of(attributed) != host_of(object_id):
         return  # an event claiming an organizer on another server is not its origin's word
-    await _accept_event(ctx, document, via=ctx.actor.uri)
+    await _accept_event(ctx, document, via=ctx.actor.uri, sender=None)

@@ -68,6 +68,24 @@ class RemoteServer:
         self.documents[urlsplit(document["id"]).path] = document
         return document
 
+    def serve_actor(self, path: str, actor_type: str = "Person") -> str:
+        """Another account on this server (the bare fields an actor needs); returns its id."""
+        actor_id = f"{self.base}{path}"
+        self.documents[path] = {
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": actor_id,
+            "type": actor_type,
+            "preferredUsername": path.rstrip("/").rsplit("/", 1)[-1].lstrip("@"),
+            "inbox": f"{actor_id}/inbox",
+            "outbox": f"{actor_id}/outbox",
+            "publicKey": {
+                "id": f"{actor_id}#main-key",
+                "owner": actor_id,
+                "publicKeyPem": public_key_pem(self.private_key),
+            },
+        }
+        return actor_id
+
     async def start(self) -> None:
         async def get(request: Request) -> Response:
             self.fetched.append(request.url.path)

@@ -2,14 +2,13 @@
 
 An alert crosses the network hop by hop: a node that receives an alert from an actor it follows
 stores it once and its organizations `Announce` it to their own followers, once per version of
-the alert, on the priority lane. The admin may switch relaying off, or refuse the alerts of
-whole servers.
+the alert, on the priority lane. The admin may switch relaying off; servers whose alerts are
+refused are server blocks (`federation.blocks`), refused everything.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,13 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors import alert_to_as
-from actors.alerts import AlertError, by_uri
+from actors.alerts import by_uri
 from actors.as_to_alert import NotAnAlert, alert_fields, is_alert, when
 from actors.models import Alert, AlertSettings
 from actors.organizations import all_organizations
 from actors.ownership import may_change, may_withdraw
 from actors.remote_events import followed
 from actors.text import display_name
+from federation import blocks
 from federation.client import FetchError
 from federation.db import Database, utcnow
 from federation.delivery import LANE_PRIORITY, enqueue
@@ -35,8 +35,6 @@ from federation.remote_actors import ActorError, first_id, host_of
 log = logging.getLogger(__name__)
 
 MAX_HOPS = 1_000
-# host or host:port, as `host_of` gives it: what an origin check compares.
-HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$")
 
 
 # --- relaying controls ------------------------------------------------------------------
@@ -45,71 +43,42 @@ HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9]
 @dataclass
 class Relaying:
     relay: bool = True
+    # The servers blocked on this node (federation.blocks): nothing of theirs is kept or passed on.
     blocked_hosts: list[str] = field(default_factory=list)
 
 
 async def relaying(session: AsyncSession) -> Relaying:
-    """Whether our organizations relay received alerts, and whose alerts we refuse."""
+    """Whether our organizations relay received alerts, and which servers are blocked."""
     row = (await session.execute(select(AlertSettings).limit(1))).scalar_one_or_none()
-    if row is None:
-        return Relaying()
-    return Relaying(relay=row.relay, blocked_hosts=list(row.blocked_hosts))
+    servers = sorted(b.target for b in await blocks.every(session) if b.kind == blocks.SERVER)
+    return Relaying(relay=True if row is None else row.relay, blocked_hosts=servers)
 
 
-def clean_hosts(lines: list[str]) -> list[str]:
-    """Hosts as typed (one a line, or a pasted address); raises AlertError on one that is not."""
-    hosts: list[str] = []
-    for line in lines:
-        text = line.strip().lower()
-        if not text:
-            continue
-        if "://" in text:
-            text = host_of(text)
-        text = text.lstrip("@").rstrip("/")
-        if "@" in text:  # an organization's handle: its server
-            text = text.rsplit("@", 1)[1]
-        if not HOST.match(text) or len(text) > 255:
-            raise AlertError(
-                {"blocked_hosts": f"{line.strip()!r} is not a server name like example.org"}
-            )
-        if text not in hosts:
-            hosts.append(text)
-    return hosts
-
-
-async def configure_relaying(
-    db: Database, *, relay: bool | None = None, blocked_hosts: list[str] | None = None
-) -> Relaying:
-    """Change what is given and keep the rest; returns the settings now in force."""
-    hosts = clean_hosts(blocked_hosts) if blocked_hosts is not None else None
+async def configure_relaying(db: Database, *, relay: bool) -> Relaying:
+    """Switch relaying on or off; returns the settings now in force."""
     async with db.transaction() as session:
         row = (await session.execute(select(AlertSettings).limit(1))).scalar_one_or_none()
         if row is None:
-            row = AlertSettings(relay=True, blocked_hosts=[])
+            row = AlertSettings(relay=True)
             session.add(row)
-        if relay is not None:
-            row.relay = relay
-        if hosts is not None:
-            row.blocked_hosts = hosts
+        row.relay = relay
         row.updated_at = utcnow()
-        return Relaying(relay=row.relay, blocked_hosts=list(row.blocked_hosts))
-
-
-async def block(db: Database, host: str) -> Relaying:
     async with db.read() as session:
-        current = await relaying(session)
-    return await configure_relaying(db, blocked_hosts=[*current.blocked_hosts, host])
+        return await relaying(session)
 
 
-async def unblock(db: Database, host: str) -> Relaying:
-    cleaned = clean_hosts([host])
-    gone = cleaned[0] if cleaned else ""
-    async with db.read() as session:
-        current = await relaying(session)
-    if gone not in current.blocked_hosts:
-        raise AlertError({"blocked_hosts": f"{host.strip()!r} is not blocked"})
-    kept = [name for name in current.blocked_hosts if name != gone]
-    return await configure_relaying(db, blocked_hosts=kept)
+async def block(federation: Federation, host: str) -> Relaying:
+    """`iwsn alert block`: what it always meant for alerts, now a server block for everything."""
+    target = blocks.Target(blocks.SERVER, blocks.parse_server(host))
+    await blocks.add(federation, target)
+    async with federation.db.read() as session:
+        return await relaying(session)
+
+
+async def unblock(federation: Federation, host: str) -> Relaying:
+    await blocks.remove(federation, blocks.Target(blocks.SERVER, blocks.parse_server(host)))
+    async with federation.db.read() as session:
+        return await relaying(session)
 
 
 # --- the relay --------------------------------------------------------------------------
@@ -178,13 +147,11 @@ async def _store(
 ) -> None:
     """Insert or update the alert we were given, then relay this version if it is new to us.
 
-    Nothing from an origin the admin blocked: neither stored nor relayed. Pushed (`sender`),
-    only from one of the alert's owners (`ownership.may_change`); None: fetched from its origin.
+    Pushed (`sender`), only from one of the alert's owners (`ownership.may_change`); None:
+    fetched from its origin. (Nothing reaches here from a blocked server: the inbox refuses its
+    activities and the client will not fetch from it.)
     """
     async with ctx.transaction() as session:
-        if fields["origin_host"] in (await relaying(session)).blocked_hosts:
-            log.info("alert %s from a blocked origin ignored", fields["uri"])
-            return
         alert = await by_uri(session, fields["uri"])
         if not await may_change(session, alert, fields, document, sender):
             log.info("alert %s: change from %s refused (not its owner)", fields["uri"], sender)

@@ -22,6 +22,7 @@ from actors.models import Alert, Organization
 from actors.organizations import OrganizationError, resolve
 from actors.text import normalize_hashtag
 from actors.urls import http_url
+from actors.visibility import visible
 from federation.db import utcnow
 from federation.delivery import LANE_PRIORITY
 from federation.models import LocalActor
@@ -303,6 +304,7 @@ async def active(session: AsyncSession, *, limit: int = 5) -> list[Alert]:
                     Alert.deleted_at.is_(None),
                     Alert.status == "active",
                     Alert.expires_at > utcnow(),
+                    visible(session, Alert),
                 )
                 .order_by(case((Alert.urgency == "urgent", 0), else_=1), Alert.updated_at.desc())
                 .limit(limit)
@@ -315,7 +317,14 @@ async def active(session: AsyncSession, *, limit: int = 5) -> list[Alert]:
 
 async def every(session: AsyncSession, *, limit: int = 200) -> list[Alert]:
     return list(
-        (await session.execute(select(Alert).order_by(Alert.published_at.desc()).limit(limit)))
+        (
+            await session.execute(
+                select(Alert)
+                .where(visible(session, Alert))
+                .order_by(Alert.published_at.desc())
+                .limit(limit)
+            )
+        )
         .scalars()
         .all()
     )

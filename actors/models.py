@@ -243,12 +243,11 @@ class AlertSettings(Base):
     """How this node passes on alerts it receives: one row (absent: the defaults).
 
     `relay` off: received alerts are stored and shown, but our organizations do not boost them.
-    An origin host in `blocked_hosts`: its alerts are neither stored nor relayed.
+    (Servers whose alerts were refused are server blocks now: `federation.blocks`.)
     """
 
     __tablename__ = "alert_settings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     relay: Mapped[bool] = mapped_column(Boolean, default=True)
-    blocked_hosts: Mapped[list[str]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

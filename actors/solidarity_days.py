@@ -21,6 +21,7 @@ from actors import day_to_as
 from actors.models import Event, Organization, SolidarityDay
 from actors.organizations import OrganizationError, resolve
 from actors.text import description_html, normalize_hashtag
+from actors.visibility import visible
 from federation.db import utcnow
 from federation.models import LocalActor
 from federation.node import Federation
@@ -199,7 +200,11 @@ async def coming(session: AsyncSession, *, limit: int = 50) -> list[SolidarityDa
         (
             await session.execute(
                 select(SolidarityDay)
-                .where(SolidarityDay.deleted_at.is_(None), SolidarityDay.day >= today)
+                .where(
+                    SolidarityDay.deleted_at.is_(None),
+                    SolidarityDay.day >= today,
+                    visible(session, SolidarityDay),
+                )
                 .order_by(SolidarityDay.day, SolidarityDay.id)
                 .limit(limit)
             )
@@ -229,6 +234,7 @@ async def actions_of(session: AsyncSession, day: SolidarityDay) -> list[Event]:
                 select(Event)
                 .where(
                     Event.deleted_at.is_(None),
+                    visible(session, Event),
                     or_(
                         Event.solidarity_day_uri == day.uri,
                         (Event.starts_at >= low) & (Event.starts_at < high),

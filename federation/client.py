@@ -6,6 +6,7 @@ import asyncio
 import functools
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
@@ -79,6 +80,8 @@ class SignedClient:
         if signing_processes is None:
             signing_processes = 1 if (os.cpu_count() or 1) > 1 else 0
         self._signing = SigningPool(signing_processes) if signing_processes else None
+        # Raises for a URL the node must never reach (federation.blocks): fetches and POSTs.
+        self.guard: Callable[[str], None] | None = None
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -108,6 +111,8 @@ class SignedClient:
 
     def check(self, url: str) -> None:
         _check_url_cached(url, self.config.allow_local)
+        if self.guard is not None:
+            self.guard(url)
 
     async def get_json(
         self,

@@ -43,6 +43,7 @@ class Rejection(StrEnum):
     ORIGIN_MISMATCH = "origin_mismatch"
     UNKNOWN_RECIPIENT = "unknown_recipient"
     WRONG_HOST = "wrong_host"
+    BLOCKED = "blocked"
 
 
 STATUS = {
@@ -61,6 +62,7 @@ STATUS = {
     Rejection.UNKNOWN_RECIPIENT: 404,
     # Misdirected Request: meant for another server; Mastodon does not retry a 4xx like it.
     Rejection.WRONG_HOST: 421,
+    Rejection.BLOCKED: 403,
 }
 
 
@@ -261,6 +263,8 @@ async def receive(
     assert actor_id is not None  # parse_activity checked it
     # Stored actors are in their one spelling (federation.uris); so is the one we compare.
     actor_uri = normalize_uri(actor_id)
+    if federation.blocks.actor_blocked(actor_uri):  # before any key is fetched from it
+        raise InboxRejection(Rejection.BLOCKED, f"{actor_uri} is blocked on this node")
     check_origins(activity, actor_uri)
     try:
         actor = await verify_sender(federation, method, path, headers, body, actor_uri)

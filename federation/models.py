@@ -197,3 +197,28 @@ class ReceivedActivity(Base):
     # Names of the handlers whose writes committed (federation.handlers): a retry after a
     # later handler failed skips them instead of applying their effect twice.
     handlers_done: Mapped[list[str] | None] = mapped_column(JSON)
+
+
+class Block(Base):
+    """A server (with its subdomains) or one actor this node neither hears nor speaks to.
+
+    `target` is a host as `host_of` gives it (`example.org`, `127.0.0.1:8001`) for a server,
+    an actor id for an actor. What was stored from it before stays, hidden, for an unblock.
+    """
+
+    __tablename__ = "blocks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # server | actor
+    target: Mapped[str] = mapped_column(URI, unique=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BlockListVersion(Base):
+    """One row: bumped with every change of `blocks`, so each process knows when to reload."""
+
+    __tablename__ = "block_list_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation.blocks import BlockList
 from federation.client import SignedClient, Signer
 from federation.config import FederationConfig
 from federation.db import Database
@@ -32,6 +33,9 @@ class Federation:
         self.db = db
         self.registry = registry or HandlerRegistry()
         self.client = SignedClient(config)
+        self.blocks = BlockList(db)
+        self.blocks_wake = asyncio.Event()
+        self.client.guard = self.blocks.check_url
         self._instance_signer: Signer | None = None
         self.actors = ActorCache(
             db, self.client, self._signer_for_fetch, max_age_seconds=config.actor_cache_seconds
@@ -40,11 +44,16 @@ class Federation:
         self.inbox_wake = asyncio.Event()
         self.wakeups = Wakeups(db.url, self._woken)
         self.inbox_writer = InboxWriter(db, self._inbox_written)
-        # enqueue() finds this on every session and wakes the workers after commit.
-        db.sessions.configure(info={"delivery_waker": self._delivery_enqueued})
+        # enqueue() finds the waker on every session and wakes the workers after commit;
+        # queries find the block list, to leave out what came from blocked servers.
+        db.sessions.configure(
+            info={"delivery_waker": self._delivery_enqueued, "blocks": self.blocks}
+        )
+        db.read_sessions.configure(info={"blocks": self.blocks})
 
     def _woken(self, kind: str) -> None:
-        (self.delivery_wake if kind == "delivery" else self.inbox_wake).set()
+        wakes = {"delivery": self.delivery_wake, "blocks": self.blocks_wake}
+        wakes.get(kind, self.inbox_wake).set()
 
     def _delivery_enqueued(self) -> None:
         self.delivery_wake.set()

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 log = logging.getLogger(__name__)
 
 CHANNEL = "iwsn_wake"
-KINDS = frozenset({"delivery", "inbox"})
+KINDS = frozenset({"delivery", "inbox", "blocks"})
 RECONNECT_SECONDS = 5.0
 _listener_numbers = itertools.count(1)
 _NOTIFY = text("SELECT pg_notify(:channel, :kind)")

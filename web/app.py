@@ -26,6 +26,7 @@ from web.routes import (
     activitypub,
     admin,
     admin_alerts,
+    admin_blocks,
     admin_days,
     admin_events,
     admin_participants,
@@ -54,6 +55,7 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await node.watch_blocks()
         if workers:
             node.start_workers(workers)
         elif process_inbox:
@@ -98,6 +100,7 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
             *admin_alerts.routes,
             *admin_days.routes,
             *admin_participants.routes,
+            *admin_blocks.routes,
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[

@@ -29,7 +29,7 @@ from federation.delivery import queue_status, resume_host
 from federation.models import Follower, Following, LocalActor
 from federation.node import INSTANCE_USERNAME
 from federation.remote_actors import ActorError
-from web import cli_alerts, cli_days, cli_events, migrate
+from web import cli_alerts, cli_blocks, cli_days, cli_events, migrate
 from web.runtime import Node
 from web.serving import run_event_loop
 from web.settings import Settings, SettingsError, load, prepare_data_dir
@@ -108,6 +108,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
         # Finish the batch in hand on SIGTERM (docker stop) instead of dropping it mid-send.
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
+        await node.watch_blocks()
         node.start_workers(args.workers)
         print(f"Delivery workers running for {settings.base_url}", file=sys.stderr)
         try:
@@ -130,6 +131,7 @@ def _with_node(action: Callable[[Node, argparse.Namespace], Awaitable[Any]]) -> 
             node = Node(settings)
             try:
                 await node.federation.ensure_instance_actor()
+                await node.federation.blocks.refresh()  # no command reaches a blocked server
                 await action(node, args)
             finally:
                 await node.aclose()
@@ -417,6 +419,7 @@ def parser() -> argparse.ArgumentParser:
     cli_events.add_commands(sub, _with_node)
     cli_days.add_commands(sub, _with_node)
     cli_alerts.add_commands(sub, _with_node)
+    cli_blocks.add_commands(sub, _with_node)
     return top
 
 

@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from actors import alert_relaying, alerts
+from federation import blocks
 from web.runtime import Node
 
 # Errors a user can fix: printed without a traceback.
-ERRORS = (alerts.AlertError, alerts.AlertNotFound)
+ERRORS = (alerts.AlertError, alerts.AlertNotFound, blocks.BlockError)
 
 
 def _moment(text: str) -> datetime:
@@ -111,11 +112,12 @@ async def relaying(node: Node, args: argparse.Namespace) -> None:
 
 
 async def block(node: Node, args: argparse.Namespace) -> None:
-    _show(await alert_relaying.block(node.db, args.host))
+    """An alias of `iwsn block HOST`: a server block, for everything, not alerts alone."""
+    _show(await alert_relaying.block(node.federation, args.host))
 
 
 async def unblock(node: Node, args: argparse.Namespace) -> None:
-    _show(await alert_relaying.unblock(node.db, args.host))
+    _show(await alert_relaying.unblock(node.federation, args.host))
 
 
 def _guarded(action: Callable[[Node, argparse.Namespace], Awaitable[Any]]) -> Callable:
@@ -154,9 +156,9 @@ def add_commands(sub: argparse._SubParsersAction, with_node) -> None:  # type: i
     )
     relay.add_argument("state", nargs="?", choices=("on", "off"), help="omit to show")
     relay.set_defaults(func=with_node(_guarded(relaying)))
-    stop = group.add_parser("block", help="neither keep nor pass on alerts raised on a server")
+    stop = group.add_parser("block", help="the same as `iwsn block HOST`: a server block")
     stop.add_argument("host", help="a server name, e.g. example.org")
     stop.set_defaults(func=with_node(_guarded(block)))
-    allow = group.add_parser("unblock", help="accept a blocked server's alerts again")
+    allow = group.add_parser("unblock", help="the same as `iwsn unblock HOST`")
     allow.add_argument("host")
     allow.set_defaults(func=with_node(_guarded(unblock)))

@@ -28,9 +28,24 @@ class Node:
         self._stop = asyncio.Event()
         self._worker_tasks: list[asyncio.Task[None]] = []
         self._listening = False
+        self._watching_blocks = False
 
     async def bootstrap(self) -> BootstrapResult:
         return await bootstrap(self.federation, self.settings.org_name)
+
+    async def watch_blocks(self) -> None:
+        """Every process that serves or works keeps the block list current: its inbox and its
+        outbound client ask it. Loaded before this returns."""
+        if self._watching_blocks:
+            return
+        self._watching_blocks = True
+        self._stop.clear()
+        await self.federation.blocks.refresh()
+        self._listen_for_wakeups()
+        watch = self.federation.blocks.watch(
+            self._stop, self.federation.blocks_wake, self.settings.poll_seconds
+        )
+        self._worker_tasks.append(asyncio.create_task(watch, name="blocks"))
 
     def start_workers(self, count: int = 1) -> None:
         """Delivery workers, the inbox processor and housekeeping: the node's background work."""
@@ -78,11 +93,13 @@ class Node:
         self._stop.set()
         self.federation.delivery_wake.set()
         self.federation.inbox_wake.set()
+        self.federation.blocks_wake.set()
         for task in self._worker_tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout=30)
         self._worker_tasks.clear()
         self._listening = False
+        self._watching_blocks = False
 
     async def aclose(self) -> None:
         await self.stop_workers()

@@ -8,6 +8,7 @@ from support import eventually
 from test_alerts import held, org_follows, quiet, relays, strike
 
 from actors import alert_relaying, alerts
+from federation import blocks
 
 
 async def test_with_relaying_off_a_node_holds_the_alert_but_does_not_pass_it_on(start_node):
@@ -49,7 +50,7 @@ async def test_alerts_from_a_blocked_origin_are_neither_stored_nor_relayed(start
     await org_follows(a, b)
     await org_follows(b, c)
     await org_follows(b, d)
-    await alert_relaying.block(b.db, c.federation.own_host)
+    await alert_relaying.block(b.federation, c.federation.own_host)
 
     blocked = await alerts.raise_alert(c.federation, strike())
     allowed = await alerts.raise_alert(d.federation, strike(title="Dockers locked out"))
@@ -61,23 +62,20 @@ async def test_alerts_from_a_blocked_origin_are_neither_stored_nor_relayed(start
     assert await relays(b, allowed.uri) == 1
 
     # Unblocked: the next version arrives.
-    await alert_relaying.unblock(b.db, c.federation.own_host)
+    await alert_relaying.unblock(b.federation, c.federation.own_host)
     await alerts.update(c.federation, blocked.uri, strike(title="Strike attacked again"))
     await eventually(lambda: held(a, blocked.uri))
 
 
 def test_blocked_hosts_are_read_as_people_type_them():
-    assert alert_relaying.clean_hosts(
-        ["  Example.ORG ", "@union@other.example", "https://x.example/a", ""]
-    ) == [
-        "example.org",
-        "other.example",
-        "x.example",
-    ]
-    for wrong in ("not a host", "a..b", "-x.org"):
+    assert [
+        blocks.parse_server(text)
+        for text in ("  Example.ORG ", "https://x.example/a", "other.example.", "h.example:8443")
+    ] == ["example.org", "x.example", "other.example", "h.example:8443"]
+    for wrong in ("not a host", "a..b", "-x.org", ""):
         try:
-            alert_relaying.clean_hosts([wrong])
-        except alerts.AlertError as exc:
-            assert "blocked_hosts" in exc.problems
+            blocks.parse_server(wrong)
+        except blocks.BlockError as exc:
+            assert "is not a server name" in str(exc)
         else:
             raise AssertionError(wrong)

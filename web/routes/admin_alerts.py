@@ -1,5 +1,5 @@
 """Admin pages for solidarity alerts: raise, update, resolve, withdraw; and how received alerts
-are passed on (relaying on or off, origins blocked).
+are passed on (relaying on or off; blocked servers are on /admin/blocks).
 
 The form turns what the organizer types into an `alerts.AlertInput`; every rule stays in
 `actors.alerts`.
@@ -260,19 +260,11 @@ async def withdraw_alert(request: Request) -> Response:
     return RedirectResponse("/admin/alerts", status_code=303)
 
 
-async def _render_list(
-    request: Request,
-    *,
-    relaying: alert_relaying.Relaying | None = None,
-    hosts_text: str | None = None,
-    problems: dict[str, str] | None = None,
-    status: int = 200,
-) -> Response:
+async def _render_list(request: Request) -> Response:
     node = _node(request)
     async with node.db.read() as session:
         found = await alerts.every(session)
-        current = await alert_relaying.relaying(session)
-    relaying = relaying or current
+        relaying = await alert_relaying.relaying(session)
     now = utcnow()
     items = [
         {
@@ -289,11 +281,8 @@ async def _render_list(
             "local": [item for item in items if item["alert"].is_local],
             "received": [item for item in items if not item["alert"].is_local],
             "relaying": relaying,
-            "hosts_text": "\n".join(relaying.blocked_hosts) if hosts_text is None else hosts_text,
-            "problems": {name: _sentence(text) for name, text in (problems or {}).items()},
             "notice": request.session.pop(FLASH, None),
         },
-        status=status,
     )
 
 
@@ -306,20 +295,7 @@ async def list_alerts(request: Request) -> Response:
 async def relaying_settings(request: Request) -> Response:
     node = _node(request)
     form = await read_form(request)
-    relay = form.get("relay") == "on"
-    hosts_text = _form_text(form, "blocked_hosts")
-    try:
-        await alert_relaying.configure_relaying(
-            node.db, relay=relay, blocked_hosts=hosts_text.split("\n")
-        )
-    except alerts.AlertError as exc:
-        return await _render_list(
-            request,
-            relaying=alert_relaying.Relaying(relay=relay),
-            hosts_text=hosts_text,
-            problems=exc.problems,
-            status=400,
-        )
+    await alert_relaying.configure_relaying(node.db, relay=form.get("relay") == "on")
     request.session[FLASH] = {"what": "relaying", "title": ""}
     return RedirectResponse("/admin/alerts#relaying", status_code=303)
 

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from actors import alert_text, alert_to_as, alerts
 from actors.models import Alert, Organization
+from actors.visibility import shown
 from federation.db import utcnow
 from federation.models import LocalActor
 from web import feeds
@@ -40,6 +41,8 @@ async def _alert(request: Request) -> Alert:
         else:
             uri = f"{node.settings.base_url}/alerts/{request.path_params['id']}"
             alert = await alerts.by_uri(session, uri)
+        if alert is not None and not shown(session, alert):
+            alert = None  # from a blocked server: kept, but not shown
     if alert is None:
         raise HTTPException(404, "No such alert")
     return alert

@@ -17,6 +17,7 @@ from actors import day_text, day_to_as, solidarity_days
 from actors.internal_to_as import with_context
 from actors.models import Organization, SolidarityDay
 from actors.organizations import all_organizations
+from actors.visibility import shown
 from federation.models import LocalActor
 from web import feeds, i18n
 from web.negotiation import ActivityJSONResponse, wants_activity_json
@@ -55,6 +56,8 @@ async def _day(request: Request) -> SolidarityDay:
         else:
             uri = f"{node.settings.base_url}/days/{request.path_params['id']}"
             day = await solidarity_days.by_uri(session, uri)
+        if day is not None and not shown(session, day):
+            day = None  # from a blocked server: kept, but not shown
     if day is None:
         raise HTTPException(404, "No such solidarity day")
     return day

@@ -14,6 +14,7 @@ from starlette.routing import Route
 from actors import event_text, internal_to_as, participation
 from actors.events import event_path
 from actors.models import Event, Organization, Reply
+from actors.visibility import by_visible_authors, visible
 from federation.db import utcnow
 from federation.models import LocalActor
 from web import i18n
@@ -46,16 +47,15 @@ async def event_page(request: Request) -> Response:
     event, organization, actor = row
     async with node.db.read() as session:
         taking_part = await participation.counts(session, event.id)
-        replies = (
+        replies = by_visible_authors(
+            session,
             (
                 await session.execute(
                     select(Reply)
                     .where(Reply.event_id == event.id, Reply.hidden.is_(False))
                     .order_by(Reply.published_at)
                 )
-            )
-            .scalars()
-            .all()
+            ).scalars(),
         )
     if event.deleted_at is not None:
         if wants_activity_json(request):
@@ -219,6 +219,7 @@ async def upcoming(
             select(Event)
             .where(
                 Event.deleted_at.is_(None),
+                visible(session, Event),
                 or_(
                     Event.ends_at >= now,
                     (Event.ends_at.is_(None)) & (Event.starts_at >= now - timedelta(days=1)),

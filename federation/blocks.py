@@ -14,7 +14,6 @@ every few seconds in case a wake-up was lost.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import logging
 import re
@@ -25,6 +24,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import webfinger
+from federation.client import FetchError
 from federation.db import Database
 from federation.models import (
     Block,
@@ -198,7 +198,7 @@ async def _resolve(federation: Federation, text: str) -> Target:
     if "@" in value.lstrip("@"):
         try:
             return Target(ACTOR, await webfinger.lookup(federation.client, value))
-        except Exception as exc:
+        except (FetchError, ValueError) as exc:
             raise BlockError(f"could not find the account {value!r}: {exc}") from exc
     return Target(SERVER, parse_server(value))
 
@@ -286,6 +286,10 @@ async def every(session: AsyncSession) -> list[Block]:
 
 
 async def _changed(federation: Federation) -> None:
-    with contextlib.suppress(Exception):
-        await federation.blocks.refresh()
+    """The change is committed: this process knows it at once, the others on a wake-up."""
     federation.wakeups.after_commit(WAKE_KIND)
+    try:
+        await federation.blocks.refresh()
+    except Exception:
+        # Committed all the same; the watcher's next version check loads it.
+        log.exception("block list changed but could not be reloaded here")

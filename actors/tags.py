@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.models import Alert, Event, SolidarityDay
 from actors.text import normalize_hashtag
+from actors.visibility import visible
 
 # Past items shown on a tag page (and in its feed), newest first: enough to find last year's.
 PAST_LIMIT = 100
@@ -72,13 +73,20 @@ def alert_is_live(alert: Alert, now: datetime) -> bool:
 
 
 async def tagged(session: AsyncSession, tag: str, *, now: datetime | None = None) -> Tagged:
-    """Everything not withdrawn that carries `tag`, sorted as the tag page lists it."""
+    """Everything not withdrawn (nor from a blocked server) that carries `tag`, sorted as the
+    tag page lists it."""
     now = now or datetime.now(UTC)
     wanted = key(tag)
     found = Tagged()
 
     events = (
-        (await session.execute(select(Event).where(Event.deleted_at.is_(None)))).scalars().all()
+        (
+            await session.execute(
+                select(Event).where(Event.deleted_at.is_(None), visible(session, Event))
+            )
+        )
+        .scalars()
+        .all()
     )
     for event in events:
         if _carries(event.hashtags or [], wanted):
@@ -90,7 +98,13 @@ async def tagged(session: AsyncSession, tag: str, *, now: datetime | None = None
     # Today anywhere on Earth: a day still running at UTC-12 is still coming.
     today = (now - timedelta(hours=12)).date()
     days = (
-        (await session.execute(select(SolidarityDay).where(SolidarityDay.deleted_at.is_(None))))
+        (
+            await session.execute(
+                select(SolidarityDay).where(
+                    SolidarityDay.deleted_at.is_(None), visible(session, SolidarityDay)
+                )
+            )
+        )
         .scalars()
         .all()
     )
@@ -102,7 +116,13 @@ async def tagged(session: AsyncSession, tag: str, *, now: datetime | None = None
     del found.past_days[PAST_LIMIT:]
 
     alerts = (
-        (await session.execute(select(Alert).where(Alert.deleted_at.is_(None)))).scalars().all()
+        (
+            await session.execute(
+                select(Alert).where(Alert.deleted_at.is_(None), visible(session, Alert))
+            )
+        )
+        .scalars()
+        .all()
     )
     for alert in alerts:
         if _carries(alert.hashtags or [], wanted):

@@ -37,6 +37,7 @@ async def test_a_blocked_server_is_refused_hidden_and_restored_by_an_unblock(
     await eventually(lambda: remote_event(b, event.uri))
     await eventually(lambda: held(b, alert.uri))
     assert "May Day march" in await listed(b, "/actions")
+    assert "May Day march" in await listed(b, "/tags/MayDay")
     assert "general strike attacked" in await listed(b, "/alerts")
 
     # A follower on a server that is down: B's delivery to it waits, retrying.
@@ -82,6 +83,7 @@ async def test_a_blocked_server_is_refused_hidden_and_restored_by_an_unblock(
     # Its content is kept, and shown nowhere.
     assert (await remote_event(b, event.uri)).deleted_at is None
     assert "May Day march" not in await listed(b, "/actions")
+    assert "May Day march" not in await listed(b, "/tags/MayDay")
     assert "general strike attacked" not in await listed(b, "/alerts")
     assert "May Day march" not in await listed(b, "/events.ics")
     async with httpx.AsyncClient() as http:

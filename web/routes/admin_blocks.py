@@ -10,6 +10,7 @@ from starlette.routing import Route
 from federation import blocks
 from federation.models import Block
 from web.auth import admin_required
+from web.forms import read_form
 from web.runtime import Node
 
 FLASH = "admin_blocks_notice"
@@ -45,7 +46,7 @@ async def list_blocks(request: Request) -> Response:
 
 @admin_required
 async def add_block(request: Request) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     typed = str(form.get("target", "")).strip()
     reason = str(form.get("reason", "")).strip()
     node = _node(request)

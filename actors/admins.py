@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -17,8 +18,14 @@ _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 12
 SETUP_TOKEN_LIFETIME = timedelta(days=2)
 SESSION_LIFETIME = timedelta(days=14)
-# Verifying against a throwaway hash keeps the timing of "no such user" and "wrong password" alike.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # Verifying against a throwaway hash keeps "no such user" and "wrong password" alike in
+    # timing. Made at the first login, not at import: a hash takes a quarter of a second,
+    # which every `iwsn` command and every web process start would otherwise pay.
+    return _hasher.hash(secrets.token_hex(16))
 
 
 class AdminError(ValueError):
@@ -69,7 +76,7 @@ async def authenticate(db: Database, username: str, password: str) -> AdminAccou
             await session.execute(select(AdminAccount).where(AdminAccount.username == username))
         ).scalar_one_or_none()
         try:
-            _hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
+            _hasher.verify(account.password_hash if account else _dummy_hash(), password)
         except (VerificationError, InvalidHashError):
             return None
         if account is None:

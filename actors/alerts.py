@@ -17,7 +17,7 @@ from babel import Locale
 from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actors import alert_to_as
+from actors import alert_to_as, vocabulary
 from actors.models import Alert, Organization
 from actors.organizations import OrganizationError, resolve
 from actors.text import normalize_hashtag
@@ -28,9 +28,9 @@ from federation.delivery import LANE_PRIORITY
 from federation.models import LocalActor
 from federation.node import Federation
 
-ASK_KINDS = ("messages", "protests", "donations", "solidarity_strikes")
-URGENCIES = ("urgent", "normal")
-STATUSES = ("active", "resolved")
+ASK_KINDS = vocabulary.ALERT_ASK_KINDS
+URGENCIES = vocabulary.ALERT_URGENCIES
+STATUSES = vocabulary.ALERT_STATUSES
 MAX_TITLE = 200
 MAX_TEXT = 5_000
 MAX_ASK = 1_000

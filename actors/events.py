@@ -16,7 +16,7 @@ from babel import Locale
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actors import internal_to_as, solidarity_days
+from actors import internal_to_as, solidarity_days, vocabulary
 from actors.models import Event, Organization, Participant
 from actors.organizations import OrganizationError, resolve
 from actors.text import description_html, normalize_hashtag
@@ -25,8 +25,8 @@ from federation.db import utcnow
 from federation.models import LocalActor
 from federation.node import Federation
 
-KINDS = ("demonstration", "strike", "picket", "rally", "march", "online", "other")
-CATEGORIES = ("action", "assembly")
+KINDS = vocabulary.EVENT_KINDS
+CATEGORIES = vocabulary.EVENT_CATEGORIES
 Category = Literal["action", "assembly"]
 COUNTRIES = frozenset(Locale("en").territories)
 MAX_TITLE = 200

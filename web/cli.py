@@ -9,30 +9,30 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
-from actors import admins
-from actors.events import EventError
-from actors.organizations import (
-    OrganizationError,
-    all_organizations,
-    by_name,
-    create_organization,
-    update_profile,
-)
-from actors.organizations import resolve as resolve_organization
-from federation import follows
-from federation.client import FetchError
-from federation.delivery import queue_status, resume_host
-from federation.models import Follower, Following, LocalActor
-from federation.node import INSTANCE_USERNAME
-from federation.remote_actors import ActorError
-from web import cli_alerts, cli_blocks, cli_days, cli_events, migrate
-from web.runtime import Node
-from web.serving import run_event_loop
+from web import cli_alerts, cli_blocks, cli_days, cli_events
+from web.lazy import lazy
 from web.settings import Settings, SettingsError, load, prepare_data_dir
+
+# Loaded when a command first needs them: `iwsn --help` and argument errors answer at once.
+admins = lazy("actors.admins")
+events = lazy("actors.events")
+organizations = lazy("actors.organizations")
+follows = lazy("federation.follows")
+client = lazy("federation.client")
+delivery = lazy("federation.delivery")
+models = lazy("federation.models")
+federation_node = lazy("federation.node")
+remote_actors = lazy("federation.remote_actors")
+migrate = lazy("web.migrate")
+runtime = lazy("web.runtime")
+serving = lazy("web.serving")
+
+if TYPE_CHECKING:
+    from federation.client import FetchError
+    from federation.models import LocalActor
+    from web.runtime import Node
 
 log = logging.getLogger("iwsn")
 
@@ -47,7 +47,7 @@ def _settings() -> Settings:
 
 async def _ready_node(settings: Settings) -> Node:
     await migrate.upgrade(settings.database_url)
-    node = Node(settings)
+    node = runtime.Node(settings)
     result = await node.bootstrap()
     if result.created_organization:
         print(
@@ -92,7 +92,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
             server = uvicorn.Server(serving.uvicorn_config(app, options))
             await server.serve(sockets=sockets[:1])
 
-    run_event_loop(main)
+    serving.run_event_loop(main)
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
@@ -117,7 +117,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
             await node.aclose()
 
     try:
-        run_event_loop(main)
+        serving.run_event_loop(main)
     except KeyboardInterrupt:
         pass
 
@@ -128,7 +128,7 @@ def _with_node(action: Callable[[Node, argparse.Namespace], Awaitable[Any]]) -> 
 
         async def main() -> None:
             await migrate.upgrade(settings.database_url)
-            node = Node(settings)
+            node = runtime.Node(settings)
             try:
                 await node.federation.ensure_instance_actor()
                 await node.federation.blocks.refresh()  # no command reaches a blocked server
@@ -162,22 +162,22 @@ async def admin_create(node: Node, args: argparse.Namespace) -> None:
 
 async def org_create(node: Node, args: argparse.Namespace) -> None:
     try:
-        org = await create_organization(
+        org = await organizations.create_organization(
             node.federation, args.name, display_name=args.display_name, summary=args.summary
         )
-    except OrganizationError as exc:
+    except organizations.OrganizationError as exc:
         raise CommandError(str(exc)) from exc
     print(f"{node.settings.base_url}/actors/{org.name}")
 
 
 async def org_edit(node: Node, args: argparse.Namespace) -> None:
     async with node.db.read() as session:
-        found = await by_name(session, args.name)
+        found = await organizations.by_name(session, args.name)
     if found is None:
         raise CommandError(f"no organization named {args.name!r} on this node")
     organization, actor = found
     try:
-        await update_profile(
+        await organizations.update_profile(
             node.federation,
             args.name,
             display_name=organization.display_name
@@ -186,26 +186,28 @@ async def org_edit(node: Node, args: argparse.Namespace) -> None:
             summary=organization.summary if args.summary is None else args.summary,
             manually_approves_followers=actor.manually_approves_followers,
         )
-    except OrganizationError as exc:
+    except organizations.OrganizationError as exc:
         raise CommandError(str(exc)) from exc
     print(actor.uri)
 
 
 async def org_list(node: Node, _args: argparse.Namespace) -> None:
     async with node.db.read() as session:
-        for org, actor in await all_organizations(session):
+        for org, actor in await organizations.all_organizations(session):
             print(f"@{org.name}@{node.settings.domain}\t{org.display_name}\t{actor.uri}")
 
 
 async def _acting_actor(node: Node, org: str | None) -> LocalActor:
     async with node.db.read() as session:
         if org is None:
-            actor = await node.federation.local_actor_by_username(session, INSTANCE_USERNAME)
+            actor = await node.federation.local_actor_by_username(
+                session, federation_node.INSTANCE_USERNAME
+            )
             assert actor is not None
             return actor
         try:
-            return (await resolve_organization(session, org))[1]
-        except OrganizationError as exc:
+            return (await organizations.resolve(session, org))[1]
+        except organizations.OrganizationError as exc:
             raise CommandError(str(exc)) from exc
 
 
@@ -214,7 +216,7 @@ async def _target_uri(node: Node, target: str) -> str:
         return await follows.resolve_target(node.federation, target)
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
-    except FetchError as exc:
+    except client.FetchError as exc:
         raise CommandError(_unreachable(target, exc)) from exc
 
 
@@ -239,7 +241,7 @@ async def follow(node: Node, args: argparse.Namespace) -> None:
     uri = await _target_uri(node, args.target)
     try:
         row = await follows.follow(node.federation, actor, uri)
-    except FetchError as exc:
+    except client.FetchError as exc:
         raise CommandError(_unreachable(args.target, exc)) from exc
     print(f"{row.target_uri}\t{row.state}")
 
@@ -255,27 +257,31 @@ async def unfollow(node: Node, args: argparse.Namespace) -> None:
 
 
 async def _graph(node: Node, model: Any, column: Any, *, state: str | None = None) -> None:
+    from sqlalchemy import select  # not at import: see web.lazy
+
     async with node.db.read() as session:
         query = (
-            select(LocalActor.username, column, model.state)
-            .join(LocalActor, model.local_actor_id == LocalActor.id)
-            .order_by(LocalActor.username, model.id)
+            select(models.LocalActor.username, column, model.state)
+            .join(models.LocalActor, model.local_actor_id == models.LocalActor.id)
+            .order_by(models.LocalActor.username, model.id)
         )
         if state:
             query = query.where(model.state == state)
         for username, uri, row_state in await session.execute(query):
-            who = "node" if username == INSTANCE_USERNAME else f"@{username}"
+            who = "node" if username == federation_node.INSTANCE_USERNAME else f"@{username}"
             print(f"{who}\t{uri}\t{row_state}")
 
 
 async def list_followers(node: Node, args: argparse.Namespace) -> None:
-    await _graph(node, Follower, Follower.actor_uri, state="pending" if args.pending else None)
+    await _graph(
+        node, models.Follower, models.Follower.actor_uri, state="pending" if args.pending else None
+    )
 
 
 async def set_manual_approval(node: Node, args: argparse.Namespace) -> None:
     actor = await _acting_actor(node, args.org)
     async with node.db.transaction() as session:
-        row = await session.get(LocalActor, actor.id)
+        row = await session.get(models.LocalActor, actor.id)
         assert row is not None
         row.manually_approves_followers = args.mode == "on"
     who = f"@{actor.username}" if args.org else "the node"
@@ -295,21 +301,21 @@ async def decide_follower(node: Node, args: argparse.Namespace) -> None:
 
 
 async def list_following(node: Node, _args: argparse.Namespace) -> None:
-    await _graph(node, Following, Following.target_uri)
+    await _graph(node, models.Following, models.Following.target_uri)
 
 
 async def deliveries(node: Node, args: argparse.Namespace) -> None:
     if args.action == "resume":
         if not args.host:
             raise CommandError("which server? iwsn deliveries resume HOST")
-        if not await resume_host(node.db, args.host):
+        if not await delivery.resume_host(node.db, args.host):
             raise CommandError(f"{args.host} is not marked unavailable")
         print(f"{args.host}\tdeliveries resumed")
         return
     if args.host:
         raise CommandError("a server is named only with: iwsn deliveries resume HOST")
     async with node.db.read() as session:
-        status = await queue_status(session)
+        status = await delivery.queue_status(session)
     totals = status["totals"]
     print("due {due}\tretrying {retrying}\tdead {dead}\tdelivered {delivered}".format(**totals))
     for host, counts in sorted(status["hosts"].items()):
@@ -434,12 +440,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     except (
         CommandError,
-        FetchError,
-        ActorError,
-        OrganizationError,
-        EventError,
+        client.FetchError,
+        remote_actors.ActorError,
+        organizations.OrganizationError,
+        events.EventError,
         cli_events.EventCommandError,
-        *cli_days.ERRORS,
+        *cli_days.errors(),
     ) as exc:
         print(f"iwsn: {exc}", file=sys.stderr)
         sys.exit(1)

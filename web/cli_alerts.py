@@ -7,14 +7,23 @@ import dataclasses
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from actors import alert_relaying, alerts
-from federation import blocks
-from web.runtime import Node
+from actors import vocabulary
+from web.lazy import lazy
 
-# Errors a user can fix: printed without a traceback.
-ERRORS = (alerts.AlertError, alerts.AlertNotFound, blocks.BlockError)
+alert_relaying = lazy("actors.alert_relaying")
+alerts = lazy("actors.alerts")
+blocks = lazy("federation.blocks")
+
+if TYPE_CHECKING:
+    from actors.alert_relaying import Relaying
+    from web.runtime import Node
+
+
+def errors() -> tuple[type[Exception], ...]:
+    """Errors a user can fix: printed without a traceback."""
+    return (alerts.AlertError, alerts.AlertNotFound, blocks.BlockError)
 
 
 def _moment(text: str) -> datetime:
@@ -34,9 +43,9 @@ def _options(parser: argparse.ArgumentParser, *, raising: bool) -> None:
     parser.add_argument("--lon", type=float, dest="longitude")
     parser.add_argument("--asked", dest="ask_text", help="what is asked, in words")
     parser.add_argument(
-        "--ask", action="append", dest="asks", choices=alerts.ASK_KINDS, help="repeatable"
+        "--ask", action="append", dest="asks", choices=vocabulary.ALERT_ASK_KINDS, help="repeatable"
     )
-    parser.add_argument("--urgency", choices=alerts.URGENCIES)
+    parser.add_argument("--urgency", choices=vocabulary.ALERT_URGENCIES)
     parser.add_argument("--link", action="append", dest="links", help="repeatable")
     parser.add_argument("--tag", action="append", dest="tags", help="repeatable")
     parser.add_argument("--language", help="e.g. en")
@@ -45,11 +54,14 @@ def _options(parser: argparse.ArgumentParser, *, raising: bool) -> None:
         parser.add_argument("--org", help="organization handle (default: the node's first)")
 
 
-FIELDS = [f.name for f in dataclasses.fields(alerts.AlertInput)]
+def _fields() -> list[str]:
+    return [f.name for f in dataclasses.fields(alerts.AlertInput)]
 
 
 def _given(args: argparse.Namespace) -> dict[str, Any]:
-    return {name: getattr(args, name) for name in FIELDS if getattr(args, name, None) is not None}
+    return {
+        name: getattr(args, name) for name in _fields() if getattr(args, name, None) is not None
+    }
 
 
 async def raise_(node: Node, args: argparse.Namespace) -> None:
@@ -98,7 +110,7 @@ async def list_alerts(node: Node, args: argparse.Namespace) -> None:
         )
 
 
-def _show(settings: alert_relaying.Relaying) -> None:
+def _show(settings: Relaying) -> None:
     print(f"relaying: {'on' if settings.relay else 'off'}")
     print(f"blocked: {' '.join(settings.blocked_hosts) or '(none)'}")
 
@@ -124,7 +136,7 @@ def _guarded(action: Callable[[Node, argparse.Namespace], Awaitable[Any]]) -> Ca
     async def run(node: Node, args: argparse.Namespace) -> None:
         try:
             await action(node, args)
-        except ERRORS as exc:
+        except errors() as exc:
             print(f"iwsn: {exc}", file=sys.stderr)
             sys.exit(1)
 

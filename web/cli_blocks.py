@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from federation import blocks
-from web.runtime import Node
+from web.lazy import lazy
+
+blocks = lazy("federation.blocks")
+
+if TYPE_CHECKING:
+    from web.runtime import Node
 
 
 async def block(node: Node, args: argparse.Namespace) -> None:

@@ -5,16 +5,22 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from web.lazy import lazy
 
-from actors import solidarity_days
-from actors.models import SolidarityDay
-from web.runtime import Node
+solidarity_days = lazy("actors.solidarity_days")
+models = lazy("actors.models")
+
+if TYPE_CHECKING:
+    from actors.models import SolidarityDay
+    from web.runtime import Node
+
 
 # Errors a user can fix; web/cli.py prints them without a traceback.
-ERRORS = (solidarity_days.DayError, solidarity_days.DayNotFound)
+def errors() -> tuple[type[Exception], ...]:
+    """What a day command reports as a message (a function: the module loads on first use)."""
+    return (solidarity_days.DayError, solidarity_days.DayNotFound)
 
 
 def _date(text: str) -> date:
@@ -34,11 +40,14 @@ def _options(parser: argparse.ArgumentParser, *, creating: bool) -> None:
         parser.add_argument("--org", help="organization handle (default: the node's first)")
 
 
-FIELDS = [f.name for f in dataclasses.fields(solidarity_days.DayInput)]
+def _fields() -> list[str]:
+    return [f.name for f in dataclasses.fields(solidarity_days.DayInput)]
 
 
 def _given(args: argparse.Namespace) -> dict[str, Any]:
-    return {name: getattr(args, name) for name in FIELDS if getattr(args, name, None) is not None}
+    return {
+        name: getattr(args, name) for name in _fields() if getattr(args, name, None) is not None
+    }
 
 
 async def create(node: Node, args: argparse.Namespace) -> None:
@@ -72,13 +81,15 @@ async def delete(node: Node, args: argparse.Namespace) -> None:
 
 
 async def list_days(node: Node, args: argparse.Namespace) -> None:
+    from sqlalchemy import select  # not at import: see web.lazy
+
     async with node.db.read() as session:
         days = (
             (
                 await session.execute(
-                    select(SolidarityDay)
-                    .where(SolidarityDay.deleted_at.is_(None))
-                    .order_by(SolidarityDay.day)
+                    select(models.SolidarityDay)
+                    .where(models.SolidarityDay.deleted_at.is_(None))
+                    .order_by(models.SolidarityDay.day)
                 )
             )
             .scalars()

@@ -5,13 +5,20 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from actors import vocabulary
+from web.lazy import lazy
 
-from actors import event_text, events
-from actors.models import Event
-from web.runtime import Node
+event_text = lazy("actors.event_text")
+events = lazy("actors.events")
+models = lazy("actors.models")
+
+if TYPE_CHECKING:
+    from actors.events import EventInput
+    from actors.models import Event
+    from web.runtime import Node
 
 
 class EventCommandError(Exception):
@@ -35,7 +42,7 @@ def _datetime(text: str) -> datetime:
 def add_event_options(parser: argparse.ArgumentParser, *, creating: bool, category: str) -> None:
     required = creating
     parser.add_argument("--title", required=required)
-    parser.add_argument("--kind", choices=events.KINDS, required=required)
+    parser.add_argument("--kind", choices=vocabulary.EVENT_KINDS, required=required)
     parser.add_argument(
         "--starts", type=_datetime, required=required, help="local, 2027-05-01T10:00"
     )
@@ -62,13 +69,10 @@ def add_event_options(parser: argparse.ArgumentParser, *, creating: bool, catego
         parser.add_argument("--capacity", type=int)
 
 
-FIELDS = [f.name for f in dataclasses.fields(events.EventInput)]
-
-
-def _input(args: argparse.Namespace, base: events.EventInput | None) -> events.EventInput:
+def _input(args: argparse.Namespace, base: EventInput | None) -> EventInput:
     given = {
         name: getattr(args, name)
-        for name in FIELDS
+        for name in (f.name for f in dataclasses.fields(events.EventInput))
         if name != "description_format" and getattr(args, name, None) is not None
     }
     if base is None:
@@ -78,11 +82,15 @@ def _input(args: argparse.Namespace, base: events.EventInput | None) -> events.E
 
 
 async def _own_event(node: Node, uri: str, category: str) -> Event:
+    from sqlalchemy import select  # not at import: see web.lazy
+
     async with node.db.read() as session:
         event = (
             await session.execute(
-                select(Event).where(
-                    Event.uri == uri, Event.is_local.is_(True), Event.deleted_at.is_(None)
+                select(models.Event).where(
+                    models.Event.uri == uri,
+                    models.Event.is_local.is_(True),
+                    models.Event.deleted_at.is_(None),
                 )
             )
         ).scalar_one_or_none()
@@ -118,13 +126,17 @@ async def delete(node: Node, args: argparse.Namespace) -> None:
 
 
 async def list_events(node: Node, args: argparse.Namespace) -> None:
+    from sqlalchemy import select  # not at import: see web.lazy
+
     async with node.db.read() as session:
         rows = (
             (
                 await session.execute(
-                    select(Event)
-                    .where(Event.category == args.category, Event.deleted_at.is_(None))
-                    .order_by(Event.starts_at)
+                    select(models.Event)
+                    .where(
+                        models.Event.category == args.category, models.Event.deleted_at.is_(None)
+                    )
+                    .order_by(models.Event.starts_at)
                 )
             )
             .scalars()

@@ -233,3 +233,25 @@ def test_the_data_directory_is_private_to_its_user(tmp_path):
     assert iwsn(cli_env(data), "org", "list").returncode == 0
     assert data.stat().st_mode & 0o777 == 0o700
     assert (data / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_help_answers_without_loading_the_node():
+    # Each command loads what it uses; help and argument errors need none of the node's code.
+    probe = (
+        "import sys\n"
+        "from web import cli\n"
+        "for argv in (['--help'], ['action', 'create', '--help'], ['alert', 'raise', '--help']):\n"
+        "    try:\n"
+        "        cli.main(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = ('sqlalchemy.orm', 'aiohttp', 'alembic', 'argon2', 'uvicorn', 'starlette')\n"
+        "print(sorted(name for name in heavy if name in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "demonstration,strike" in result.stdout  # the choices are still offered
+    assert "solidarity_strikes" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -314,6 +314,8 @@ class InboxProcessor:
             )
         if actor is None:
             return None  # forgotten since (account deleted): nothing left to act for
+        if self.federation.blocks.actor_blocked(row.actor_uri):
+            return None  # blocked after it was accepted: its word counts no more than a new one
         return InboxContext(
             self.federation,
             row.body,

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select, text
 from support import eventually
 
+from federation import blocks
 from federation.inbox_queue import MAX_ATTEMPTS, InboxProcessor
 from federation.models import Follower, OutboxActivity, ReceivedActivity
 from federation.signatures import sign_request
@@ -340,3 +341,34 @@ async def test_a_batch_is_let_go_when_its_failure_cannot_be_recorded(start_node,
     assert await retrying.run_once() == 3
     assert {(row.state, row.attempts) for row in await rows(b)} == {("done", 0)}
     assert len(calls) == 4
+
+
+async def test_what_a_sender_sent_before_it_was_blocked_is_not_acted_on(start_node):
+    a = await start_node("alpha", workers=0)
+    b = await start_node("beta", workers=0)
+    seen: list[str] = []
+    gate = asyncio.Event()
+
+    async def held_then_recorded(ctx):
+        if not seen:
+            seen.append(ctx.activity["id"])
+            await gate.wait()  # the processor stays on the first; the second waits in the queue
+        else:
+            seen.append(ctx.activity["id"])
+
+    b.federation.registry.add("Create", held_then_recorded)
+    sender = await local(a, "alpha")
+    first, second = note(sender, "before"), note(sender, "queued")
+    async with httpx.AsyncClient() as client:
+        assert (await deliver(client, b.url("/inbox"), sender, first)).status_code == 202
+        await eventually(lambda: asyncio.sleep(0, seen == [first["id"]]))
+        assert (await deliver(client, b.url("/inbox"), sender, second)).status_code == 202
+
+    await blocks.add(b.federation, blocks.Target(blocks.ACTOR, sender.uri), "spam")
+    gate.set()
+
+    async def states():
+        return {row.uri: row.state for row in await rows(b)}
+
+    await eventually(states, expect={first["id"]: "done", second["id"]: "done"})
+    assert seen == [first["id"]]  # the queued one was let go without reaching the domain

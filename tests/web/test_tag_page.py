@@ -145,6 +145,9 @@ async def test_a_tag_page_gathers_own_and_received_items_coming_first(start_node
     assert german.status_code == 200 and 'lang="de"' in german.text
     assert "Vergangene Aktionen und Versammlungen" in german.text
     assert other.status_code == 200 and "Nothing with this hashtag yet." in other.text
+    # The alert is in every page's banner, but not in the list of a tag it does not carry.
+    other_main = other.text.split("<main", 1)[1]
+    assert "Port workers locked out" in other.text and "Port workers locked out" not in other_main
     assert invalid.status_code == 404
 
     assert feed.status_code == 200

@@ -71,6 +71,8 @@ class Database:
             kwargs["pool_pre_ping"] = True
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         self.read_engine = self.engine
+        if not self.is_sqlite:
+            event.listen(self.engine.sync_engine, "handle_error", _recycle_read_only_sessions)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
@@ -163,6 +165,24 @@ def _begin_immediate(connection: sqlite3.Connection) -> None:
             if not busy or time.monotonic() > deadline:
                 raise
         time.sleep(LOCK_RETRY_SECONDS)
+
+
+# SQLSTATE read_only_sql_transaction: a write refused because the session is read-only.
+_READ_ONLY = "25006"
+
+
+def _recycle_read_only_sessions(context: Any) -> None:
+    """Drop every pooled connection once PostgreSQL refuses a write as read-only.
+
+    A session takes `default_transaction_read_only` when it connects: connections opened while
+    the database was read-only (a failover, a full disk, maintenance) stay read-only after it
+    is writable again. Treated as a disconnect, the refusal empties the pool, so the next
+    transaction starts on a fresh connection instead of failing until someone restarts us.
+    """
+    error = context.original_exception
+    code = getattr(error, "sqlstate", None) or getattr(error.__cause__, "sqlstate", None)
+    if code == _READ_ONLY:
+        context.is_disconnect = True
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -19,6 +19,10 @@ class FederationConfig:
     # be held by a slow key server. The fetch goes on (up to fetch_timeout) for its retry.
     key_fetch_timeout: float = 3.0
     delivery_timeout: float = 15.0
+    # How long a claimed delivery or inbox activity stays leased without a heartbeat: the
+    # holder renews it every third of this while it works, so this is how soon the rows of a
+    # process that died go to another (federation/leases.py).
+    lease_seconds: float = 30.0
     max_redirects: int = 3
     # A cached remote actor older than this is re-fetched before use.
     actor_cache_seconds: int = 24 * 3600

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import socket
-from collections.abc import Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from federation.delivery_lane import HostPace, SendLane
 from federation.follows import inbox_gone
 from federation.host_health import Swept, host_resting, record_hosts, recovering_hosts
 from federation.host_health import sweep as sweep_queue
+from federation.leases import LeaseKeeper
 from federation.models import Delivery, LocalActor, OutboxActivity
 from federation.retry import FailureKind, Outcome, next_delay
 
@@ -89,7 +91,7 @@ class DeliveryWorker:
         name: str | None = None,
         batch_size: int = 200,
         concurrency: int = 64,
-        lease: timedelta = timedelta(minutes=5),
+        lease: timedelta | None = None,
         clock: Callable[[], datetime] = utcnow,
         poll_interval: float = 1.0,
         flush_size: int = 100,
@@ -103,9 +105,20 @@ class DeliveryWorker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
         self.batch_size = batch_size
         self.concurrency = concurrency
-        self.lease = lease
+        # Short, and renewed while the rows are worked on: see federation/leases.py.
+        self.lease = lease or timedelta(seconds=federation.config.lease_seconds)
         self.clock = clock
         self.poll_interval = poll_interval
+        # The rows claimed and not yet recorded or handed back. The heartbeat is the one
+        # database write outside `_drive`: one small UPDATE every third of a lease.
+        self.leases = LeaseKeeper(
+            federation.db,
+            Delivery,
+            Delivery.id,
+            owner=lambda: self.name,
+            lease=self.lease,
+            clock=clock,
+        )
         # Results are written when this many are waiting, or when the oldest has waited this
         # long: a few statements per ~100 rows instead of one per row, and a quiet queue's
         # rows are still marked delivered within a blink.
@@ -167,9 +180,11 @@ class DeliveryWorker:
                 )
                 .execution_options(synchronize_session=False)
             )
-            # RETURNING has no order: restore the claim's own, so the lane and new rows
-            # still go out first within the batch.
-            return sorted(result.all(), key=lambda r: (-r.priority, r.attempts > 0, r.id))
+            claimed = result.all()
+        self.leases.held.update(row.id for row in claimed)
+        # RETURNING has no order: restore the claim's own, so the lane and new rows still go
+        # out first within the batch.
+        return sorted(claimed, key=lambda r: (-r.priority, r.attempts > 0, r.id))
 
     async def sweep(self) -> Swept:
         """Give up on rows past their retry span or to hosts given up on; resume hosts that
@@ -189,18 +204,30 @@ class DeliveryWorker:
     async def run_once(self) -> int:
         """One cycle: sweep, expand new fan-outs, claim, send, record. Returns rows tried."""
         await self.sweep()
-        jobs, _more = await self._next_jobs(probing={})
-        if not jobs:
-            return 0
-        semaphore = asyncio.Semaphore(self.concurrency)
+        async with self._holding():
+            jobs, _more = await self._next_jobs(probing={})
+            if not jobs:
+                return 0
+            semaphore = asyncio.Semaphore(self.concurrency)
 
-        async def limited(job: _Job) -> Any:
-            async with semaphore:
-                return await self._send(job)
+            async def limited(job: _Job) -> Any:
+                async with semaphore:
+                    return await self._send(job)
 
-        results = await asyncio.gather(*(limited(job) for job in jobs))
-        await self._record(list(zip(jobs, results, strict=True)))
-        return len(jobs)
+            results = await asyncio.gather(*(limited(job) for job in jobs))
+            await self._record(list(zip(jobs, results, strict=True)))
+            return len(jobs)
+
+    @contextlib.asynccontextmanager
+    async def _holding(self) -> AsyncIterator[None]:
+        """Keep the claimed rows' leases alive while they are worked on. Whatever is still
+        held when the block ends (an error) is no longer renewed: it runs out within a lease
+        and goes out again, at least once, never lost."""
+        try:
+            async with self.leases.beating():
+                yield
+        finally:
+            self.leases.held.clear()
 
     async def run_until_idle(
         self, stop: asyncio.Event | None = None, wake: asyncio.Event | None = None
@@ -224,7 +251,8 @@ class DeliveryWorker:
             poll_interval=self.poll_interval,
         )
         try:
-            return await self._drive(lane, stop or asyncio.Event(), wake or asyncio.Event())
+            async with self._holding():
+                return await self._drive(lane, stop or asyncio.Event(), wake or asyncio.Event())
         finally:
             lane.cancel()  # only an error or a cancellation leaves sends behind
 
@@ -274,7 +302,8 @@ class DeliveryWorker:
                 lane.add(jobs, more=more, expanded=expand)
             if lane.flush_due():
                 sent += await self._flush(lane.take_done(), probing)
-            # Rows parked behind a slow host go back before their lease could run out.
+            # Rows parked behind a slow host go back after a third of a lease: the heartbeat
+            # keeps them ours, but another worker with a free slot for that host may take them.
             unsent = lane.take_overdue(self.lease.total_seconds() / 3)
             if stop.is_set():
                 lane.stop(self.stop_grace)
@@ -345,6 +374,7 @@ class DeliveryWorker:
         for row in claimed:
             source = sources.get(row.activity_id)
             if source is None:
+                self.leases.held.discard(row.id)
                 continue  # the activity was deleted meanwhile; its rows go with it
             if row.host in recovering:
                 if row.host in probing:
@@ -361,6 +391,7 @@ class DeliveryWorker:
         values: dict[str, Any] = {"lease_until": None, "lease_owner": None}
         if retry_at is not None:
             values["next_attempt_at"] = retry_at
+        self.leases.held.difference_update(ids)
         async with self.federation.db.transaction() as session:
             await session.execute(
                 update(Delivery)
@@ -386,6 +417,7 @@ class DeliveryWorker:
         already have been sent and recorded by another worker.
         """
         now = self.clock()
+        self.leases.held.difference_update(job.id for job, _ in done)
         delivered: dict[int, list[int]] = {}
         failed: list[dict[str, Any]] = []
         host_up: dict[str, bool] = {}

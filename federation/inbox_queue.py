@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from federation.db import Database, utcnow
 from federation.handlers import InboxContext, mark_done
+from federation.leases import LeaseKeeper
 from federation.models import LocalActor, ReceivedActivity, RemoteActor
 from federation.wakeups import notify_with_commit
 
@@ -202,16 +203,27 @@ class InboxProcessor:
         federation: Federation,
         *,
         batch_size: int = 100,
-        lease: timedelta = timedelta(minutes=5),
+        lease: timedelta | None = None,
         clock: Callable[[], datetime] = utcnow,
         poll_interval: float = 1.0,
     ) -> None:
         self.federation = federation
         self.batch_size = batch_size
-        self.lease = lease
+        # Short, and renewed while the batch is worked on (federation/leases.py): a handler
+        # waiting on a slow fetch keeps its activity, and the batch of a processor that died
+        # goes to another within one lease, still in order.
+        self.lease = lease or timedelta(seconds=federation.config.lease_seconds)
         self.clock = clock
         self.poll_interval = poll_interval
         self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
+        self.leases = LeaseKeeper(
+            federation.db,
+            ReceivedActivity,
+            ReceivedActivity.uri,
+            owner=lambda: self.name,
+            lease=self.lease,
+            clock=clock,
+        )
 
     async def claim(self) -> list[ReceivedActivity]:
         now = self.clock()
@@ -264,14 +276,23 @@ class InboxProcessor:
     async def run_once(self) -> int:
         """Process one batch; returns how many activities were handled (or failed)."""
         rows = await self.claim()
-        for position, row in enumerate(rows):
-            try:
-                await self._process(row)
-            except Exception:
-                # Recording a handler's failure failed too (a full disk, a lost connection):
-                # the rest of the batch is let go at once rather than when its lease runs out.
-                await self._release(rows[position:])
-                raise
+        if not rows:
+            return 0
+        self.leases.held = {row.uri for row in rows}
+        try:
+            async with self.leases.beating():
+                for position, row in enumerate(rows):
+                    try:
+                        await self._process(row)
+                    except Exception:
+                        # Recording a handler's failure failed too (a full disk, a lost
+                        # connection): the rest of the batch is let go at once rather than
+                        # when its lease runs out.
+                        await self._release(rows[position:])
+                        raise
+                    self.leases.held.discard(row.uri)
+        finally:
+            self.leases.held.clear()
         return len(rows)
 
     async def _release(self, rows: list[ReceivedActivity]) -> None:

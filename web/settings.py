@@ -34,6 +34,9 @@ class Settings:
     # Wake-ups start the workers when work is committed, in this process or another; the
     # poll finds what they could not announce (retries coming due, a lost wake-up).
     poll_seconds: float = 5.0
+    # How soon the deliveries and inbox activities of a process that died go to another; live
+    # processes renew their leases every third of this (federation/leases.py).
+    lease_seconds: float = 30.0
     # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto we believe (addresses or
     # networks). None by default: anyone could otherwise claim any address and dodge the
     # login throttle.
@@ -44,7 +47,12 @@ class Settings:
         return f"{self.scheme}://{self.domain}"
 
     def federation_config(self) -> FederationConfig:
-        return FederationConfig(domain=self.domain, scheme=self.scheme, allow_local=self.local_dev)
+        return FederationConfig(
+            domain=self.domain,
+            scheme=self.scheme,
+            allow_local=self.local_dev,
+            lease_seconds=self.lease_seconds,
+        )
 
 
 def _flag(value: str | None, name: str) -> bool:
@@ -98,6 +106,12 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
     org_name = env.get("IWSN_ORG_NAME", "workers").strip()
     secret_key = env.get("IWSN_SECRET_KEY") or ""
     poll_seconds = _seconds(env.get("IWSN_POLL_SECONDS"), "IWSN_POLL_SECONDS", default=5.0)
+    lease_seconds = _seconds(env.get("IWSN_LEASE_SECONDS"), "IWSN_LEASE_SECONDS", default=30.0)
+    if not 1 <= lease_seconds <= 3600:
+        # Shorter, a heartbeat delayed by a busy database could lose a live process its rows.
+        raise SettingsError(
+            f"IWSN_LEASE_SECONDS must be between 1 and 3600 seconds, not {lease_seconds:g}"
+        )
     trusted_proxies = _networks(env.get("IWSN_TRUSTED_PROXIES"), "IWSN_TRUSTED_PROXIES")
     return Settings(
         domain=domain,
@@ -110,6 +124,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         node_name=env.get("IWSN_NODE_NAME", "").strip() or domain,
         log_level=log_level,
         poll_seconds=poll_seconds,
+        lease_seconds=lease_seconds,
         trusted_proxies=trusted_proxies,
     )
 

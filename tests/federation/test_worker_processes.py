@@ -147,3 +147,46 @@ async def test_a_node_stops_on_sigterm_with_a_send_stalled_in_flight(start_node)
         assert (row.state, row.attempts, row.lease_owner) == ("pending", 0, None)
     finally:
         await stalled.stop()
+
+
+async def test_a_live_worker_takes_over_the_deliveries_of_a_killed_one(start_node, sink_factory):
+    """Two worker processes; one is killed in the middle of its fan-out. The survivor, already
+    running (so its start-up clean-up of this host's dead workers does not apply), takes over
+    the dead one's deliveries when their short lease runs out, instead of minutes later."""
+    prepared = await start_node("alpha", workers=0)
+    # A 2 s lease, so the test shows the take-over without waiting out the default 30 s; the
+    # poll makes the survivor look for leases run out (nothing announces them).
+    env = {**prepared.env, "IWSN_LEASE_SECONDS": "2", "IWSN_POLL_SECONDS": "0.2"}
+    sink = sink_factory()
+    sink.delay = 0.2  # slow receivers keep the fan-out in flight long enough to kill it
+    await sink.start()
+    probe = sink_factory()
+    await probe.start()
+    inboxes = [sink.url(f"/users/{n}/inbox") for n in range(120)]
+    await fan_out(prepared, inboxes)
+
+    doomed = await spawn("worker", env=env)
+    survivor = None
+    try:
+        await eventually(lambda: asyncio.sleep(0, len(sink.received) >= 10), timeout=60)
+        # Frozen, it is still alive to anyone who asks, and still holds the rest of the fan-out.
+        doomed.send_signal(signal.SIGSTOP)
+        delivered_before = await count_state(prepared, "delivered")
+        assert delivered_before < 120, "the kill came too late to interrupt the fan-out"
+        survivor = await spawn("worker", env=env)
+        # Delivered by the survivor (the other is frozen): it is up and past its start-up.
+        await fan_out(prepared, [probe.url("/inbox")])
+        await eventually(lambda: asyncio.sleep(0, len(probe.received) == 1), timeout=60)
+        doomed.send_signal(signal.SIGKILL)
+        await doomed.wait()
+        await eventually(lambda: count_state(prepared, "delivered"), expect=121, timeout=60)
+    finally:
+        if doomed.returncode is None:
+            doomed.kill()
+            await doomed.wait()
+        if survivor is not None:
+            await stop(survivor)
+    # At least once: every inbox got it; only those in flight at the kill may have it twice.
+    received = [path for path, _ in sink.received]
+    assert set(received) == {f"/users/{n}/inbox" for n in range(120)}
+    assert len(received) - 120 <= 120 - delivered_before

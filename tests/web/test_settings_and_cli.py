@@ -66,6 +66,12 @@ def test_bad_local_dev_and_scheme_and_log_level_values():
             load({"IWSN_DOMAIN": "iwsn.example.org", "IWSN_POLL_SECONDS": bad})
         assert "IWSN_POLL_SECONDS" in str(error.value), bad
     assert load({"IWSN_DOMAIN": "iwsn.example.org", "IWSN_POLL_SECONDS": "0.5"}).poll_seconds == 0.5
+    for bad in ("soon", "0.5", "-5", "4000"):
+        with pytest.raises(SettingsError) as error:
+            load({"IWSN_DOMAIN": "iwsn.example.org", "IWSN_LEASE_SECONDS": bad})
+        assert "IWSN_LEASE_SECONDS" in str(error.value), bad
+    leased = load({"IWSN_DOMAIN": "iwsn.example.org", "IWSN_LEASE_SECONDS": "3"})
+    assert leased.federation_config().lease_seconds == 3
 
 
 def test_good_settings(tmp_path):

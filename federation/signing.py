@@ -102,6 +102,9 @@ class _Child(asyncio.SubprocessProtocol):
     def process_exited(self) -> None:
         self.alive = False
         self.exited.set()
+        if self.transport is not None:
+            # A child that died is dropped from the pool, not closed by aclose(): its pipes go now.
+            self.transport.close()
         pending, self.pending = self.pending, {}
         for future in pending.values():
             if not future.done():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -149,10 +150,24 @@ async def test_a_node_stops_on_sigterm_with_a_send_stalled_in_flight(start_node)
         await stalled.stop()
 
 
+async def leased_by(node, process) -> int:
+    """Pending deliveries under the lease of one worker process (its owner is host:pid:…)."""
+    owner = f"{socket.gethostname()}:{process.pid}:%"
+    async with node.db.read() as session:
+        return (
+            await session.execute(
+                select(func.count()).where(
+                    Delivery.state == "pending", Delivery.lease_owner.like(owner)
+                )
+            )
+        ).scalar_one()
+
+
 async def test_a_live_worker_takes_over_the_deliveries_of_a_killed_one(start_node, sink_factory):
-    """Two worker processes; one is killed in the middle of its fan-out. The survivor, already
-    running (so its start-up clean-up of this host's dead workers does not apply), takes over
-    the dead one's deliveries when their short lease runs out, instead of minutes later."""
+    """Two worker processes share a fan-out; one is killed in the middle of it. The survivor,
+    already running (so its start-up clean-up of this host's dead workers does not apply),
+    takes over the dead one's deliveries when their short lease runs out, instead of minutes
+    later. (Killed, not frozen: a frozen SQLite writer would hold every process's writes.)"""
     prepared = await start_node("alpha", workers=0)
     # A 2 s lease, so the test shows the take-over without waiting out the default 30 s; the
     # poll makes the survivor look for leases run out (nothing announces them).
@@ -160,26 +175,22 @@ async def test_a_live_worker_takes_over_the_deliveries_of_a_killed_one(start_nod
     sink = sink_factory()
     sink.delay = 0.2  # slow receivers keep the fan-out in flight long enough to kill it
     await sink.start()
-    probe = sink_factory()
-    await probe.start()
     inboxes = [sink.url(f"/users/{n}/inbox") for n in range(120)]
     await fan_out(prepared, inboxes)
 
     doomed = await spawn("worker", env=env)
     survivor = None
     try:
-        await eventually(lambda: asyncio.sleep(0, len(sink.received) >= 10), timeout=60)
-        # Frozen, it is still alive to anyone who asks, and still holds the rest of the fan-out.
-        doomed.send_signal(signal.SIGSTOP)
-        delivered_before = await count_state(prepared, "delivered")
-        assert delivered_before < 120, "the kill came too late to interrupt the fan-out"
+        await eventually(lambda: leased_by(prepared, doomed), timeout=60)
         survivor = await spawn("worker", env=env)
-        # Delivered by the survivor (the other is frozen): it is up and past its start-up.
-        await fan_out(prepared, [probe.url("/inbox")])
-        await eventually(lambda: asyncio.sleep(0, len(probe.received) == 1), timeout=60)
+        # Past its start-up: it claims its own share of the fan-out.
+        await eventually(lambda: leased_by(prepared, survivor), timeout=60)
         doomed.send_signal(signal.SIGKILL)
         await doomed.wait()
-        await eventually(lambda: count_state(prepared, "delivered"), expect=121, timeout=60)
+        orphaned = await leased_by(prepared, doomed)
+        delivered_before = await count_state(prepared, "delivered")
+        assert orphaned > 0, "the kill came too late: the dead worker held nothing"
+        await eventually(lambda: count_state(prepared, "delivered"), expect=120, timeout=60)
     finally:
         if doomed.returncode is None:
             doomed.kill()

@@ -86,7 +86,7 @@ def serve_verify_only(port: int, public_pem_file: str) -> None:
     """The least any signed inbox must do: read, parse, check Digest and signature, answer.
 
     No database, no queue: the ceiling a real inbox is measured against besides the bare
-    route (DESIGN §6 measured ~7,900/s for this on these machines).
+    route (docs/limits.md: measured ~7,900/s for this on these machines).
     """
     import uvicorn
     import uvloop

@@ -17,7 +17,7 @@ from babel import Locale
 from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actors import alert_to_as, vocabulary
+from actors import alert_to_as, owned, vocabulary
 from actors.models import Alert, Organization
 from actors.organizations import OrganizationError, resolve
 from actors.text import normalize_hashtag
@@ -59,6 +59,10 @@ class AlertError(ValueError):
 
 class AlertNotFound(LookupError):
     pass
+
+
+def _not_found(where: str) -> AlertNotFound:
+    return AlertNotFound(f"no alert of this node at {where}")
 
 
 @dataclass
@@ -218,20 +222,6 @@ async def raise_alert(federation: Federation, data: AlertInput, *, org: str | No
     return alert
 
 
-async def _own(session: AsyncSession, uri: str) -> tuple[Alert, LocalActor]:
-    row = (
-        await session.execute(
-            select(Alert, LocalActor)
-            .join(Organization, Alert.organization_id == Organization.id)
-            .join(LocalActor, Organization.local_actor_id == LocalActor.id)
-            .where(Alert.uri == uri, Alert.is_local.is_(True), Alert.deleted_at.is_(None))
-        )
-    ).first()
-    if row is None:
-        raise AlertNotFound(f"no alert of this node at {uri}")
-    return row[0], row[1]
-
-
 def _advance(alert: Alert) -> None:
     # Mastodon applies an Update only when `updated` moves forward (to the second).
     alert.updated_at = max(utcnow(), alert.updated_at + timedelta(seconds=1)).replace(microsecond=0)
@@ -253,7 +243,7 @@ async def update(federation: Federation, uri: str, data: AlertInput) -> Alert:
     """Replace an alert's details and send `Update`."""
     values = check(data)
     async with federation.db.transaction() as session:
-        alert, actor = await _own(session, uri)
+        alert, _organization, actor = await own_alert(session, uri=uri)
         for name, value in values.items():
             setattr(alert, name, value)
         _advance(alert)
@@ -264,7 +254,7 @@ async def update(federation: Federation, uri: str, data: AlertInput) -> Alert:
 async def resolve_alert(federation: Federation, uri: str) -> Alert:
     """Mark an alert resolved (it leaves the banners) and send `Update`."""
     async with federation.db.transaction() as session:
-        alert, actor = await _own(session, uri)
+        alert, _organization, actor = await own_alert(session, uri=uri)
         alert.status = "resolved"
         _advance(alert)
         await _send_update(federation, session, alert, actor)
@@ -274,7 +264,7 @@ async def resolve_alert(federation: Federation, uri: str) -> Alert:
 async def withdraw(federation: Federation, uri: str) -> Alert:
     """Withdraw an alert raised in error: 410 with a Tombstone, and `Delete` to followers."""
     async with federation.db.transaction() as session:
-        alert, actor = await _own(session, uri)
+        alert, _organization, actor = await own_alert(session, uri=uri)
         alert.deleted_at = utcnow()
         _advance(alert)
         await federation.retract_from_outbox(session, alert.uri)
@@ -288,6 +278,25 @@ async def withdraw(federation: Federation, uri: str) -> Alert:
 
 
 # --- reading ----------------------------------------------------------------------------
+
+
+def is_live(alert: Alert, now: datetime) -> bool:
+    """Active and not expired (whether withdrawn is the caller's to ask)."""
+    return alert.status == "active" and alert.expires_at > now
+
+
+async def own_alert(
+    session: AsyncSession, *, uri: str | None = None, alert_id: int | None = None
+) -> tuple[Alert, Organization, LocalActor]:
+    """One of our organizations' alerts, not withdrawn, by its id (`uri`) or its row number."""
+    return await owned.find(session, Alert, _not_found, uri=uri, row_id=alert_id)
+
+
+async def received(session: AsyncSession, alert_id: int) -> Alert | None:
+    """An alert from another server, by the number of its page here (`/alerts/remote/{n}`)."""
+    return (
+        await session.execute(select(Alert).where(Alert.id == alert_id, Alert.is_local.is_(False)))
+    ).scalar_one_or_none()
 
 
 async def by_uri(session: AsyncSession, uri: str) -> Alert | None:

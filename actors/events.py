@@ -13,14 +13,15 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actors import internal_to_as, solidarity_days, vocabulary
-from actors.models import Event, Organization, Participant
+from actors import internal_to_as, owned, solidarity_days, vocabulary
+from actors.models import Event, Organization, Participant, Reply
 from actors.organizations import OrganizationError, resolve
 from actors.text import description_html, normalize_hashtag
 from actors.urls import http_url
+from actors.visibility import by_visible_authors, visible
 from federation.db import utcnow
 from federation.models import LocalActor
 from federation.node import Federation
@@ -44,6 +45,10 @@ class EventError(ValueError):
 
 class EventNotFound(LookupError):
     pass
+
+
+def _not_found(where: str) -> EventNotFound:
+    return EventNotFound(f"no action or assembly of this node at {where}")
 
 
 @dataclass
@@ -256,20 +261,6 @@ async def _with_day_hashtag(session: AsyncSession, checked: Checked) -> None:
         tags.append(tag)
 
 
-async def _own(session: AsyncSession, uri: str) -> tuple[Event, Organization, LocalActor]:
-    row = (
-        await session.execute(
-            select(Event, Organization, LocalActor)
-            .join(Organization, Event.organization_id == Organization.id)
-            .join(LocalActor, Organization.local_actor_id == LocalActor.id)
-            .where(Event.uri == uri, Event.is_local.is_(True), Event.deleted_at.is_(None))
-        )
-    ).first()
-    if row is None:
-        raise EventNotFound(f"no action or assembly of this node at {uri}")
-    return row[0], row[1], row[2]
-
-
 async def _going(session: AsyncSession, event: Event) -> int:
     if event.category != "assembly":
         return 0
@@ -291,7 +282,7 @@ def _advance(event: Event) -> None:
 async def edit(federation: Federation, uri: str, data: EventInput) -> Event:
     """Replace an event's details and send `Update` to its followers."""
     async with federation.db.transaction() as session:
-        event, organization, actor = await _own(session, uri)
+        event, organization, actor = await own_event(session, uri=uri)
         checked = check(data, event.category)  # type: ignore[arg-type]
         await _with_day_hashtag(session, checked)
         for name, value in checked.values.items():
@@ -309,7 +300,7 @@ async def edit(federation: Federation, uri: str, data: EventInput) -> Event:
 async def cancel(federation: Federation, uri: str) -> Event:
     """Mark an event cancelled: an `Update` with eventStatus EventCancelled, as Mobilizon does."""
     async with federation.db.transaction() as session:
-        event, organization, actor = await _own(session, uri)
+        event, organization, actor = await own_event(session, uri=uri)
         event.status = "cancelled"
         _advance(event)
         count = await _going(session, event)
@@ -324,7 +315,7 @@ async def cancel(federation: Federation, uri: str) -> Event:
 async def delete(federation: Federation, uri: str) -> Event:
     """Withdraw an event: it answers 410 with a Tombstone, and followers get `Delete`."""
     async with federation.db.transaction() as session:
-        event, _organization, actor = await _own(session, uri)
+        event, _organization, actor = await own_event(session, uri=uri)
         event.deleted_at = utcnow()
         _advance(event)
         # Servers reading our outbox later (Gancio does, on follow) must not revive it.
@@ -361,4 +352,123 @@ def input_from(event: Event) -> EventInput:
         agenda=event.agenda,
         sections=list(event.sections),
         capacity=event.capacity,
+    )
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+def is_over(event: Event, now: datetime) -> bool:
+    """Listed as coming until it ends; one without an end, for a day after it starts."""
+    if event.ends_at is not None:
+        return event.ends_at < now
+    return event.starts_at < now - timedelta(days=1)
+
+
+def _not_over(now: datetime) -> ColumnElement[bool]:
+    # `is_over` in SQL, negated: the two must agree, or a listing and its page would differ.
+    return or_(
+        Event.ends_at >= now,
+        Event.ends_at.is_(None) & (Event.starts_at >= now - timedelta(days=1)),
+    )
+
+
+async def own_event(
+    session: AsyncSession, *, uri: str | None = None, event_id: int | None = None
+) -> tuple[Event, Organization, LocalActor]:
+    """One of our organizations' events, not deleted, by its id (`uri`) or its row number."""
+    return await owned.find(session, Event, _not_found, uri=uri, row_id=event_id)
+
+
+async def by_uri(session: AsyncSession, uri: str) -> Event | None:
+    return (await session.execute(select(Event).where(Event.uri == uri))).scalar_one_or_none()
+
+
+async def with_organizer(
+    session: AsyncSession, uri: str
+) -> tuple[Event, Organization, LocalActor] | None:
+    """One of our events in any state (a deleted one answers 410), with who publishes it."""
+    row = (
+        await session.execute(
+            select(Event, Organization, LocalActor)
+            .join(Organization, Event.organization_id == Organization.id)
+            .join(LocalActor, Organization.local_actor_id == LocalActor.id)
+            .where(Event.uri == uri)
+        )
+    ).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
+async def shown_replies(session: AsyncSession, event: Event) -> list[Reply]:
+    """Replies an event's page shows: not hidden by an admin, not by a blocked author."""
+    return by_visible_authors(
+        session,
+        (
+            await session.execute(
+                select(Reply)
+                .where(Reply.event_id == event.id, Reply.hidden.is_(False))
+                .order_by(Reply.published_at)
+            )
+        ).scalars(),
+    )
+
+
+async def upcoming(
+    session: AsyncSession,
+    *,
+    organization_id: int | None = None,
+    limit: int = 200,
+    now: datetime | None = None,
+) -> list[Event]:
+    """Events not over yet (own and followed, none withdrawn nor blocked), soonest first."""
+    query = (
+        select(Event)
+        .where(
+            Event.deleted_at.is_(None),
+            visible(session, Event),
+            _not_over(now or utcnow()),
+        )
+        .order_by(Event.starts_at)
+        .limit(limit)
+    )
+    if organization_id is not None:
+        query = query.where(Event.organization_id == organization_id)
+    return list((await session.execute(query)).scalars().all())
+
+
+async def own_events(session: AsyncSession) -> list[tuple[Event, Organization]]:
+    """Our organizations' events not deleted, past and coming, by start."""
+    rows = await session.execute(
+        select(Event, Organization)
+        .join(Organization, Event.organization_id == Organization.id)
+        .where(Event.is_local.is_(True), Event.deleted_at.is_(None))
+        .order_by(Event.starts_at)
+    )
+    return [(event, organization) for event, organization in rows]
+
+
+async def latest_own(session: AsyncSession) -> Event | None:
+    """Our most recently published event, deleted or not."""
+    return (
+        await session.execute(
+            select(Event)
+            .where(Event.is_local.is_(True))
+            .order_by(Event.published_at.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+
+
+async def every(session: AsyncSession, category: Category) -> list[Event]:
+    """Every event of the category not deleted, own and received (blocked ones too), by start."""
+    return list(
+        (
+            await session.execute(
+                select(Event)
+                .where(Event.category == category, Event.deleted_at.is_(None))
+                .order_by(Event.starts_at)
+            )
+        )
+        .scalars()
+        .all()
     )

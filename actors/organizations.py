@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.activitystreams import CONTEXT, organization_actor
@@ -146,3 +146,18 @@ async def resolve(session: AsyncSession, name: str | None) -> tuple[Organization
     if not organizations:
         raise OrganizationError("this node has no organization yet")
     return organizations[0]
+
+
+async def actor_of(session: AsyncSession, organization_id: int | None) -> LocalActor:
+    """The actor that publishes for one of our organizations (which must exist)."""
+    return (
+        await session.execute(
+            select(LocalActor)
+            .join(Organization, Organization.local_actor_id == LocalActor.id)
+            .where(Organization.id == organization_id)
+        )
+    ).scalar_one()
+
+
+async def count(session: AsyncSession) -> int:
+    return (await session.execute(select(func.count(Organization.id)))).scalar_one()

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actors import day_to_as
+from actors import day_to_as, owned
 from actors.models import Event, Organization, SolidarityDay
 from actors.organizations import OrganizationError, resolve
 from actors.text import description_html, normalize_hashtag
@@ -42,6 +42,10 @@ class DayError(ValueError):
 
 class DayNotFound(LookupError):
     pass
+
+
+def _not_found(where: str) -> DayNotFound:
+    return DayNotFound(f"no solidarity day of this node at {where}")
 
 
 @dataclass
@@ -127,24 +131,6 @@ async def declare(
     return day
 
 
-async def _own(session: AsyncSession, uri: str) -> tuple[SolidarityDay, LocalActor]:
-    row = (
-        await session.execute(
-            select(SolidarityDay, LocalActor)
-            .join(Organization, SolidarityDay.organization_id == Organization.id)
-            .join(LocalActor, Organization.local_actor_id == LocalActor.id)
-            .where(
-                SolidarityDay.uri == uri,
-                SolidarityDay.is_local.is_(True),
-                SolidarityDay.deleted_at.is_(None),
-            )
-        )
-    ).first()
-    if row is None:
-        raise DayNotFound(f"no solidarity day of this node at {uri}")
-    return row[0], row[1]
-
-
 def _advance(day: SolidarityDay) -> None:
     # Mastodon applies an Update only when `updated` moves forward (to the second).
     day.updated_at = max(utcnow(), day.updated_at + timedelta(seconds=1)).replace(microsecond=0)
@@ -154,7 +140,7 @@ async def edit(federation: Federation, uri: str, data: DayInput) -> SolidarityDa
     """Replace a day's details and send `Update` to its followers."""
     values = check(data)
     async with federation.db.transaction() as session:
-        day, actor = await _own(session, uri)
+        day, _organization, actor = await own_day(session, uri=uri)
         for name, value in values.items():
             setattr(day, name, value)
         _advance(day)
@@ -165,7 +151,7 @@ async def edit(federation: Federation, uri: str, data: DayInput) -> SolidarityDa
 async def delete(federation: Federation, uri: str) -> SolidarityDay:
     """Withdraw a day: it answers 410 with a Tombstone, and followers get `Delete`."""
     async with federation.db.transaction() as session:
-        day, actor = await _own(session, uri)
+        day, _organization, actor = await own_day(session, uri=uri)
         day.deleted_at = utcnow()
         _advance(day)
         await federation.retract_from_outbox(session, day.uri)
@@ -186,6 +172,67 @@ def input_from(day: SolidarityDay) -> DayInput:
 # --- reading ----------------------------------------------------------------------------
 
 
+def today_anywhere(now: datetime | None = None) -> date:
+    """Today somewhere on Earth: a day still running at UTC-12 is still coming."""
+    return ((now or datetime.now(UTC)).astimezone(UTC) - timedelta(hours=12)).date()
+
+
+def page_path(day: SolidarityDay) -> str:
+    """Where this node shows a day: its own id for ours, a local page for others'."""
+    if day.is_local:
+        return day.uri
+    return f"/days/remote/{day.id}"
+
+
+def page_url(day: SolidarityDay, base_url: str) -> str:
+    path = page_path(day)
+    return path if path.startswith("http") else base_url + path
+
+
+async def own_day(
+    session: AsyncSession, *, uri: str | None = None, day_id: int | None = None
+) -> tuple[SolidarityDay, Organization, LocalActor]:
+    """One of our organizations' days, not deleted, by its id (`uri`) or its row number."""
+    return await owned.find(session, SolidarityDay, _not_found, uri=uri, row_id=day_id)
+
+
+async def own_days(session: AsyncSession) -> list[tuple[SolidarityDay, Organization]]:
+    """Our organizations' days not deleted, past and coming, by date."""
+    rows = await session.execute(
+        select(SolidarityDay, Organization)
+        .join(Organization, SolidarityDay.organization_id == Organization.id)
+        .where(SolidarityDay.is_local.is_(True), SolidarityDay.deleted_at.is_(None))
+        .order_by(SolidarityDay.day, SolidarityDay.id)
+    )
+    return [(day, organization) for day, organization in rows]
+
+
+async def received(session: AsyncSession, day_id: int) -> SolidarityDay | None:
+    """A day from another server, by the number of its page here (`/days/remote/{n}`)."""
+    return (
+        await session.execute(
+            select(SolidarityDay).where(
+                SolidarityDay.id == day_id, SolidarityDay.is_local.is_(False)
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def every(session: AsyncSession) -> list[SolidarityDay]:
+    """Every day not deleted, own and received (blocked ones too), by date."""
+    return list(
+        (
+            await session.execute(
+                select(SolidarityDay)
+                .where(SolidarityDay.deleted_at.is_(None))
+                .order_by(SolidarityDay.day)
+            )
+        )
+        .scalars()
+        .all()
+    )
+
+
 async def by_uri(session: AsyncSession, uri: str) -> SolidarityDay | None:
     return (
         await session.execute(select(SolidarityDay).where(SolidarityDay.uri == uri))
@@ -194,8 +241,7 @@ async def by_uri(session: AsyncSession, uri: str) -> SolidarityDay | None:
 
 async def coming(session: AsyncSession, *, limit: int = 50) -> list[SolidarityDay]:
     """Days from today on (own and followed), soonest first."""
-    # Today anywhere on Earth: a day still running at UTC-12 is still coming.
-    today = (datetime.now(UTC) - timedelta(hours=12)).date()
+    today = today_anywhere()
     return list(
         (
             await session.execute(

@@ -11,11 +11,12 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from actors import alerts, events, solidarity_days
 from actors.models import Alert, Event, SolidarityDay
 from actors.text import normalize_hashtag
 from actors.visibility import visible
@@ -61,17 +62,6 @@ class Tagged:
         )
 
 
-def event_is_over(event: Event, now: datetime) -> bool:
-    """Listed as coming until it ends; one without an end, for a day after it starts."""
-    if event.ends_at is not None:
-        return event.ends_at < now
-    return event.starts_at < now - timedelta(days=1)
-
-
-def alert_is_live(alert: Alert, now: datetime) -> bool:
-    return alert.status == "active" and alert.expires_at > now
-
-
 async def tagged(session: AsyncSession, tag: str, *, now: datetime | None = None) -> Tagged:
     """Everything not withdrawn (nor from a blocked server) that carries `tag`, sorted as the
     tag page lists it."""
@@ -79,7 +69,7 @@ async def tagged(session: AsyncSession, tag: str, *, now: datetime | None = None
     wanted = key(tag)
     found = Tagged()
 
-    events = (
+    event_rows = (
         (
             await session.execute(
                 select(Event).where(Event.deleted_at.is_(None), visible(session, Event))
@@ -88,16 +78,15 @@ async def tagged(session: AsyncSession, tag: str, *, now: datetime | None = None
         .scalars()
         .all()
     )
-    for event in events:
+    for event in event_rows:
         if _carries(event.hashtags or [], wanted):
-            (found.past_events if event_is_over(event, now) else found.coming_events).append(event)
+            (found.past_events if events.is_over(event, now) else found.coming_events).append(event)
     found.coming_events.sort(key=lambda e: e.starts_at)
     found.past_events.sort(key=lambda e: e.starts_at, reverse=True)
     del found.past_events[PAST_LIMIT:]
 
-    # Today anywhere on Earth: a day still running at UTC-12 is still coming.
-    today = (now - timedelta(hours=12)).date()
-    days = (
+    today = solidarity_days.today_anywhere(now)
+    day_rows = (
         (
             await session.execute(
                 select(SolidarityDay).where(
@@ -108,14 +97,14 @@ async def tagged(session: AsyncSession, tag: str, *, now: datetime | None = None
         .scalars()
         .all()
     )
-    for day in days:
+    for day in day_rows:
         if key(day.hashtag) == wanted:
             (found.coming_days if day.day >= today else found.past_days).append(day)
     found.coming_days.sort(key=lambda d: d.day)
     found.past_days.sort(key=lambda d: d.day, reverse=True)
     del found.past_days[PAST_LIMIT:]
 
-    alerts = (
+    alert_rows = (
         (
             await session.execute(
                 select(Alert).where(Alert.deleted_at.is_(None), visible(session, Alert))
@@ -124,9 +113,9 @@ async def tagged(session: AsyncSession, tag: str, *, now: datetime | None = None
         .scalars()
         .all()
     )
-    for alert in alerts:
+    for alert in alert_rows:
         if _carries(alert.hashtags or [], wanted):
-            (found.live_alerts if alert_is_live(alert, now) else found.past_alerts).append(alert)
+            (found.live_alerts if alerts.is_live(alert, now) else found.past_alerts).append(alert)
     # Urgent first among the live ones, as in the banner; newest first otherwise.
     found.live_alerts.sort(key=lambda a: (a.urgency != "urgent", -a.published_at.timestamp()))
     found.past_alerts.sort(key=lambda a: a.published_at, reverse=True)

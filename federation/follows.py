@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import webfinger
@@ -290,3 +290,70 @@ async def unfollow(federation: Federation, local: LocalActor, target_uri: str) -
             own_host=federation.own_host,
         )
         await session.delete(row)
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+def _other_end(model: type[Follower] | type[Following]) -> Any:
+    return Follower.actor_uri if model is Follower else Following.target_uri
+
+
+async def accepted_count(
+    session: AsyncSession, model: type[Follower] | type[Following], local: LocalActor
+) -> int:
+    """How many follow `local` (Follower) or are followed by it (Following), once accepted."""
+    return (
+        await session.execute(
+            select(func.count(model.id)).where(
+                model.local_actor_id == local.id, model.state == "accepted"
+            )
+        )
+    ).scalar_one()
+
+
+async def accepted_page(
+    session: AsyncSession,
+    model: type[Follower] | type[Following],
+    local: LocalActor,
+    *,
+    offset: int,
+    limit: int,
+) -> list[str]:
+    """Ids of the actors at the other end of accepted follows, newest first."""
+    return list(
+        (
+            await session.execute(
+                select(_other_end(model))
+                .where(model.local_actor_id == local.id, model.state == "accepted")
+                .order_by(model.id.desc())
+                .offset(offset)
+                .limit(limit)
+            )
+        ).scalars()
+    )
+
+
+async def latest(
+    session: AsyncSession, model: type[Follower] | type[Following], *, limit: int = 200
+) -> list[Any]:
+    """The newest follows of every local actor, in any state."""
+    return list(
+        (await session.execute(select(model).order_by(model.created_at.desc()).limit(limit)))
+        .scalars()
+        .all()
+    )
+
+
+async def graph(
+    session: AsyncSession, model: type[Follower] | type[Following], *, state: str | None = None
+) -> list[tuple[str, str, str]]:
+    """(local username, other end's id, state) of every follow, by local actor."""
+    query = (
+        select(LocalActor.username, _other_end(model), model.state)
+        .join(LocalActor, model.local_actor_id == LocalActor.id)
+        .order_by(LocalActor.username, model.id)
+    )
+    if state:
+        query = query.where(model.state == state)
+    return [(username, uri, row_state) for username, uri, row_state in await session.execute(query)]

@@ -256,26 +256,16 @@ async def unfollow(node: Node, args: argparse.Namespace) -> None:
     print(f"{uri}\tunfollowed")
 
 
-async def _graph(node: Node, model: Any, column: Any, *, state: str | None = None) -> None:
-    from sqlalchemy import select  # not at import: see web.lazy
-
+async def _graph(node: Node, model: Any, *, state: str | None = None) -> None:
     async with node.db.read() as session:
-        query = (
-            select(models.LocalActor.username, column, model.state)
-            .join(models.LocalActor, model.local_actor_id == models.LocalActor.id)
-            .order_by(models.LocalActor.username, model.id)
-        )
-        if state:
-            query = query.where(model.state == state)
-        for username, uri, row_state in await session.execute(query):
-            who = "node" if username == federation_node.INSTANCE_USERNAME else f"@{username}"
-            print(f"{who}\t{uri}\t{row_state}")
+        rows = await follows.graph(session, model, state=state)
+    for username, uri, row_state in rows:
+        who = "node" if username == federation_node.INSTANCE_USERNAME else f"@{username}"
+        print(f"{who}\t{uri}\t{row_state}")
 
 
 async def list_followers(node: Node, args: argparse.Namespace) -> None:
-    await _graph(
-        node, models.Follower, models.Follower.actor_uri, state="pending" if args.pending else None
-    )
+    await _graph(node, models.Follower, state="pending" if args.pending else None)
 
 
 async def set_manual_approval(node: Node, args: argparse.Namespace) -> None:
@@ -301,7 +291,7 @@ async def decide_follower(node: Node, args: argparse.Namespace) -> None:
 
 
 async def list_following(node: Node, _args: argparse.Namespace) -> None:
-    await _graph(node, models.Following, models.Following.target_uri)
+    await _graph(node, models.Following)
 
 
 async def deliveries(node: Node, args: argparse.Namespace) -> None:

@@ -73,9 +73,7 @@ async def raise_(node: Node, args: argparse.Namespace) -> None:
 
 async def _own(node: Node, uri: str) -> Any:
     async with node.db.read() as session:
-        alert = await alerts.by_uri(session, uri)
-    if alert is None or not alert.is_local or alert.deleted_at is not None:
-        raise alerts.AlertNotFound(f"no alert of this node at {uri}")
+        alert, _organization, _actor = await alerts.own_alert(session, uri=uri)
     return alert
 
 

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from web.lazy import lazy
 
 solidarity_days = lazy("actors.solidarity_days")
-models = lazy("actors.models")
 
 if TYPE_CHECKING:
     from actors.models import SolidarityDay
@@ -61,9 +60,7 @@ async def create(node: Node, args: argparse.Namespace) -> None:
 
 async def _own(node: Node, uri: str) -> SolidarityDay:
     async with node.db.read() as session:
-        day = await solidarity_days.by_uri(session, uri)
-    if day is None or not day.is_local or day.deleted_at is not None:
-        raise solidarity_days.DayNotFound(f"no solidarity day of this node at {uri}")
+        day, _organization, _actor = await solidarity_days.own_day(session, uri=uri)
     return day
 
 
@@ -81,20 +78,8 @@ async def delete(node: Node, args: argparse.Namespace) -> None:
 
 
 async def list_days(node: Node, args: argparse.Namespace) -> None:
-    from sqlalchemy import select  # not at import: see web.lazy
-
     async with node.db.read() as session:
-        days = (
-            (
-                await session.execute(
-                    select(models.SolidarityDay)
-                    .where(models.SolidarityDay.deleted_at.is_(None))
-                    .order_by(models.SolidarityDay.day)
-                )
-            )
-            .scalars()
-            .all()
-        )
+        days = await solidarity_days.every(session)
     for day in days:
         origin = "local" if day.is_local else day.origin_host
         print(

@@ -13,7 +13,6 @@ from web.lazy import lazy
 
 event_text = lazy("actors.event_text")
 events = lazy("actors.events")
-models = lazy("actors.models")
 
 if TYPE_CHECKING:
     from actors.events import EventInput
@@ -82,20 +81,13 @@ def _input(args: argparse.Namespace, base: EventInput | None) -> EventInput:
 
 
 async def _own_event(node: Node, uri: str, category: str) -> Event:
-    from sqlalchemy import select  # not at import: see web.lazy
-
-    async with node.db.read() as session:
-        event = (
-            await session.execute(
-                select(models.Event).where(
-                    models.Event.uri == uri,
-                    models.Event.is_local.is_(True),
-                    models.Event.deleted_at.is_(None),
-                )
-            )
-        ).scalar_one_or_none()
-    if event is None or event.category != category:
-        noun = "assembly" if category == "assembly" else "action"
+    noun = "assembly" if category == "assembly" else "action"
+    try:
+        async with node.db.read() as session:
+            event, _organization, _actor = await events.own_event(session, uri=uri)
+    except events.EventNotFound as exc:
+        raise EventCommandError(f"no {noun} of this node at {uri}") from exc
+    if event.category != category:
         raise EventCommandError(f"no {noun} of this node at {uri}")
     return event
 
@@ -126,22 +118,8 @@ async def delete(node: Node, args: argparse.Namespace) -> None:
 
 
 async def list_events(node: Node, args: argparse.Namespace) -> None:
-    from sqlalchemy import select  # not at import: see web.lazy
-
     async with node.db.read() as session:
-        rows = (
-            (
-                await session.execute(
-                    select(models.Event)
-                    .where(
-                        models.Event.category == args.category, models.Event.deleted_at.is_(None)
-                    )
-                    .order_by(models.Event.starts_at)
-                )
-            )
-            .scalars()
-            .all()
-        )
+        rows = await events.every(session, args.category)
     for event in rows:
         zone = ZoneInfo(event.timezone)
         start = event.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")

@@ -9,7 +9,6 @@ import logging
 from typing import Any
 
 from babel.dates import format_date
-from sqlalchemy import func, select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,13 +16,13 @@ from starlette.routing import Route
 
 from actors import activitystreams, internal_to_as, solidarity_days
 from actors.organizations import by_name
-from federation import collections
-from federation.models import Follower, Following, LocalActor, OutboxActivity
+from federation import collections, follows
+from federation import outbox as outbox_reads
+from federation.models import Follower, Following, LocalActor
 from federation.node import INSTANCE_USERNAME
 from web.i18n import language
 from web.negotiation import ActivityJSONResponse, wants_activity_json
-from web.routes.days import page_path
-from web.routes.events import upcoming
+from web.routes import common
 from web.runtime import Node
 
 log = logging.getLogger(__name__)
@@ -32,12 +31,8 @@ log = logging.getLogger(__name__)
 DAYS_ON_ORGANIZATION_PAGE = 5
 
 
-def _node(request: Request) -> Node:
-    return request.app.state.node
-
-
 async def _local_actor(request: Request) -> LocalActor:
-    node = _node(request)
+    node = common.node(request)
     name = request.path_params.get("name", INSTANCE_USERNAME)
     if name == INSTANCE_USERNAME and "name" in request.path_params:
         raise HTTPException(404, "No such organization")
@@ -49,7 +44,7 @@ async def _local_actor(request: Request) -> LocalActor:
 
 
 async def organization(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     async with node.db.read() as session:
         found = await by_name(session, request.path_params["name"])
     if found is None:
@@ -70,7 +65,7 @@ async def organization(request: Request) -> Response:
             "actor": actor,
             "handle": f"@{org.name}@{node.settings.domain}",
             "followers": await _count(node, Follower, actor),
-            "items": await upcoming(node, organization_id=org.id, lang=lang),
+            "items": await common.upcoming_items(node, organization_id=org.id, lang=lang),
             "days": await _coming_days(node, lang),
         },
     )
@@ -85,14 +80,14 @@ async def _coming_days(node: Node, lang: str) -> list[dict[str, Any]]:
         {
             "day": day,
             "when": format_date(day.day, format="full", locale=lang),
-            "page": page_path(day),
+            "page": solidarity_days.page_path(day),
         }
         for day in days
     ]
 
 
 async def instance_actor(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     actor = await _local_actor(request)
     # Fetchable unsigned (FEP-2677): it is how other servers learn the key of our signed GETs.
     return ActivityJSONResponse(
@@ -107,13 +102,7 @@ async def instance_actor(request: Request) -> Response:
 
 async def _count(node: Node, model: type[Follower] | type[Following], actor: LocalActor) -> int:
     async with node.db.read() as session:
-        return (
-            await session.execute(
-                select(func.count(model.id)).where(
-                    model.local_actor_id == actor.id, model.state == "accepted"
-                )
-            )
-        ).scalar_one()
+        return await follows.accepted_count(session, model, actor)
 
 
 def _page(request: Request) -> int | None:
@@ -124,25 +113,20 @@ def _page(request: Request) -> int | None:
 
 
 async def _graph_collection(request: Request, model: type[Follower] | type[Following]) -> Response:
-    node = _node(request)
+    node = common.node(request)
     actor = await _local_actor(request)
     uri = actor.followers_uri if model is Follower else actor.following_uri
     total = await _count(node, model, actor)
     number = _page(request)
     if number is None:
         return ActivityJSONResponse(collections.collection(uri, total))
-    column = Follower.actor_uri if model is Follower else Following.target_uri
     async with node.db.read() as session:
-        items = list(
-            (
-                await session.execute(
-                    select(column)
-                    .where(model.local_actor_id == actor.id, model.state == "accepted")
-                    .order_by(model.id.desc())
-                    .offset((number - 1) * collections.PAGE_SIZE)
-                    .limit(collections.PAGE_SIZE)
-                )
-            ).scalars()
+        items = await follows.accepted_page(
+            session,
+            model,
+            actor,
+            offset=(number - 1) * collections.PAGE_SIZE,
+            limit=collections.PAGE_SIZE,
         )
     return ActivityJSONResponse(collections.page(uri, number, total, items))
 
@@ -156,26 +140,18 @@ async def following(request: Request) -> Response:
 
 
 async def outbox(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     actor = await _local_actor(request)
-    public = (OutboxActivity.local_actor_id == actor.id) & OutboxActivity.public.is_(True)
     async with node.db.read() as session:
-        total = (
-            await session.execute(select(func.count(OutboxActivity.id)).where(public))
-        ).scalar_one()
+        total = await outbox_reads.public_count(session, actor)
         number = _page(request)
         if number is None:
             return ActivityJSONResponse(collections.collection(actor.outbox_uri, total))
-        items = list(
-            (
-                await session.execute(
-                    select(OutboxActivity.body)
-                    .where(public)
-                    .order_by(OutboxActivity.id.desc())
-                    .offset((number - 1) * collections.PAGE_SIZE)
-                    .limit(collections.PAGE_SIZE)
-                )
-            ).scalars()
+        items = await outbox_reads.public_page(
+            session,
+            actor,
+            offset=(number - 1) * collections.PAGE_SIZE,
+            limit=collections.PAGE_SIZE,
         )
     for item in items:
         item.pop("@context", None)
@@ -184,7 +160,7 @@ async def outbox(request: Request) -> Response:
 
 async def organization_events(request: Request) -> Response:
     """The organization's upcoming actions and assemblies, soonest first, as Event objects."""
-    node = _node(request)
+    node = common.node(request)
     async with node.db.read() as session:
         found = await by_name(session, request.path_params["name"])
     if found is None:
@@ -193,7 +169,7 @@ async def organization_events(request: Request) -> Response:
     uri = f"{actor.uri}/events"
     items = [
         internal_to_as.event_object(node.federation, item["event"], org, actor)
-        for item in await upcoming(node, organization_id=org.id)
+        for item in await common.upcoming_items(node, organization_id=org.id)
     ]
     return ActivityJSONResponse(
         {
@@ -207,16 +183,14 @@ async def organization_events(request: Request) -> Response:
 
 
 async def activity(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     uri = f"{node.settings.base_url}/activities/{request.path_params['id']}"
     async with node.db.read() as session:
-        row = (
-            await session.execute(select(OutboxActivity).where(OutboxActivity.uri == uri))
-        ).scalar_one_or_none()
+        body = await outbox_reads.public_activity(session, uri)
     # Follows, Accepts and other addressed activities are not for the public to read.
-    if row is None or not row.public:
+    if body is None:
         raise HTTPException(404, "No such activity")
-    return ActivityJSONResponse(row.body)
+    return ActivityJSONResponse(body)
 
 
 routes = [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -21,11 +20,7 @@ from federation.node import INSTANCE_USERNAME
 from federation.remote_actors import ActorError
 from web.auth import SESSION_ADMIN, admin_required, check_csrf, log_in, log_out
 from web.forms import read_form
-from web.runtime import Node
-
-
-def _node(request: Request) -> Node:
-    return request.app.state.node
+from web.routes import common
 
 
 def _client_key(request: Request) -> str:
@@ -67,7 +62,7 @@ async def login(request: Request) -> Response:
     if not all(allowed):
         waits = [await throttle.retry_after(key) for throttle, key in limits]
         return _too_many(request, next_path, max(wait or 1 for wait in waits))
-    account = await admins.authenticate(_node(request).db, username, password)
+    account = await admins.authenticate(common.node(request).db, username, password)
     if account is None:
         return templates.render(
             request,
@@ -101,13 +96,13 @@ async def logout(request: Request) -> Response:
 @admin_required
 async def logout_everywhere(request: Request) -> Response:
     """Ends every session of this admin: a lost laptop, a cookie that may have leaked."""
-    await admins.close_all_sessions(_node(request).db, request.session[SESSION_ADMIN])
+    await admins.close_all_sessions(common.node(request).db, request.session[SESSION_ADMIN])
     request.session.clear()
     return RedirectResponse("/admin/login", status_code=303)
 
 
 async def setup(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     templates = request.app.state.templates
     token = request.path_params["token"]
     if not await admins.setup_token_valid(node.db, token):
@@ -136,27 +131,11 @@ async def setup(request: Request) -> Response:
 
 @admin_required
 async def dashboard(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     async with node.db.read() as session:
         organizations = await all_organizations(session)
-        followers = (
-            (
-                await session.execute(
-                    select(Follower).order_by(Follower.created_at.desc()).limit(200)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        following = (
-            (
-                await session.execute(
-                    select(Following).order_by(Following.created_at.desc()).limit(200)
-                )
-            )
-            .scalars()
-            .all()
-        )
+        followers = await follows.latest(session, Follower)
+        following = await follows.latest(session, Following)
         queue = await queue_status(session)
     names = {actor.id: org.name for org, actor in organizations}
     return request.app.state.templates.render(
@@ -175,7 +154,7 @@ async def dashboard(request: Request) -> Response:
 
 @admin_required
 async def decide_follower(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     if request.path_params["decision"] not in ("approve", "reject"):
         raise HTTPException(404, "Unknown decision")
     async with node.db.read() as session:
@@ -195,7 +174,7 @@ async def decide_follower(request: Request) -> Response:
 @admin_required
 async def follow_form(request: Request) -> Response:
     """Follow another node or organization from the dashboard, as `iwsn follow` does."""
-    node = _node(request)
+    node = common.node(request)
     form = await read_form(request)
     target = str(form.get("target", "")).strip()
     unfollow = request.url.path.endswith("/unfollow")
@@ -215,7 +194,7 @@ async def follow_form(request: Request) -> Response:
 
 @admin_required
 async def edit_organization(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     templates = request.app.state.templates
     async with node.db.read() as session:
         found = await by_name(session, request.path_params["name"])
@@ -257,7 +236,7 @@ async def edit_organization(request: Request) -> Response:
 
 @admin_required
 async def hide_reply(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     async with node.db.transaction() as session:
         reply = await session.get(Reply, request.path_params["reply_id"])
         if reply is None:
@@ -274,7 +253,7 @@ async def resume_deliveries(request: Request) -> Response:
     host = str(form.get("host", "")).strip()
     if not host:
         raise HTTPException(400, "Which server?")
-    if not await resume_host(_node(request).db, host):
+    if not await resume_host(common.node(request).db, host):
         raise HTTPException(404, "That server is not marked unavailable")
     return RedirectResponse("/admin#deliveries", status_code=303)
 

@@ -12,7 +12,6 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -20,18 +19,11 @@ from starlette.routing import Route
 
 from actors import alert_relaying, alerts
 from actors.models import Alert, Organization
-from actors.organizations import all_organizations
 from federation.db import utcnow
 from web.auth import admin_required
 from web.forms import read_form
 from web.i18n import language
-from web.routes.admin_events import (
-    _form_text,
-    _sentence,
-    _with_current,
-    country_options,
-    language_options,
-)
+from web.routes import common
 from web.runtime import Node
 
 FLASH = "admin_alerts_notice"
@@ -48,10 +40,6 @@ TEXT_FIELDS = (
     "expires",
     "org",
 )
-
-
-def _node(request: Request) -> Node:
-    return request.app.state.node
 
 
 def _expiry(day: date) -> datetime:
@@ -116,11 +104,6 @@ def _checked(data: alerts.AlertInput, problems: dict[str, str]) -> None:
         raise alerts.AlertError(problems)
 
 
-async def _organizations(node: Node) -> list[tuple[Organization, Any]]:
-    async with node.db.read() as session:
-        return await all_organizations(session)
-
-
 def _render_form(
     request: Request,
     *,
@@ -131,7 +114,7 @@ def _render_form(
     problems: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    problems = {name: _sentence(text) for name, text in (problems or {}).items()}
+    problems = {name: common.sentence(text) for name, text in (problems or {}).items()}
     lang = language(request)
     return request.app.state.templates.render(
         request,
@@ -143,24 +126,19 @@ def _render_form(
             "organizations": organizations,
             "problems": problems,
             "ask_kinds": list(alerts.ASK_KINDS),
-            "countries": _with_current(country_options(lang), values["country"]),
-            "languages": _with_current(language_options(lang), values["language"]),
+            "countries": common.with_current(common.country_options(lang), values["country"]),
+            "languages": common.with_current(common.language_options(lang), values["language"]),
         },
         status=status,
     )
 
 
 async def _own_alert(node: Node, alert_id: int) -> Alert:
-    async with node.db.read() as session:
-        alert = (
-            await session.execute(
-                select(Alert).where(
-                    Alert.id == alert_id, Alert.is_local.is_(True), Alert.deleted_at.is_(None)
-                )
-            )
-        ).scalar_one_or_none()
-    if alert is None:
-        raise HTTPException(404, "No such alert on this node")
+    try:
+        async with node.db.read() as session:
+            alert, _organization, _actor = await alerts.own_alert(session, alert_id=alert_id)
+    except alerts.AlertNotFound as exc:
+        raise HTTPException(404, "No such alert on this node") from exc
     return alert
 
 
@@ -170,15 +148,15 @@ def _asks(form: Any) -> list[str]:
 
 @admin_required
 async def new_alert(request: Request) -> Response:
-    node = _node(request)
-    organizations = await _organizations(node)
+    node = common.node(request)
+    organizations = await common.organizations(node)
     if request.method == "GET":
         values = dict.fromkeys(TEXT_FIELDS, "")
         values["urgency"] = "urgent"
         values["expires"] = _expiry_day(_expiry(utcnow().date() + alerts.DEFAULT_LIFETIME))
         return _render_form(request, values=values, asks=[], organizations=organizations)
     form = await read_form(request)
-    values = {name: _form_text(form, name) for name in TEXT_FIELDS}
+    values = {name: common.form_text(form, name) for name in TEXT_FIELDS}
     asks = _asks(form)
     data, problems = parse(values, asks)
     try:
@@ -199,9 +177,9 @@ async def new_alert(request: Request) -> Response:
 
 @admin_required
 async def edit_alert(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     alert = await _own_alert(node, request.path_params["id"])
-    organizations = await _organizations(node)
+    organizations = await common.organizations(node)
     if request.method == "GET":
         data = alerts.input_from(alert)
         return _render_form(
@@ -212,7 +190,7 @@ async def edit_alert(request: Request) -> Response:
             alert=alert,
         )
     form = await read_form(request)
-    values = {name: _form_text(form, name) for name in TEXT_FIELDS}
+    values = {name: common.form_text(form, name) for name in TEXT_FIELDS}
     asks = _asks(form)
     data, problems = parse(values, asks)
     if data.expires_at is None and not problems:
@@ -238,7 +216,7 @@ async def edit_alert(request: Request) -> Response:
 
 @admin_required
 async def resolve_alert(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     alert = await _own_alert(node, request.path_params["id"])
     try:
         await alerts.resolve_alert(node.federation, alert.uri)
@@ -250,7 +228,7 @@ async def resolve_alert(request: Request) -> Response:
 
 @admin_required
 async def withdraw_alert(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     alert = await _own_alert(node, request.path_params["id"])
     try:
         await alerts.withdraw(node.federation, alert.uri)
@@ -261,7 +239,7 @@ async def withdraw_alert(request: Request) -> Response:
 
 
 async def _render_list(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     async with node.db.read() as session:
         found = await alerts.every(session)
         relaying = await alert_relaying.relaying(session)
@@ -293,7 +271,7 @@ async def list_alerts(request: Request) -> Response:
 
 @admin_required
 async def relaying_settings(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     form = await read_form(request)
     await alert_relaying.configure_relaying(node.db, relay=form.get("relay") == "on")
     request.session[FLASH] = {"what": "relaying", "title": ""}

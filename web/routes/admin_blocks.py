@@ -11,19 +11,15 @@ from federation import blocks
 from federation.models import Block
 from web.auth import admin_required
 from web.forms import read_form
-from web.runtime import Node
+from web.routes import common
 
 FLASH = "admin_blocks_notice"
-
-
-def _node(request: Request) -> Node:
-    return request.app.state.node
 
 
 async def _render(
     request: Request, *, typed: str = "", reason: str = "", problem: str = "", status: int = 200
 ) -> Response:
-    async with _node(request).db.read() as session:
+    async with common.node(request).db.read() as session:
         found = await blocks.every(session)
     return request.app.state.templates.render(
         request,
@@ -49,7 +45,7 @@ async def add_block(request: Request) -> Response:
     form = await read_form(request)
     typed = str(form.get("target", "")).strip()
     reason = str(form.get("reason", "")).strip()
-    node = _node(request)
+    node = common.node(request)
     try:
         target = await blocks.resolve(node.federation, typed)
     except blocks.BlockError:
@@ -63,7 +59,7 @@ async def add_block(request: Request) -> Response:
 
 @admin_required
 async def remove_block(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     async with node.db.read() as session:
         row = await session.get(Block, request.path_params["id"])
     if row is None:

@@ -6,11 +6,10 @@ The form turns what the organizer types into a `solidarity_days.DayInput`; every
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 from babel.dates import format_date
-from sqlalchemy import select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -22,8 +21,7 @@ from actors.organizations import all_organizations
 from web.auth import admin_required
 from web.forms import read_form
 from web.i18n import language
-from web.routes.admin_events import _form_text, _sentence
-from web.routes.days import page_path
+from web.routes import common
 from web.runtime import Node
 
 FLASH = "admin_days_notice"
@@ -31,18 +29,9 @@ TEXT_FIELDS = ("date", "theme", "slogan", "hashtag", "description", "org")
 NOT_FOUND = "No such solidarity day on this node"
 
 
-def _node(request: Request) -> Node:
-    return request.app.state.node
-
-
 def when(day: date, lang: str = "en") -> str:
     """ "Monday, 8 March 2027": the date as people say it, with the weekday."""
     return format_date(day, format="full", locale=lang)
-
-
-def _today_anywhere() -> date:
-    # As `solidarity_days.coming` reckons it: a day still running at UTC-12 is still coming.
-    return (datetime.now(UTC) - timedelta(hours=12)).date()
 
 
 def parse(values: dict[str, str]) -> tuple[solidarity_days.DayInput, dict[str, str]]:
@@ -80,27 +69,13 @@ def values_from(data: solidarity_days.DayInput) -> dict[str, str]:
     }
 
 
-async def _organizations(node: Node) -> list[tuple[Organization, Any]]:
-    async with node.db.read() as session:
-        return await all_organizations(session)
-
-
 async def _own_day(node: Node, day_id: int) -> tuple[SolidarityDay, Organization]:
-    async with node.db.read() as session:
-        row = (
-            await session.execute(
-                select(SolidarityDay, Organization)
-                .join(Organization, SolidarityDay.organization_id == Organization.id)
-                .where(
-                    SolidarityDay.id == day_id,
-                    SolidarityDay.is_local.is_(True),
-                    SolidarityDay.deleted_at.is_(None),
-                )
-            )
-        ).first()
-    if row is None:
-        raise HTTPException(404, NOT_FOUND)
-    return row[0], row[1]
+    try:
+        async with node.db.read() as session:
+            day, organization, _actor = await solidarity_days.own_day(session, day_id=day_id)
+    except solidarity_days.DayNotFound as exc:
+        raise HTTPException(404, NOT_FOUND) from exc
+    return day, organization
 
 
 def _render_form(
@@ -113,14 +88,14 @@ def _render_form(
     problems: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    problems = {name: _sentence(text) for name, text in (problems or {}).items()}
+    problems = {name: common.sentence(text) for name, text in (problems or {}).items()}
     return request.app.state.templates.render(
         request,
         "admin/day_form.html",
         {
             "values": values,
             "day": day,
-            "page": page_path(day) if day is not None else None,
+            "page": solidarity_days.page_path(day) if day is not None else None,
             "organization": organization,
             "organizations": organizations,
             "problems": problems,
@@ -139,13 +114,13 @@ def _merge(problems: dict[str, str], exc: solidarity_days.DayError) -> dict[str,
 
 @admin_required
 async def new_day(request: Request) -> Response:
-    node = _node(request)
-    organizations = await _organizations(node)
+    node = common.node(request)
+    organizations = await common.organizations(node)
     if request.method == "GET":
         values = dict.fromkeys(TEXT_FIELDS, "")
         return _render_form(request, values=values, organizations=organizations)
     form = await read_form(request)
-    values = {name: _form_text(form, name) for name in TEXT_FIELDS}
+    values = {name: common.form_text(form, name) for name in TEXT_FIELDS}
     data, problems = parse(values)
     try:
         day = await solidarity_days.declare(node.federation, data, org=values["org"] or None)
@@ -157,24 +132,28 @@ async def new_day(request: Request) -> Response:
             problems=_merge(problems, exc),
             status=400,
         )
-    request.session[FLASH] = {"what": "declared", "theme": day.theme, "page": page_path(day)}
+    request.session[FLASH] = {
+        "what": "declared",
+        "theme": day.theme,
+        "page": solidarity_days.page_path(day),
+    }
     return RedirectResponse("/admin/days", status_code=303)
 
 
 @admin_required
 async def edit_day(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     day, organization = await _own_day(node, request.path_params["id"])
     context: dict[str, Any] = {
         "day": day,
         "organization": organization,
-        "organizations": await _organizations(node),
+        "organizations": await common.organizations(node),
     }
     if request.method == "GET":
         values = values_from(solidarity_days.input_from(day))
         return _render_form(request, values=values, **context)
     form = await read_form(request)
-    values = {name: _form_text(form, name) for name in TEXT_FIELDS}
+    values = {name: common.form_text(form, name) for name in TEXT_FIELDS}
     data, problems = parse(values)
     try:
         changed = await solidarity_days.edit(node.federation, day.uri, data)
@@ -184,13 +163,17 @@ async def edit_day(request: Request) -> Response:
         )
     except solidarity_days.DayNotFound as exc:  # deleted meanwhile, in another tab
         raise HTTPException(404, NOT_FOUND) from exc
-    request.session[FLASH] = {"what": "updated", "theme": changed.theme, "page": page_path(day)}
+    request.session[FLASH] = {
+        "what": "updated",
+        "theme": changed.theme,
+        "page": solidarity_days.page_path(day),
+    }
     return RedirectResponse("/admin/days", status_code=303)
 
 
 @admin_required
 async def delete_day(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     day, _organization = await _own_day(node, request.path_params["id"])
     try:
         await solidarity_days.delete(node.federation, day.uri)
@@ -206,26 +189,19 @@ def _item(
     return {
         "day": day,
         "when": when(day.day, lang),
-        "page": page_path(day),
+        "page": solidarity_days.page_path(day),
         "organization": organization,
     }
 
 
 @admin_required
 async def list_days(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     async with node.db.read() as session:
-        rows = (
-            await session.execute(
-                select(SolidarityDay, Organization)
-                .join(Organization, SolidarityDay.organization_id == Organization.id)
-                .where(SolidarityDay.is_local.is_(True), SolidarityDay.deleted_at.is_(None))
-                .order_by(SolidarityDay.day, SolidarityDay.id)
-            )
-        ).all()
+        rows = await solidarity_days.own_days(session)
         known = await solidarity_days.coming(session)
         organizations = await all_organizations(session)
-    today = _today_anywhere()
+    today = solidarity_days.today_anywhere()
     lang = language(request)
     items = [_item(day, lang, organization) for day, organization in rows]
     return request.app.state.templates.render(

@@ -7,18 +7,10 @@ country and city); it turns that into an `events.EventInput`, and every rule sta
 from __future__ import annotations
 
 import re
-import unicodedata
-from datetime import datetime, timedelta
-from functools import cache
-from importlib import resources
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import available_timezones
 
-from babel import Locale
-from babel.dates import get_timezone_location
-from sqlalchemy import select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -32,15 +24,13 @@ from web.auth import admin_required
 from web.forms import read_form
 from web.i18n import language
 from web.labels import kind_label
-from web.routes.events import view
+from web.routes import common
 from web.runtime import Node
 
 # None preselected for a node's first action: a default would be wrong for most of the
 # network's cities and slip through unnoticed; after that, the last action's zone is offered.
 DEFAULT_TIMEZONE = ""
 FLASH = "admin_events_notice"
-# Codes babel knows that are not countries one could march in.
-NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 # "38.7077, -9.1365" as copied from a map, pasted whole into the latitude box.
 PASTED_PAIR = re.compile(r"^\s*(-?\d+\.\d+)\s*[,;\s]\s*(-?\d+\.\d+)\s*$")
@@ -68,106 +58,6 @@ TEXT_FIELDS = (
     "capacity",
     "solidarity_day_uri",
 )
-
-
-def _node(request: Request) -> Node:
-    return request.app.state.node
-
-
-def _sort_key(text: str) -> str:
-    # "Åland Islands" sorts with the A's, as a person looking for it expects.
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-
-@cache
-def country_options(lang: str = "en") -> list[tuple[str, str]]:
-    """(code, name in `lang`) of every country and territory, by name."""
-    names = Locale.parse(lang).territories
-    return sorted(
-        (
-            (code, name)
-            for code, name in names.items()
-            if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES
-        ),
-        key=lambda pair: _sort_key(pair[1]),
-    )
-
-
-def _zone_table() -> str:
-    try:
-        return (resources.files("tzdata") / "zoneinfo" / "zone.tab").read_text(encoding="utf-8")
-    except (ModuleNotFoundError, FileNotFoundError, OSError):
-        pass
-    system = Path("/usr/share/zoneinfo/zone.tab")
-    return system.read_text(encoding="utf-8") if system.exists() else ""
-
-
-def _city(zone: str, lang: str) -> str:
-    try:
-        city = get_timezone_location(zone, lang, return_city=True)
-    except (LookupError, ValueError):
-        city = zone
-    return city.rsplit("/", 1)[-1].replace("_", " ")
-
-
-@cache
-def timezone_options(lang: str = "en") -> list[tuple[str, str]]:
-    """(IANA name, "Country — City") for every zone people live in, by country.
-
-    Labelled by country first: in a select, typing "Por" jumps to Portugal, and someone in
-    Porto need not know that their clocks are Lisbon's.
-    """
-    known = available_timezones()
-    countries = dict(country_options(lang))
-    options: list[tuple[str, str]] = []
-    for line in _zone_table().splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        parts = line.split("\t")
-        if len(parts) < 3 or parts[2] not in known:
-            continue
-        code, zone = parts[0], parts[2]
-        options.append((zone, f"{countries.get(code, code)} — {_city(zone, lang)}"))
-    if not options:
-        # No zone table: group the names as they are.
-        options = [
-            (zone, zone.replace("_", " ").replace("/", " — "))
-            for zone in known
-            if "/" in zone and not zone.startswith(("Etc/", "SystemV/"))
-        ]
-    options.sort(key=lambda pair: _sort_key(pair[1]))
-    options.append(("UTC", "UTC — Coordinated Universal Time"))
-    return options
-
-
-@cache
-def language_options(lang: str = "en") -> list[tuple[str, str]]:
-    names = Locale.parse(lang).languages
-    return sorted(
-        ((code, name) for code, name in names.items() if len(code) == 2),
-        key=lambda pair: _sort_key(pair[1]),
-    )
-
-
-def _with_current(options: list[tuple[str, str]], value: str) -> list[tuple[str, str]]:
-    """Keep a value the list lacks (a zone alias given on the command line) selectable."""
-    if value and value not in {code for code, _label in options}:
-        return [(value, value), *options]
-    return options
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
-def _form_text(form: Any, name: str) -> str:
-    value = form.get(name, "")
-    return value.replace("\r\n", "\n") if isinstance(value, str) else ""
 
 
 def _number(text: str) -> float:
@@ -281,14 +171,7 @@ def values_from(data: events.EventInput) -> dict[str, str]:
 async def _last_used(node: Node) -> dict[str, str]:
     """The zone, country and language of the node's latest event: most come from one place."""
     async with node.db.read() as session:
-        event = (
-            await session.execute(
-                select(Event)
-                .where(Event.is_local.is_(True))
-                .order_by(Event.published_at.desc())
-                .limit(1)
-            )
-        ).scalar_one_or_none()
+        event = await events.latest_own(session)
     if event is None:
         return {"timezone": DEFAULT_TIMEZONE, "country": "", "language": ""}
     return {
@@ -299,17 +182,12 @@ async def _last_used(node: Node) -> dict[str, str]:
 
 
 async def _own_event(node: Node, event_id: int) -> tuple[Event, Organization]:
-    async with node.db.read() as session:
-        row = (
-            await session.execute(
-                select(Event, Organization)
-                .join(Organization, Event.organization_id == Organization.id)
-                .where(Event.id == event_id, Event.is_local.is_(True), Event.deleted_at.is_(None))
-            )
-        ).first()
-    if row is None:
-        raise HTTPException(404, "No such action or assembly on this node")
-    return row[0], row[1]
+    try:
+        async with node.db.read() as session:
+            event, organization, _actor = await events.own_event(session, event_id=event_id)
+    except events.EventNotFound as exc:
+        raise HTTPException(404, "No such action or assembly on this node") from exc
+    return event, organization
 
 
 def _render_form(
@@ -324,7 +202,7 @@ def _render_form(
     status: int = 200,
     days: list[tuple[str, str]] | None = None,
 ) -> Response:
-    problems = {name: _sentence(text) for name, text in (problems or {}).items()}
+    problems = {name: common.sentence(text) for name, text in (problems or {}).items()}
     lang = language(request)
     return request.app.state.templates.render(
         request,
@@ -337,10 +215,10 @@ def _render_form(
             "organizations": organizations,
             "problems": problems,
             "kinds": [(kind, kind_label(kind, lang)) for kind in events.KINDS],
-            "countries": _with_current(country_options(lang), values["country"]),
-            "timezones": _with_current(timezone_options(lang), values["timezone"]),
-            "languages": _with_current(language_options(lang), values["language"]),
-            "days": _with_current(days or [], values.get("solidarity_day_uri", "")),
+            "countries": common.with_current(common.country_options(lang), values["country"]),
+            "timezones": common.with_current(common.timezone_options(lang), values["timezone"]),
+            "languages": common.with_current(common.language_options(lang), values["language"]),
+            "days": common.with_current(days or [], values.get("solidarity_day_uri", "")),
         },
         status=status,
     )
@@ -351,11 +229,6 @@ async def _day_options(node: Node) -> list[tuple[str, str]]:
     async with node.db.read() as session:
         days = await solidarity_days.coming(session)
     return [(day.uri, f"{day.day.isoformat()} — {day.theme} (#{day.hashtag})") for day in days]
-
-
-async def _organizations(node: Node) -> list[tuple[Organization, Any]]:
-    async with node.db.read() as session:
-        return await all_organizations(session)
 
 
 def _category(text: str) -> events.Category:
@@ -372,8 +245,8 @@ def _public_path(event: Event) -> str:
 
 @admin_required
 async def new_event(request: Request) -> Response:
-    node = _node(request)
-    organizations = await _organizations(node)
+    node = common.node(request)
+    organizations = await common.organizations(node)
     days = await _day_options(node)
     if request.method == "GET":
         category = _category(request.query_params.get("category", "action"))
@@ -385,7 +258,7 @@ async def new_event(request: Request) -> Response:
         )
     form = await read_form(request)
     category = _category(str(form.get("category", "")))
-    values = {name: _form_text(form, name) for name in TEXT_FIELDS}
+    values = {name: common.form_text(form, name) for name in TEXT_FIELDS}
     data, problems = parse(values, category, "markdown")
     org = values["org"] or None
     try:
@@ -419,9 +292,9 @@ def _merge(problems: dict[str, str], data: events.EventInput, category: events.C
 
 @admin_required
 async def edit_event(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     event, organization = await _own_event(node, request.path_params["id"])
-    organizations = await _organizations(node)
+    organizations = await common.organizations(node)
     context: dict[str, Any] = {
         "category": event.category,
         "event": event,
@@ -432,7 +305,7 @@ async def edit_event(request: Request) -> Response:
     if request.method == "GET":
         return _render_form(request, values=values_from(events.input_from(event)), **context)
     form = await read_form(request)
-    values = {name: _form_text(form, name) for name in TEXT_FIELDS}
+    values = {name: common.form_text(form, name) for name in TEXT_FIELDS}
     category = _category(event.category)
     data, problems = parse(values, category, event.description_format)
     try:
@@ -449,7 +322,7 @@ async def edit_event(request: Request) -> Response:
 
 @admin_required
 async def cancel_event(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     event, _organization = await _own_event(node, request.path_params["id"])
     try:
         await events.cancel(node.federation, event.uri)
@@ -461,7 +334,7 @@ async def cancel_event(request: Request) -> Response:
 
 @admin_required
 async def delete_event(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     event, _organization = await _own_event(node, request.path_params["id"])
     try:
         await events.delete(node.federation, event.uri)
@@ -471,31 +344,19 @@ async def delete_event(request: Request) -> Response:
     return RedirectResponse("/admin/events", status_code=303)
 
 
-def _is_over(event: Event, now: datetime) -> bool:
-    end = event.ends_at or event.starts_at + timedelta(days=1)
-    return end < now
-
-
 @admin_required
 async def list_events(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     async with node.db.read() as session:
-        rows = (
-            await session.execute(
-                select(Event, Organization)
-                .join(Organization, Event.organization_id == Organization.id)
-                .where(Event.is_local.is_(True), Event.deleted_at.is_(None))
-                .order_by(Event.starts_at)
-            )
-        ).all()
+        rows = await events.own_events(session)
         organizations = await all_organizations(session)
     now = utcnow()
     items = [
         {
             "event": event,
             "organization": organization,
-            "view": view(event, language(request)),
-            "over": _is_over(event, now),
+            "view": common.event_view(event, language(request)),
+            "over": events.is_over(event, now),
             "path": _public_path(event),
         }
         for event, organization in rows

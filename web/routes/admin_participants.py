@@ -10,11 +10,8 @@ from starlette.routing import Route
 from actors import participation
 from actors.models import Event
 from web.auth import admin_required
+from web.routes import common
 from web.runtime import Node
-
-
-def _node(request: Request) -> Node:
-    return request.app.state.node
 
 
 async def _assembly(node: Node, event_id: int) -> Event:
@@ -27,7 +24,7 @@ async def _assembly(node: Node, event_id: int) -> Event:
 
 @admin_required
 async def list_participants(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     event = await _assembly(node, request.path_params["id"])
     async with node.db.read() as session:
         people = await participation.participants(session, event.id)
@@ -41,7 +38,7 @@ async def list_participants(request: Request) -> Response:
 
 @admin_required
 async def decide(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     event = await _assembly(node, request.path_params["id"])
     participant_id = request.path_params["participant_id"]
     async with node.db.read() as session:

@@ -7,37 +7,26 @@ elsewhere is shown at `/alerts/remote/{n}`, with its origin, when it arrived and
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from actors import alert_text, alert_to_as, alerts
-from actors.models import Alert, Organization
+from actors.models import Alert
+from actors.organizations import actor_of
 from actors.visibility import shown
 from federation.db import utcnow
-from federation.models import LocalActor
 from web import feeds
 from web.negotiation import ActivityJSONResponse, wants_activity_json
-from web.runtime import Node
-
-
-def _node(request: Request) -> Node:
-    return request.app.state.node
+from web.routes import common
 
 
 async def _alert(request: Request) -> Alert:
-    node = _node(request)
+    node = common.node(request)
     async with node.db.read() as session:
         if "n" in request.path_params:
-            alert = (
-                await session.execute(
-                    select(Alert).where(
-                        Alert.id == request.path_params["n"], Alert.is_local.is_(False)
-                    )
-                )
-            ).scalar_one_or_none()
+            alert = await alerts.received(session, request.path_params["n"])
         else:
             uri = f"{node.settings.base_url}/alerts/{request.path_params['id']}"
             alert = await alerts.by_uri(session, uri)
@@ -49,7 +38,7 @@ async def _alert(request: Request) -> Alert:
 
 
 async def alert_page(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     alert = await _alert(request)
     templates = request.app.state.templates
     if alert.deleted_at is not None:
@@ -62,29 +51,21 @@ async def alert_page(request: Request) -> Response:
         if not alert.is_local:
             raise HTTPException(404, "This alert is published by its own server")
         async with node.db.read() as session:
-            actor = (
-                await session.execute(
-                    select(LocalActor)
-                    .join(Organization, Organization.local_actor_id == LocalActor.id)
-                    .where(Organization.id == alert.organization_id)
-                )
-            ).scalar_one()
+            actor = await actor_of(session, alert.organization_id)
         document = alert_to_as.note(node.settings.base_url, alert, actor.uri, actor.followers_uri)
         return ActivityJSONResponse(alert_to_as.with_context(document))
     return templates.render(request, "alert.html", {"alert": alert})
 
 
 async def listing(request: Request) -> Response:
-    async with _node(request).db.read() as session:
+    async with common.node(request).db.read() as session:
         found = await alerts.every(session)
     now = utcnow()
     items = [
         {
             "alert": alert,
             "page": alerts.page_path(alert),
-            "live": alert.deleted_at is None
-            and alert.status == "active"
-            and alert.expires_at > now,
+            "live": alert.deleted_at is None and alerts.is_live(alert, now),
         }
         for alert in found
     ]
@@ -96,7 +77,7 @@ async def listing(request: Request) -> Response:
 
 async def atom(request: Request) -> Response:
     """Every alert this node holds, its own and received, except withdrawn ones."""
-    node = _node(request)
+    node = common.node(request)
     base = node.settings.base_url
     async with node.db.read() as session:
         found = [alert for alert in await alerts.every(session) if alert.deleted_at is None]

@@ -7,7 +7,6 @@ elsewhere is shown here at `/days/remote/{n}`, with the actions this node knows 
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,44 +14,19 @@ from starlette.routing import Route
 
 from actors import day_text, day_to_as, solidarity_days
 from actors.internal_to_as import with_context
-from actors.models import Organization, SolidarityDay
-from actors.organizations import all_organizations
+from actors.models import SolidarityDay
+from actors.organizations import actor_of, all_organizations
 from actors.visibility import shown
-from federation.models import LocalActor
 from web import feeds, i18n
 from web.negotiation import ActivityJSONResponse, wants_activity_json
-from web.routes.events import view
-from web.runtime import Node
-
-
-def _node(request: Request) -> Node:
-    return request.app.state.node
-
-
-def page_path(day: SolidarityDay) -> str:
-    """Where this node shows a day: its own id for ours, a local page for others'."""
-    if day.is_local:
-        return day.uri
-    return f"/days/remote/{day.id}"
-
-
-def page_url(day: SolidarityDay, base_url: str) -> str:
-    path = page_path(day)
-    return path if path.startswith("http") else base_url + path
+from web.routes import common
 
 
 async def _day(request: Request) -> SolidarityDay:
-    node = _node(request)
+    node = common.node(request)
     async with node.db.read() as session:
         if "n" in request.path_params:
-            day = (
-                await session.execute(
-                    select(SolidarityDay).where(
-                        SolidarityDay.id == request.path_params["n"],
-                        SolidarityDay.is_local.is_(False),
-                    )
-                )
-            ).scalar_one_or_none()
+            day = await solidarity_days.received(session, request.path_params["n"])
         else:
             uri = f"{node.settings.base_url}/days/{request.path_params['id']}"
             day = await solidarity_days.by_uri(session, uri)
@@ -64,7 +38,7 @@ async def _day(request: Request) -> SolidarityDay:
 
 
 async def day_page(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     day = await _day(request)
     templates = request.app.state.templates
     if day.deleted_at is not None:
@@ -75,13 +49,7 @@ async def day_page(request: Request) -> Response:
         if not day.is_local:
             raise HTTPException(404, "This day is published by its own server")
         async with node.db.read() as session:
-            actor = (
-                await session.execute(
-                    select(LocalActor)
-                    .join(Organization, Organization.local_actor_id == LocalActor.id)
-                    .where(Organization.id == day.organization_id)
-                )
-            ).scalar_one()
+            actor = await actor_of(session, day.organization_id)
         return ActivityJSONResponse(
             with_context(day_to_as.day_object(node.settings.base_url, day, actor))
         )
@@ -92,7 +60,7 @@ async def day_page(request: Request) -> Response:
     groups = [
         {
             "country": i18n.country_name(code, lang) if code else None,
-            "items": [{"event": event, "view": view(event, lang)} for event in events],
+            "items": [{"event": event, "view": common.event_view(event, lang)} for event in events],
         }
         for code, events in summary["groups"]
     ]
@@ -104,13 +72,13 @@ async def day_page(request: Request) -> Response:
             "when": i18n.format_day(day.day, lang),
             "groups": groups,
             "counts": summary,
-            "page": page_path(day),
+            "page": solidarity_days.page_path(day),
         },
     )
 
 
 async def day_ics(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     day = await _day(request)
     if day.deleted_at is not None:
         raise HTTPException(410, "This solidarity day was withdrawn")
@@ -121,7 +89,7 @@ async def day_ics(request: Request) -> Response:
         feeds.FeedEvent(event, feeds.organizer_name(event, names), event.origin_actor_uri)
         for event in found
     ]
-    url = page_url(day, node.settings.base_url)
+    url = solidarity_days.page_url(day, node.settings.base_url)
     name = f"{day.theme} — {day_text.when(day)}"
     the_day = feeds.FeedDay(day, url, feeds.day_organizer_name(day, names))
     return Response(
@@ -132,7 +100,7 @@ async def day_ics(request: Request) -> Response:
 
 
 async def listing(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     lang = i18n.language(request)
     async with node.db.read() as session:
         days = await solidarity_days.coming(session, limit=200)
@@ -141,7 +109,11 @@ async def listing(request: Request) -> Response:
         "days.html",
         {
             "days": [
-                {"day": day, "when": i18n.format_day(day.day, lang), "page": page_path(day)}
+                {
+                    "day": day,
+                    "when": i18n.format_day(day.day, lang),
+                    "page": solidarity_days.page_path(day),
+                }
                 for day in days
             ]
         },

@@ -6,27 +6,21 @@ an id.
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from actors import solidarity_days
+from actors import events, solidarity_days
 from actors.events import event_path
-from actors.models import Event, Organization
+from actors.models import Organization
 from actors.organizations import all_organizations, by_name
 from web import feeds
-from web.routes.days import page_url
-from web.routes.events import upcoming
+from web.routes import common
 from web.runtime import Node
 
 # Subscribed calendars and feed readers get every upcoming event the node knows, up to this.
 FEED_LIMIT = 500
-
-
-def _node(request: Request) -> Node:
-    return request.app.state.node
 
 
 def _ics(body: bytes, name: str) -> Response:
@@ -42,7 +36,7 @@ def _atom(body: bytes) -> Response:
 
 
 async def _items(node: Node, organization_id: int | None = None) -> list[feeds.FeedEvent]:
-    found = await upcoming(node, organization_id=organization_id, limit=FEED_LIMIT)
+    found = await common.upcoming_items(node, organization_id=organization_id, limit=FEED_LIMIT)
     async with node.db.read() as session:
         names = {org.id: org.display_name for org, _actor in await all_organizations(session)}
     return [
@@ -64,21 +58,15 @@ async def _organization(node: Node, name: str) -> Organization:
 
 
 async def event_ics(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     category = "assembly" if request.url.path.startswith("/assemblies/") else "action"
     event_id = request.path_params["id"]
     uri = f"{node.settings.base_url}/{event_path(category)}/{event_id}"
     async with node.db.read() as session:
-        row = (
-            await session.execute(
-                select(Event, Organization)
-                .join(Organization, Event.organization_id == Organization.id)
-                .where(Event.uri == uri)
-            )
-        ).first()
+        row = await events.with_organizer(session, uri)
     if row is None:
         raise HTTPException(404, "No such action or assembly")
-    event, organization = row
+    event, organization, _actor = row
     if event.deleted_at is not None:
         raise HTTPException(410, "This action or assembly was withdrawn")
     item = feeds.FeedEvent(event, organization.display_name, event.origin_actor_uri)
@@ -95,13 +83,15 @@ async def _days(node: Node) -> list[feeds.FeedDay]:
         names = {org.id: org.display_name for org, _actor in await all_organizations(session)}
     base = node.settings.base_url
     return [
-        feeds.FeedDay(day, page_url(day, base), feeds.day_organizer_name(day, names))
+        feeds.FeedDay(
+            day, solidarity_days.page_url(day, base), feeds.day_organizer_name(day, names)
+        )
         for day in days
     ]
 
 
 async def node_ics(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     body = feeds.calendar(
         await _items(node),
         name=node.settings.node_name,
@@ -112,7 +102,7 @@ async def node_ics(request: Request) -> Response:
 
 
 async def organization_ics(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     organization = await _organization(node, request.path_params["name"])
     body = feeds.calendar(
         await _items(node, organization.id),
@@ -123,7 +113,7 @@ async def organization_ics(request: Request) -> Response:
 
 
 async def node_atom(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     base = node.settings.base_url
     return _atom(
         feeds.atom(
@@ -137,7 +127,7 @@ async def node_atom(request: Request) -> Response:
 
 
 async def organization_atom(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     organization = await _organization(node, request.path_params["name"])
     base = node.settings.base_url
     url = f"{base}/actors/{organization.name}/actions.atom"

@@ -9,13 +9,11 @@ from starlette.routing import Route
 from actors import solidarity_days
 from actors.organizations import all_organizations
 from web import i18n
-from web.routes.days import page_path
-from web.routes.events import upcoming
-from web.runtime import Node
+from web.routes import common
 
 
 async def home(request: Request) -> Response:
-    node: Node = request.app.state.node
+    node = common.node(request)
     lang = i18n.language(request)
     async with node.db.read() as session:
         organizations = await all_organizations(session)
@@ -24,12 +22,12 @@ async def home(request: Request) -> Response:
         request,
         "home.html",
         {
-            "items": await upcoming(node, limit=20, lang=lang),
+            "items": await common.upcoming_items(node, limit=20, lang=lang),
             "next_day": next_day
             and {
                 "day": next_day,
                 "when": i18n.format_day(next_day.day, lang),
-                "page": page_path(next_day),
+                "page": solidarity_days.page_path(next_day),
             },
             "organizations": [
                 {"org": org, "actor": actor, "handle": f"@{org.name}@{node.settings.domain}"}

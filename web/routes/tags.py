@@ -8,16 +8,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from actors import alerts, tags
+from actors import alerts, solidarity_days, tags
 from actors.organizations import all_organizations
 from web import feeds, i18n
-from web.routes.days import page_path
-from web.routes.events import view
-from web.runtime import Node
-
-
-def _node(request: Request) -> Node:
-    return request.app.state.node
+from web.routes import common
 
 
 def _tag(request: Request) -> str:
@@ -28,7 +22,7 @@ def _tag(request: Request) -> str:
 
 
 async def tag_page(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     tag = _tag(request)
     lang = i18n.language(request)
     async with node.db.read() as session:
@@ -36,11 +30,12 @@ async def tag_page(request: Request) -> Response:
 
     def days(items):
         return [
-            {"day": d, "when": i18n.format_day(d.day, lang), "page": page_path(d)} for d in items
+            {"day": d, "when": i18n.format_day(d.day, lang), "page": solidarity_days.page_path(d)}
+            for d in items
         ]
 
     def events(items):
-        return [{"event": e, "view": view(e, lang)} for e in items]
+        return [{"event": e, "view": common.event_view(e, lang)} for e in items]
 
     def alert_items(items):
         return [{"alert": a, "page": alerts.page_path(a)} for a in items]
@@ -64,7 +59,7 @@ async def tag_page(request: Request) -> Response:
 
 async def tag_atom(request: Request) -> Response:
     """The actions and assemblies with the tag, coming then past, as /actions.atom has them."""
-    node = _node(request)
+    node = common.node(request)
     tag = _tag(request)
     async with node.db.read() as session:
         found = await tags.tagged(session, tag)

@@ -4,25 +4,19 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urldefrag
 
-from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from actors.models import Organization
-from federation import nodeinfo, webfinger
-from federation.models import LocalActor, OutboxActivity
+from actors.organizations import count as count_organizations
+from federation import nodeinfo, outbox, webfinger
 from federation.node import INSTANCE_USERNAME
 from web.negotiation import JRDResponse
-from web.runtime import Node
-
-
-def _node(request: Request) -> Node:
-    return request.app.state.node
+from web.routes import common
 
 
 async def webfinger_endpoint(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     resource = request.query_params.get("resource", "").strip()
     if not resource:
         return JSONResponse({"error": "the resource parameter is required"}, status_code=400)
@@ -30,11 +24,7 @@ async def webfinger_endpoint(request: Request) -> Response:
     username: str | None = None
     if resource.startswith(("http://", "https://")):
         async with node.db.read() as session:
-            actor = (
-                await session.execute(
-                    select(LocalActor).where(LocalActor.uri == urldefrag(resource).url)
-                )
-            ).scalar_one_or_none()
+            actor = await node.federation.local_actor_by_uri(session, urldefrag(resource).url)
         username = actor.username if actor else None
     else:
         try:
@@ -66,26 +56,20 @@ async def webfinger_endpoint(request: Request) -> Response:
 
 
 async def host_meta(request: Request) -> Response:
-    base = _node(request).federation.config.base_url
+    base = common.node(request).federation.config.base_url
     return Response(webfinger.host_meta(base), media_type="application/xrd+xml")
 
 
 async def nodeinfo_discovery(request: Request) -> Response:
-    config = _node(request).federation.config
+    config = common.node(request).federation.config
     return JSONResponse(nodeinfo.discovery(config, f"{config.base_url}/actor"))
 
 
 async def nodeinfo_document(request: Request) -> Response:
-    node = _node(request)
+    node = common.node(request)
     async with node.db.read() as session:
-        organizations = (await session.execute(select(func.count(Organization.id)))).scalar_one()
-        posts = (
-            await session.execute(
-                select(func.count(OutboxActivity.id)).where(
-                    OutboxActivity.public.is_(True), OutboxActivity.activity_type == "Create"
-                )
-            )
-        ).scalar_one()
+        organizations = await count_organizations(session)
+        posts = await outbox.public_creates(session)
     body = nodeinfo.document(
         node.federation.config,
         users=organizations,

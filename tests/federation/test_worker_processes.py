@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -150,24 +149,26 @@ async def test_a_node_stops_on_sigterm_with_a_send_stalled_in_flight(start_node)
         await stalled.stop()
 
 
-async def leased_by(node, process) -> int:
+async def leased_by(node, process, host: str) -> int:
     """Pending deliveries under the lease of one worker process (its owner is host:pid:…)."""
-    owner = f"{socket.gethostname()}:{process.pid}:%"
     async with node.db.read() as session:
         return (
             await session.execute(
                 select(func.count()).where(
-                    Delivery.state == "pending", Delivery.lease_owner.like(owner)
+                    Delivery.state == "pending",
+                    Delivery.lease_owner.like(f"{host}:{process.pid}:%"),
                 )
             )
         ).scalar_one()
 
 
-async def test_a_live_worker_takes_over_the_deliveries_of_a_killed_one(start_node, sink_factory):
-    """Two worker processes share a fan-out; one is killed in the middle of it. The survivor,
-    already running (so its start-up clean-up of this host's dead workers does not apply),
-    takes over the dead one's deliveries when their short lease runs out, instead of minutes
-    later. (Killed, not frozen: a frozen SQLite writer would hold every process's writes.)"""
+async def test_a_worker_takes_over_the_deliveries_of_a_killed_one_on_another_machine(
+    start_node, sink_factory
+):
+    """Two worker processes on two machines share one database; one is killed in the middle of
+    its fan-out. The other cannot ask whether a process on another machine is alive, so it
+    takes over the dead one's deliveries when their short lease runs out, not minutes later.
+    The other machine is this one under another host name (a UTS namespace)."""
     prepared = await start_node("alpha", workers=0)
     # A 2 s lease, so the test shows the take-over without waiting out the default 30 s; the
     # poll makes the survivor look for leases run out (nothing announces them).
@@ -178,16 +179,25 @@ async def test_a_live_worker_takes_over_the_deliveries_of_a_killed_one(start_nod
     inboxes = [sink.url(f"/users/{n}/inbox") for n in range(120)]
     await fan_out(prepared, inboxes)
 
-    doomed = await spawn("worker", env=env)
+    elsewhere = "iwsn-test-elsewhere"
+    doomed = await asyncio.create_subprocess_exec(
+        "unshare",
+        "--uts",
+        "sh",
+        "-c",
+        f'hostname {elsewhere} && exec "$0" worker',
+        IWSN,
+        env={**os.environ, **env},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     survivor = None
     try:
-        await eventually(lambda: leased_by(prepared, doomed), timeout=60)
+        await eventually(lambda: leased_by(prepared, doomed, elsewhere), timeout=60)
         survivor = await spawn("worker", env=env)
-        # Past its start-up: it claims its own share of the fan-out.
-        await eventually(lambda: leased_by(prepared, survivor), timeout=60)
         doomed.send_signal(signal.SIGKILL)
         await doomed.wait()
-        orphaned = await leased_by(prepared, doomed)
+        orphaned = await leased_by(prepared, doomed, elsewhere)
         delivered_before = await count_state(prepared, "delivered")
         assert orphaned > 0, "the kill came too late: the dead worker held nothing"
         await eventually(lambda: count_state(prepared, "delivered"), expect=120, timeout=60)

@@ -141,6 +141,20 @@ def _with_node(action: Callable[[Node, argparse.Namespace], Awaitable[Any]]) -> 
     return run
 
 
+def cmd_setup(_args: argparse.Namespace) -> None:
+    """Everything `serve` and `worker` do before they start, done once by itself: a deployment
+    runs it first, so the processes that start together find the database ready instead of
+    racing to create the first organization."""
+    settings = _settings()
+
+    async def main() -> None:
+        node = await _ready_node(settings)
+        await node.aclose()
+
+    asyncio.run(main())
+    print(f"The node {settings.base_url}/ is ready: database up to date, organization created.")
+
+
 def cmd_db_upgrade(_args: argparse.Namespace) -> None:
     settings = _settings()
     asyncio.run(migrate.upgrade(settings.database_url))
@@ -357,6 +371,12 @@ def parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run delivery workers alone")
     worker.add_argument("--workers", type=int, default=1)
     worker.set_defaults(func=cmd_worker)
+
+    sub.add_parser(
+        "setup",
+        help="apply migrations, create the node's first organization and print the admin link "
+        "(what serve and worker do first, once)",
+    ).set_defaults(func=cmd_setup)
 
     db = sub.add_parser("db", help="database tasks").add_subparsers(dest="db", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)

@@ -333,3 +333,10 @@ async def test_two_nodes_federate_over_https_behind_caddy(deployment: Deployment
         dashboard = await http.get(a.url("/admin"))
         assert dashboard.status_code == 200
         assert dashboard.url == httpx.URL(a.url("/admin"))
+
+    # The admin's check-up of a node in production finds nothing wrong.
+    _, report, _ = await deployment.iwsn(a, "doctor")
+    for check in ("settings", "database", "workers", "nodeinfo", "webfinger", "certificate"):
+        assert f"ok    {check}: " in report, report
+    # The clock is compared with the server a follows, b.
+    assert "ok    clock: " in report and f"{b.name}'s" in report, report

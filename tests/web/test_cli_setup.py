@@ -41,3 +41,21 @@ async def test_setup_creates_the_organization_once_and_prints_the_admin_link(tmp
     finally:
         if "IWSN_DATABASE_URL" in env:
             await drop_database(env["IWSN_DATABASE_URL"])
+
+
+async def test_doctor_says_what_is_wrong_and_exits_1(tmp_path):
+    env = await production_env(tmp_path)
+    env["IWSN_DOMAIN"] = "iwsn-doctor.invalid"  # a name no DNS will ever answer
+    try:
+        await run_iwsn(env, "setup")
+        result = await run_iwsn(env, "doctor", check=False)
+        assert result.returncode == 1
+        assert "ok    database: reachable, schema up to date" in result.stdout
+        assert (
+            "FAIL  nodeinfo: https://iwsn-doctor.invalid/.well-known/nodeinfo cannot be reached "
+            "from here: the name does not resolve" in result.stdout
+        ), result.stdout
+        assert "Traceback" not in result.stderr
+    finally:
+        if "IWSN_DATABASE_URL" in env:
+            await drop_database(env["IWSN_DATABASE_URL"])

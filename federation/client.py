@@ -6,6 +6,7 @@ import asyncio
 import functools
 import json
 import os
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -49,15 +50,27 @@ class PostResult:
 
 
 @functools.lru_cache(maxsize=16384)
-def _check_url_cached(url: str, allow_local: bool) -> bool:
+def _check_url_cached(url: str, allow_local: bool, allowed: tuple[str, ...]) -> bool:
     """`check_url` remembered per URL: it judges only the text, so its verdict never changes.
 
     A fan-out sends each activity to the same inboxes as the last one; this makes the check
     a dictionary lookup for them. Refusals raise and so are never cached; names are still
     judged by the resolver at every connection.
     """
-    check_url(url, allow_local=allow_local, allow_http=allow_local)
+    check_url(url, allow_local=allow_local, allow_http=allow_local, allowed=allowed)
     return True
+
+
+def tls_context(ca_file: str | None) -> ssl.SSLContext | bool:
+    """Certificates are always verified: against the system's authorities (aiohttp's own
+    default context, `True`), and those of `ca_file` besides when the node is given one (a
+    private CA, the TLS test's proxy)."""
+    if not ca_file:
+        return True
+    context = ssl.create_default_context()
+    context.load_verify_locations(cafile=ca_file)
+    context.set_alpn_protocols(("http/1.1",))  # as aiohttp's default context
+    return context
 
 
 class SignedClient:
@@ -86,7 +99,10 @@ class SignedClient:
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
             connector = aiohttp.TCPConnector(
-                resolver=GuardedResolver(allow_local=self.config.allow_local),
+                resolver=GuardedResolver(
+                    allow_local=self.config.allow_local, allowed=self.config.allowed_private
+                ),
+                ssl=tls_context(self.config.ca_file),
                 limit=self._max_connections,
                 limit_per_host=8,
                 ttl_dns_cache=300,
@@ -110,7 +126,7 @@ class SignedClient:
             await self._signing.aclose()
 
     def check(self, url: str) -> None:
-        _check_url_cached(url, self.config.allow_local)
+        _check_url_cached(url, self.config.allow_local, self.config.allowed_private)
         if self.guard is not None:
             self.guard(url)
 

@@ -9,6 +9,11 @@ class FederationConfig:
     scheme: str = "https"
     # Development and tests only: plain http and loopback/private peers are allowed.
     allow_local: bool = False
+    # Addresses or networks the SSRF guard lets through although they are private or loopback
+    # (a peer on the same private network, the TLS test's proxy); everything else stays refused.
+    allowed_private: tuple[str, ...] = ()
+    # A PEM file of certificate authorities trusted for outbound HTTPS besides the system's.
+    ca_file: str | None = None
     software_name: str = "iwsn-node"
     software_version: str = "0.1.0"
     max_inbox_bytes: int = 1024 * 1024

@@ -12,6 +12,7 @@ and check every redirect hop with `check_url` rather than letting the client fol
 from __future__ import annotations
 
 import errno
+import functools
 import ipaddress
 import re
 import socket
@@ -55,13 +56,32 @@ _V6_NEVER = (
 _NAT64 = _net("64:ff9b::/96")
 
 
-def is_forbidden_address(ip: str, *, allow_local: bool) -> bool:
-    """True if we must not connect to `ip`. Anything that does not parse is refused."""
+def is_forbidden_address(ip: str, *, allow_local: bool, allowed: tuple[str, ...] = ()) -> bool:
+    """True if we must not connect to `ip`. Anything that does not parse is refused.
+
+    `allowed` names addresses or networks the admin opened on purpose (a peer on the same
+    private network): they are let through whatever range they are in.
+    """
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
         return True
+    if allowed and _in_allowed(address, allowed):
+        return False
     return _forbidden(address, allow_local)
+
+
+@functools.lru_cache(maxsize=64)
+def _networks(
+    allowed: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(item, strict=False) for item in allowed)
+
+
+def _in_allowed(address: _Address, allowed: tuple[str, ...]) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in _networks(allowed))
 
 
 def _forbidden(address: _Address, allow_local: bool) -> bool:
@@ -117,7 +137,9 @@ class ForbiddenAddress(OSError):
         return (type(self), (self.host, self.address))
 
 
-def check_url(url: str, *, allow_local: bool, allow_http: bool) -> None:
+def check_url(
+    url: str, *, allow_local: bool, allow_http: bool, allowed: tuple[str, ...] = ()
+) -> None:
     """Refuse a URL before any request is made: raises ValueError or ForbiddenAddress."""
     if any(ch.isspace() or ord(ch) < 0x20 or ch == "\\" for ch in url):
         # Parsers disagree on these; what we check must be what the client connects to.
@@ -151,7 +173,7 @@ def check_url(url: str, *, allow_local: bool, allow_http: bool) -> None:
                 f"refusing URL {url!r}: {host} is not a canonical IP address"
             ) from None
         return  # a name: GuardedResolver judges what it resolves to
-    if is_forbidden_address(literal, allow_local=allow_local):
+    if is_forbidden_address(literal, allow_local=allow_local, allowed=allowed):
         raise ForbiddenAddress(host, literal)
 
 
@@ -172,8 +194,15 @@ class GuardedResolver(AbstractResolver):
     get a connection to the internal one when the public one is made to fail.
     """
 
-    def __init__(self, *, allow_local: bool, resolver: AbstractResolver | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        allow_local: bool,
+        resolver: AbstractResolver | None = None,
+        allowed: tuple[str, ...] = (),
+    ) -> None:
         self.allow_local = allow_local
+        self.allowed = allowed
         # Built lazily: aiohttp's ThreadedResolver binds the running loop when created.
         self._resolver = resolver
 
@@ -184,7 +213,9 @@ class GuardedResolver(AbstractResolver):
             self._resolver = DefaultResolver()
         results = await self._resolver.resolve(host, port, family)
         for result in results:
-            if is_forbidden_address(result["host"], allow_local=self.allow_local):
+            if is_forbidden_address(
+                result["host"], allow_local=self.allow_local, allowed=self.allowed
+            ):
                 raise ForbiddenAddress(host, result["host"])
         return results
 

@@ -141,6 +141,76 @@ def _with_node(action: Callable[[Node, argparse.Namespace], Awaitable[Any]]) -> 
     return run
 
 
+def cmd_setup(_args: argparse.Namespace) -> None:
+    """Everything `serve` and `worker` do before they start, done once by itself: a deployment
+    runs it first, so the processes that start together find the database ready instead of
+    racing to create the first organization."""
+    settings = _settings()
+
+    async def main() -> None:
+        node = await _ready_node(settings)
+        await node.aclose()
+
+    asyncio.run(main())
+    print(f"The node {settings.base_url}/ is ready: database up to date, organization created.")
+
+
+def cmd_backup(args: argparse.Namespace) -> None:
+    from web import backup
+
+    settings = _settings()
+    try:
+        if args.file == "-":
+            tables = asyncio.run(backup.backup(settings, sys.stdout.buffer))
+        else:
+            target = os.path.abspath(args.file)
+            partial = f"{target}.partial"
+            # Written aside and renamed: a backup cut short never passes for a whole one.
+            with open(partial, "wb") as out:
+                tables = asyncio.run(backup.backup(settings, out))
+            os.replace(partial, target)
+    except backup.BackupError as exc:
+        raise CommandError(str(exc)) from None
+    where = "standard output" if args.file == "-" else args.file
+    print(
+        f"Backed up {sum(tables.values())} rows in {len(tables)} tables to {where}.",
+        file=sys.stderr,
+    )
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    from web import backup
+
+    settings = _settings()
+    try:
+        if args.file == "-":
+            tables = asyncio.run(backup.restore(settings, sys.stdin.buffer))
+        else:
+            with open(args.file, "rb") as source:
+                tables = asyncio.run(backup.restore(settings, source))
+    except FileNotFoundError:
+        raise CommandError(f"no such file: {args.file}") from None
+    except backup.BackupError as exc:
+        raise CommandError(f"cannot restore: {exc}") from None
+    print(
+        f"Restored {sum(tables.values())} rows in {len(tables)} tables for {settings.base_url}/.",
+        file=sys.stderr,
+    )
+
+
+def cmd_doctor(_args: argparse.Namespace) -> None:
+    from web import doctor
+
+    findings = asyncio.run(doctor.examine(_settings()))
+    for finding in findings:
+        print(f"{finding.status:<4}  {finding.check}: {finding.words}")
+    failed = [finding for finding in findings if finding.status == doctor.FAIL]
+    if failed:
+        print(f"{len(failed)} problem(s) found.", file=sys.stderr)
+        sys.exit(1)
+    print("All checks passed.", file=sys.stderr)
+
+
 def cmd_db_upgrade(_args: argparse.Namespace) -> None:
     settings = _settings()
     asyncio.run(migrate.upgrade(settings.database_url))
@@ -347,6 +417,31 @@ def parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run delivery workers alone")
     worker.add_argument("--workers", type=int, default=1)
     worker.set_defaults(func=cmd_worker)
+
+    sub.add_parser(
+        "setup",
+        help="apply migrations, create the node's first organization and print the admin link "
+        "(what serve and worker do first, once)",
+    ).set_defaults(func=cmd_setup)
+
+    saving = sub.add_parser(
+        "backup",
+        help="write the whole node (database and data directory, keys included) to one file; "
+        "safe while the node runs",
+    )
+    saving.add_argument("file", help="the backup file to write, or - for standard output")
+    saving.set_defaults(func=cmd_backup)
+    restoring = sub.add_parser(
+        "restore", help="fill a new, empty database and data directory from a backup"
+    )
+    restoring.add_argument("file", help="the backup file, or - for standard input")
+    restoring.set_defaults(func=cmd_restore)
+
+    sub.add_parser(
+        "doctor",
+        help="check the running node as other servers see it: HTTPS and certificate, "
+        "WebFinger, NodeInfo, database, workers, clock; exit status 1 on a problem",
+    ).set_defaults(func=cmd_doctor)
 
     db = sub.add_parser("db", help="database tasks").add_subparsers(dest="db", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)

@@ -6,6 +6,7 @@ import ipaddress
 import os
 import re
 import secrets
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,11 @@ class Settings:
     # networks). None by default: anyone could otherwise claim any address and dodge the
     # login throttle.
     trusted_proxies: tuple[str, ...] = ()
+    # Private or loopback addresses other servers may have (IWSN_ALLOWED_PRIVATE_ADDRESSES):
+    # only these are let through the SSRF guard, which stays on for everything else.
+    allowed_private: tuple[str, ...] = ()
+    # Certificate authorities trusted besides the system's (IWSN_CA_FILE); never fewer.
+    ca_file: str | None = None
 
     @property
     def base_url(self) -> str:
@@ -52,6 +58,8 @@ class Settings:
             scheme=self.scheme,
             allow_local=self.local_dev,
             lease_seconds=self.lease_seconds,
+            allowed_private=self.allowed_private,
+            ca_file=self.ca_file,
         )
 
 
@@ -113,6 +121,10 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
             f"IWSN_LEASE_SECONDS must be between 1 and 3600 seconds, not {lease_seconds:g}"
         )
     trusted_proxies = _networks(env.get("IWSN_TRUSTED_PROXIES"), "IWSN_TRUSTED_PROXIES")
+    allowed_private = _networks(
+        env.get("IWSN_ALLOWED_PRIVATE_ADDRESSES"), "IWSN_ALLOWED_PRIVATE_ADDRESSES"
+    )
+    ca_file = _ca_file(env.get("IWSN_CA_FILE"))
     return Settings(
         domain=domain,
         scheme=scheme,
@@ -126,6 +138,8 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         poll_seconds=poll_seconds,
         lease_seconds=lease_seconds,
         trusted_proxies=trusted_proxies,
+        allowed_private=allowed_private,
+        ca_file=ca_file,
     )
 
 
@@ -143,6 +157,19 @@ def _networks(value: str | None, name: str) -> tuple[str, ...]:
                 f"(e.g. 127.0.0.1,10.0.0.0/8), not {item!r}"
             ) from None
     return tuple(networks)
+
+
+def _ca_file(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    path = Path(value.strip()).expanduser().resolve()
+    if not path.is_file():
+        raise SettingsError(f"IWSN_CA_FILE is not a readable file: {value!r}")
+    try:
+        ssl.create_default_context().load_verify_locations(cafile=str(path))
+    except (ssl.SSLError, OSError) as exc:
+        raise SettingsError(f"IWSN_CA_FILE holds no usable PEM certificates: {exc}") from None
+    return str(path)
 
 
 def _seconds(value: str | None, name: str, *, default: float) -> float:

@@ -1,0 +1,61 @@
+"""`iwsn setup`: what a deployment runs once before its web and worker processes start."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from support import create_database, drop_database, run_iwsn
+
+
+async def production_env(tmp_path: Path) -> dict[str, str]:
+    # As docker-compose.yml gives it: https, a bare domain, no development switch.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IWSN_")}
+    env.update(
+        {
+            "IWSN_DOMAIN": "iwsn.example.org",
+            "IWSN_DATA_DIR": str(tmp_path / "data"),
+            "IWSN_ORG_NAME": "dockers",
+            "IWSN_LOG_LEVEL": "warning",
+        }
+    )
+    database = await create_database()
+    if database:
+        env["IWSN_DATABASE_URL"] = database
+    return env
+
+
+async def test_setup_creates_the_organization_once_and_prints_the_admin_link(tmp_path):
+    env = await production_env(tmp_path)
+    try:
+        first = await run_iwsn(env, "setup")
+        assert "Created the organization @dockers@iwsn.example.org" in first.stderr
+        assert "https://iwsn.example.org/admin/setup/" in first.stderr
+        assert "ready" in first.stdout
+        # The processes that start next find it all done: nothing is created twice.
+        again = await run_iwsn(env, "setup")
+        assert "Created the organization" not in again.stderr
+        listed = await run_iwsn(env, "org", "list")
+        assert listed.stdout.count("@dockers@iwsn.example.org") == 1
+        assert (tmp_path / "data" / "secret_key").exists()
+    finally:
+        if "IWSN_DATABASE_URL" in env:
+            await drop_database(env["IWSN_DATABASE_URL"])
+
+
+async def test_doctor_says_what_is_wrong_and_exits_1(tmp_path):
+    env = await production_env(tmp_path)
+    env["IWSN_DOMAIN"] = "iwsn-doctor.invalid"  # a name no DNS will ever answer
+    try:
+        await run_iwsn(env, "setup")
+        result = await run_iwsn(env, "doctor", check=False)
+        assert result.returncode == 1
+        assert "ok    database: reachable, schema up to date" in result.stdout
+        assert (
+            "FAIL  nodeinfo: https://iwsn-doctor.invalid/.well-known/nodeinfo cannot be reached "
+            "from here: the name does not resolve" in result.stdout
+        ), result.stdout
+        assert "Traceback" not in result.stderr
+    finally:
+        if "IWSN_DATABASE_URL" in env:
+            await drop_database(env["IWSN_DATABASE_URL"])

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from feedgenerator import Atom1Feed
 from icalendar import Calendar, vCalAddress
 from icalendar import Event as VEvent
+from icalendar.enums import STATUS
 
 from actors import event_text
 from actors.models import Alert, Event, SolidarityDay
@@ -131,7 +132,7 @@ def vevent(item: FeedEvent) -> VEvent:
         description=description(item),
         location=location(event),
         url=item.page_url,
-        status="CANCELLED" if event.status == "cancelled" else "CONFIRMED",
+        status=STATUS.CANCELLED if event.status == "cancelled" else STATUS.CONFIRMED,
         categories=event.hashtags or (),
     )
     if event.latitude is not None and event.longitude is not None:
@@ -162,7 +163,7 @@ def day_vevent(item: FeedDay) -> VEvent:
             )
         ),
         url=item.page_url,
-        status="CONFIRMED",
+        status=STATUS.CONFIRMED,
         categories=[_text(day.hashtag)],
     )
     # A day of action does not make anyone busy from midnight to midnight.

@@ -19,7 +19,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
@@ -216,7 +216,7 @@ class _Supervisor:
                 await asyncio.to_thread(process.join)
 
 
-def run_event_loop(main: Callable[[], Awaitable[None]]) -> None:
+def run_event_loop(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
     """asyncio.run on uvloop where it is installed (uvicorn[standard]): ~20% more requests/s."""
     try:
         import uvloop

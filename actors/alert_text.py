@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import html
 
-from babel import Locale
-
+from actors import countries
 from actors.models import Alert
 from actors.text import hashtags_html
 
@@ -24,7 +23,7 @@ NOTE_BUDGET = 500
 
 
 def where(alert: Alert) -> str:
-    country = Locale("en").territories.get(alert.country, alert.country)
+    country = countries.name(alert.country)
     return f"{alert.region}, {country}" if alert.region else country
 
 

@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from babel import Locale
 from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actors import alert_to_as, owned, vocabulary
+from actors import alert_to_as, countries, hashtags, owned, vocabulary
+from actors.errors import Message, Problems
 from actors.models import Alert, Organization
-from actors.organizations import OrganizationError, resolve
-from actors.text import normalize_hashtag
+from actors.organizations import resolve
 from actors.urls import http_url
 from actors.visibility import visible
 from federation.db import utcnow
@@ -37,32 +36,8 @@ MAX_ASK = 1_000
 MAX_REGION = 200
 MAX_LINKS = 5
 MAX_TAGS = 10
-MAX_HASHTAG = 39
 MAX_ORIGIN_NAME = 300
 DEFAULT_LIFETIME = timedelta(days=7)
-# ISO 3166-1 alpha-2 as Babel knows it, without its unknown, pseudo and grouping codes.
-NOT_COUNTRIES = {"ZZ", "XA", "XB", "EU", "EZ", "UN", "QO"}
-COUNTRIES = {
-    code
-    for code in Locale("en").territories
-    if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES
-}
-
-
-class AlertError(ValueError):
-    """Invalid input: `problems` maps each field to what is wrong with it, in plain words."""
-
-    def __init__(self, problems: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{name}: {text}" for name, text in problems.items()))
-        self.problems = problems
-
-
-class AlertNotFound(LookupError):
-    pass
-
-
-def _not_found(where: str) -> AlertNotFound:
-    return AlertNotFound(f"no alert of this node at {where}")
 
 
 @dataclass
@@ -87,66 +62,61 @@ def _clean(value: str | None) -> str:
 
 
 def check(data: AlertInput, *, now: datetime | None = None) -> dict[str, Any]:
-    """The alert's columns from the input; raises AlertError naming every wrong field."""
+    """The alert's columns from the input; raises ValidationError naming every wrong field."""
     now = now or utcnow()
-    problems: dict[str, str] = {}
+    problems = Problems()
     title = _clean(data.title)
     if not title:
-        problems["title"] = "a title is required"
+        problems.add("title", Message.TITLE_REQUIRED)
     elif len(title) > MAX_TITLE:
-        problems["title"] = f"the title is longer than {MAX_TITLE} characters"
+        problems.add("title", Message.TITLE_TOO_LONG, limit=MAX_TITLE)
     text = (data.text or "").strip()
     if not text:
-        problems["text"] = "say what happened"
+        problems.add("text", Message.TEXT_REQUIRED)
     elif len(text) > MAX_TEXT:
-        problems["text"] = f"the text is longer than {MAX_TEXT} characters"
-    country = (data.country or "").strip().upper()
-    if country not in COUNTRIES:
-        problems["country"] = f"{data.country!r} is not a two-letter country code like BD"
+        problems.add("text", Message.TEXT_TOO_LONG, limit=MAX_TEXT)
+    country = countries.normalize(data.country) or ""
+    if not countries.known(country):
+        problems.add("country", Message.COUNTRY_UNKNOWN, value=data.country or "")
     region = _clean(data.region) or None
     if region and len(region) > MAX_REGION:
-        problems["region"] = f"the region is longer than {MAX_REGION} characters"
+        problems.add("region", Message.REGION_TOO_LONG, limit=MAX_REGION)
     if (data.latitude is None) != (data.longitude is None):
-        problems["coordinates"] = "give both latitude and longitude, or neither"
+        problems.add("coordinates", Message.COORDINATES_HALF)
     elif data.latitude is not None and data.longitude is not None:
-        if not (-90 <= data.latitude <= 90 and -180 <= data.longitude <= 180):
-            problems["coordinates"] = "latitude is -90..90 and longitude -180..180"
+        if not -90 <= data.latitude <= 90:
+            problems.add("latitude", Message.LATITUDE_RANGE)
+        if not -180 <= data.longitude <= 180:
+            problems.add("longitude", Message.LONGITUDE_RANGE)
     ask_text = (data.ask_text or "").strip()
     if len(ask_text) > MAX_ASK:
-        problems["ask"] = f"what is asked is longer than {MAX_ASK} characters"
+        problems.add("ask", Message.ASK_TOO_LONG, limit=MAX_ASK)
     asks = list(dict.fromkeys(data.asks))
     unknown = [kind for kind in asks if kind not in ASK_KINDS]
     if unknown:
-        problems["asks"] = f"unknown kind {unknown[0]!r}; one of: {', '.join(ASK_KINDS)}"
+        problems.add(
+            "asks", Message.ASK_KIND_UNKNOWN, value=unknown[0], choices=", ".join(ASK_KINDS)
+        )
     if data.urgency not in URGENCIES:
-        problems["urgency"] = "urgency is urgent or normal"
+        problems.add("urgency", Message.URGENCY_UNKNOWN)
     links = list(dict.fromkeys(link.strip() for link in data.links if link.strip()))
     if len(links) > MAX_LINKS:
-        problems["links"] = f"at most {MAX_LINKS} links"
+        problems.add("links", Message.TOO_MANY_LINKS, limit=MAX_LINKS)
     for link in links:
         if http_url(link) is None:
-            problems["links"] = f"{link!r} is not an http(s) address"
-            break
-    tags: list[str] = []
-    for raw in data.tags:
-        tag = normalize_hashtag(raw)
-        if tag is None or len(tag) > MAX_HASHTAG:
-            problems["tags"] = f"{raw!r} is not a hashtag: letters, digits and _ only"
-            break
-        if tag.lower() not in {t.lower() for t in tags}:
-            tags.append(tag)
-    if len(tags) > MAX_TAGS:
-        problems["tags"] = f"at most {MAX_TAGS} hashtags"
+            problems.add("links", Message.LINK_NOT_HTTP, value=link)
+    names = hashtags.own(data.tags, "tags", problems)
+    if len(names) > MAX_TAGS:
+        problems.add("tags", Message.TOO_MANY_HASHTAGS, limit=MAX_TAGS)
     language = _clean(data.language) or None
     if language and (len(language) > 16 or not language.replace("-", "").isalnum()):
-        problems["language"] = f"{data.language!r} is not a language code like en or pt-BR"
+        problems.add("language", Message.LANGUAGE_UNKNOWN, value=data.language or "")
     expires = data.expires_at or now + DEFAULT_LIFETIME
     if expires.tzinfo is None:
         expires = expires.replace(tzinfo=UTC)
     if expires <= now:
-        problems["expires"] = "the alert would expire before it is raised"
-    if problems:
-        raise AlertError(problems)
+        problems.add("expires", Message.EXPIRES_BEFORE_RAISED)
+    problems.raise_any()
     return {
         "title": title,
         "text": text,
@@ -158,7 +128,7 @@ def check(data: AlertInput, *, now: datetime | None = None) -> dict[str, Any]:
         "asks": asks,
         "urgency": data.urgency,
         "links": links,
-        "hashtags": tags,
+        "hashtags": names,
         "language": language,
         "expires_at": expires.astimezone(UTC).replace(microsecond=0),
     }
@@ -189,10 +159,7 @@ async def raise_alert(federation: Federation, data: AlertInput, *, org: str | No
     """Store a new alert of one of our organizations and send `Create` on the priority lane."""
     values = check(data)
     async with federation.db.transaction() as session:
-        try:
-            organization, actor = await resolve(session, org)
-        except OrganizationError as exc:
-            raise AlertError({"org": str(exc)}) from exc
+        organization, actor = await resolve(session, org)
         now = utcnow().replace(microsecond=0)
         uri = f"{federation.config.base_url}/alerts/{uuid.uuid4()}"
         alert = Alert(
@@ -289,7 +256,7 @@ async def own_alert(
     session: AsyncSession, *, uri: str | None = None, alert_id: int | None = None
 ) -> tuple[Alert, Organization, LocalActor]:
     """One of our organizations' alerts, not withdrawn, by its id (`uri`) or its row number."""
-    return await owned.find(session, Alert, _not_found, uri=uri, row_id=alert_id)
+    return await owned.find(session, Alert, Message.ALERT_NOT_FOUND, uri=uri, row_id=alert_id)
 
 
 async def received(session: AsyncSession, alert_id: int) -> Alert | None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from actors import countries, hashtags
 from actors.alerts import (
     ASK_KINDS,
-    COUNTRIES,
     DEFAULT_LIFETIME,
     MAX_ASK,
     MAX_LINKS,
@@ -24,7 +24,7 @@ from actors.alerts import (
     STATUSES,
     URGENCIES,
 )
-from actors.text import normalize_hashtag, plain_text, strip_controls
+from actors.text import plain_text, strip_controls
 from actors.urls import http_url
 from federation.db import utcnow
 from federation.remote_actors import first_id, host_of
@@ -63,7 +63,7 @@ def alert_fields(document: dict[str, Any]) -> dict[str, Any]:
     if attributed is None or host_of(attributed) != host_of(uri):
         raise NotAnAlert("the alert is not attributed to an actor of its own server")
     country = _text(document.get("country"), 2).upper()
-    if country not in COUNTRIES:
+    if not countries.known(country):
         raise NotAnAlert("the alert has no country")
     # Our own fields carry title and text; the HTML content is only what Mastodon shows.
     published = when(document.get("published")) or utcnow()
@@ -75,12 +75,12 @@ def alert_fields(document: dict[str, Any]) -> dict[str, Any]:
         and -90 <= lat <= 90
         and -180 <= lon <= 180
     )
-    tags = []
+    names = []
     for tag in document.get("tag") or []:
         if isinstance(tag, dict) and tag.get("type") == "Hashtag":
-            name = normalize_hashtag(str(tag.get("name", "")))
+            name = hashtags.normalize(str(tag.get("name", "")))
             if name:
-                tags.append(name[:64])
+                names.append(name[:64])
     links = [
         link
         for item in document.get("attachment") or []
@@ -110,7 +110,7 @@ def alert_fields(document: dict[str, Any]) -> dict[str, Any]:
         "asks": asks,
         "urgency": document.get("urgency") if document.get("urgency") in URGENCIES else "normal",
         "links": links,
-        "hashtags": tags[:MAX_TAGS],
+        "hashtags": names[:MAX_TAGS],
         "language": language,
         "status": status if status in STATUSES else "active",
         "expires_at": expires,

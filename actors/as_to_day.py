@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from actors import hashtags
 from actors.day_to_as import CATEGORY
 from actors.solidarity_days import MAX_SLOGAN, MAX_THEME
-from actors.text import normalize_hashtag, sanitize_html, strip_controls
+from actors.text import sanitize_html, strip_controls
 from actors.urls import http_url
 from federation.remote_actors import first_id, host_of
 
@@ -59,7 +60,7 @@ def day_fields(document: dict[str, Any]) -> dict[str, Any]:
     hashtag = None
     for tag in document.get("tag") or []:
         if isinstance(tag, dict) and tag.get("type") == "Hashtag":
-            hashtag = normalize_hashtag(str(tag.get("name", "")))
+            hashtag = hashtags.normalize(str(tag.get("name", "")))
             if hashtag:
                 break
     if not hashtag:

@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
+from actors import hashtags
 from actors.events import KINDS
-from actors.text import normalize_hashtag, sanitize_html, strip_controls
+from actors.text import sanitize_html, strip_controls
 from actors.urls import http_url
 from federation.remote_actors import first_id, host_of
 
@@ -144,11 +145,11 @@ def _address(place: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _hashtags(tags: Any) -> list[str]:
+def _hashtags(value: Any) -> list[str]:
     found: list[str] = []
-    for tag in tags if isinstance(tags, list) else [tags]:
+    for tag in value if isinstance(value, list) else [value]:
         if isinstance(tag, dict) and tag.get("type") == "Hashtag":
-            name = normalize_hashtag(str(tag.get("name", "")))
+            name = hashtags.normalize(str(tag.get("name", "")))
             if name and name.lower() not in {t.lower() for t in found}:
                 found.append(name)
     return found[:30]

@@ -12,14 +12,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from babel import Locale
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actors import internal_to_as, owned, solidarity_days, vocabulary
+from actors import countries, hashtags, internal_to_as, owned, solidarity_days, vocabulary
+from actors.errors import Message, Problems, ValidationError
 from actors.models import Event, Organization, Participant, Reply
-from actors.organizations import OrganizationError, resolve
-from actors.text import description_html, normalize_hashtag
+from actors.organizations import resolve
+from actors.text import description_html
 from actors.urls import http_url
 from actors.visibility import by_visible_authors, visible
 from federation.db import utcnow
@@ -29,26 +29,8 @@ from federation.node import Federation
 KINDS = vocabulary.EVENT_KINDS
 CATEGORIES = vocabulary.EVENT_CATEGORIES
 Category = Literal["action", "assembly"]
-COUNTRIES = frozenset(Locale("en").territories)
 MAX_TITLE = 200
-MAX_HASHTAG = 39
 MAX_DESCRIPTION = 20_000
-
-
-class EventError(ValueError):
-    """Invalid input: `problems` maps each field to what is wrong with it, in plain words."""
-
-    def __init__(self, problems: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{name}: {text}" for name, text in problems.items()))
-        self.problems = problems
-
-
-class EventNotFound(LookupError):
-    pass
-
-
-def _not_found(where: str) -> EventNotFound:
-    return EventNotFound(f"no action or assembly of this node at {where}")
 
 
 @dataclass
@@ -86,8 +68,8 @@ def _clean(value: str | None) -> str | None:
     return value or None
 
 
-def _local_to_utc(moment: datetime, zone: ZoneInfo) -> datetime:
-    """A wall-clock time in `zone` as UTC; refuses times the clocks skip over."""
+def _local_to_utc(moment: datetime, zone: ZoneInfo) -> datetime | None:
+    """A wall-clock time in `zone` as UTC; None for a time the clocks skip over."""
     naive = moment.replace(tzinfo=None)
     first = naive.replace(tzinfo=zone, fold=0)
     second = naive.replace(tzinfo=zone, fold=1)
@@ -96,7 +78,7 @@ def _local_to_utc(moment: datetime, zone: ZoneInfo) -> datetime:
         there_and_back != naive
         and second.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive
     ):
-        raise ValueError("that time does not exist there: the clocks change at that moment")
+        return None
     return first.astimezone(UTC)
 
 
@@ -108,76 +90,62 @@ class Checked:
 
 
 def check(data: EventInput, category: Category) -> Checked:
-    problems: dict[str, str] = {}
+    """The event's columns from the input; raises ValidationError naming every wrong field."""
+    problems = Problems()
     title = _clean(data.title) or ""
     if not title:
-        problems["title"] = "a title is required"
+        problems.add("title", Message.TITLE_REQUIRED)
     elif len(title) > MAX_TITLE:
-        problems["title"] = f"the title is longer than {MAX_TITLE} characters"
+        problems.add("title", Message.TITLE_TOO_LONG, limit=MAX_TITLE)
     if data.kind not in KINDS:
-        problems["kind"] = f"the kind must be one of: {', '.join(KINDS)}"
+        problems.add("kind", Message.KIND_UNKNOWN, choices=", ".join(KINDS))
     zone: ZoneInfo | None = None
     if not data.timezone:
-        problems["timezone"] = "choose the time zone whose clock the start and end follow"
+        problems.add("timezone", Message.TIMEZONE_REQUIRED)
     elif data.timezone not in available_timezones():
-        problems["timezone"] = (
-            f"unknown time zone {data.timezone!r}: use a name like Europe/Lisbon or America/Bogota"
-        )
+        problems.add("timezone", Message.TIMEZONE_UNKNOWN, value=data.timezone)
     else:
         try:
             zone = ZoneInfo(data.timezone)
         except ZoneInfoNotFoundError:
-            problems["timezone"] = f"unknown time zone {data.timezone!r}"
+            problems.add("timezone", Message.TIMEZONE_UNKNOWN, value=data.timezone)
     starts_at = ends_at = None
     if zone is not None:
-        try:
-            starts_at = _local_to_utc(data.starts, zone)
-        except ValueError as exc:
-            problems["starts"] = str(exc)
-        if data.ends is not None:
-            try:
-                ends_at = _local_to_utc(data.ends, zone)
-            except ValueError as exc:
-                problems["ends"] = str(exc)
+        starts_at = _local_to_utc(data.starts, zone)
+        if starts_at is None:
+            problems.add("starts", Message.TIME_SKIPPED)
         if data.ends is None:
-            problems["ends"] = "an end time is required"
-        elif starts_at and ends_at and ends_at <= starts_at:
-            problems["ends"] = "the end must be after the start"
-    country = (data.country or "").strip().upper() or None
-    if country and country not in COUNTRIES:
-        problems["country"] = f"{data.country!r} is not a two-letter country code such as PT or BR"
+            problems.add("ends", Message.END_REQUIRED)
+        else:
+            ends_at = _local_to_utc(data.ends, zone)
+            if ends_at is None:
+                problems.add("ends", Message.TIME_SKIPPED)
+            elif starts_at and ends_at <= starts_at:
+                problems.add("ends", Message.END_BEFORE_START)
+    country = countries.normalize(data.country)
+    if country and not countries.known(country):
+        problems.add("country", Message.COUNTRY_UNKNOWN, value=data.country or "")
     lat, lon = data.latitude, data.longitude
     if (lat is None) != (lon is None):
-        problems["coordinates"] = "give both latitude and longitude, or neither"
+        problems.add("coordinates", Message.COORDINATES_HALF)
     elif lat is not None and lon is not None:
         if not -90 <= lat <= 90:
-            problems["latitude"] = "latitude must be between -90 and 90"
+            problems.add("latitude", Message.LATITUDE_RANGE)
         if not -180 <= lon <= 180:
-            problems["longitude"] = "longitude must be between -180 and 180"
+            problems.add("longitude", Message.LONGITUDE_RANGE)
     online_url = (data.online_url or "").strip() or None
-    if online_url:
-        if http_url(online_url) is None:
-            problems["online_url"] = "the online link must be an http(s) address"
+    if online_url and http_url(online_url) is None:
+        problems.add("online_url", Message.ONLINE_URL_NOT_HTTP)
     place_name, city = _clean(data.place_name), _clean(data.city)
     if not online_url and not (place_name and city):
-        problems["location"] = "give a place and a city, or an online link, or both"
-    tags: list[str] = []
-    for raw in data.tags:
-        tag = normalize_hashtag(raw)
-        if tag is None:
-            problems["tags"] = f"{raw!r} is not a hashtag: letters, digits and _ only"
-        elif len(tag) > MAX_HASHTAG:
-            # Mobilizon drops longer tags; the event would reach it without them.
-            problems["tags"] = f"#{tag} is longer than {MAX_HASHTAG} characters"
-        elif tag.lower() not in {t.lower() for t in tags}:
-            tags.append(tag)
+        problems.add("location", Message.LOCATION_REQUIRED)
+    names = hashtags.own(data.tags, "tags", problems)
     if len(data.description) > MAX_DESCRIPTION:
-        problems["description"] = f"the description is longer than {MAX_DESCRIPTION} characters"
+        problems.add("description", Message.DESCRIPTION_TOO_LONG, limit=MAX_DESCRIPTION)
     capacity = data.capacity
     if category == "assembly" and capacity is not None and capacity < 1:
-        problems["capacity"] = "the capacity must be a positive number"
-    if problems:
-        raise EventError(problems)
+        problems.add("capacity", Message.CAPACITY_NOT_POSITIVE)
+    problems.raise_any()
     return Checked(
         {
             "title": title,
@@ -193,7 +161,7 @@ def check(data: EventInput, category: Category) -> Checked:
             "latitude": lat,
             "longitude": lon,
             "online_url": online_url,
-            "hashtags": tags,
+            "hashtags": names,
             "description_source": data.description,
             "description_format": data.description_format,
             "description_html": description_html(data.description, format=data.description_format),
@@ -209,15 +177,17 @@ def check(data: EventInput, category: Category) -> Checked:
     )
 
 
+def category_from(text: str) -> Category:
+    """ "action" or "assembly", as a form or a command names it."""
+    if text == "assembly":
+        return "assembly"
+    if text == "action":
+        return "action"
+    raise ValidationError.one("category", Message.CATEGORY_UNKNOWN)
+
+
 def event_path(category: str) -> str:
     return "assemblies" if category == "assembly" else "actions"
-
-
-async def _organization(session: AsyncSession, name: str | None) -> tuple[Organization, LocalActor]:
-    try:
-        return await resolve(session, name)
-    except OrganizationError as exc:
-        raise EventError({"org": str(exc)}) from exc
 
 
 async def publish(
@@ -226,7 +196,7 @@ async def publish(
     """Store a new event of one of our organizations and send `Create` to its followers."""
     checked = check(data, category)
     async with federation.db.transaction() as session:
-        organization, actor = await _organization(session, org)
+        organization, actor = await resolve(session, org)
         await _with_day_hashtag(session, checked)
         now = utcnow()
         uri = f"{federation.config.base_url}/{event_path(category)}/{uuid.uuid4()}"
@@ -256,9 +226,9 @@ async def _with_day_hashtag(session: AsyncSession, checked: Checked) -> None:
     """An action of a solidarity day carries the day's hashtag, so the day's followers see it."""
     day_uri: str | None = checked.values["solidarity_day_uri"]  # type: ignore[assignment]
     tag = await solidarity_days.day_hashtag_for(session, day_uri)
-    tags: list[str] = checked.values["hashtags"]  # type: ignore[assignment]
-    if tag and tag.lower() not in {t.lower() for t in tags}:
-        tags.append(tag)
+    names: list[str] = checked.values["hashtags"]  # type: ignore[assignment]
+    if tag and hashtags.key(tag) not in {hashtags.key(t) for t in names}:
+        names.append(tag)
 
 
 async def _going(session: AsyncSession, event: Event) -> int:
@@ -377,7 +347,7 @@ async def own_event(
     session: AsyncSession, *, uri: str | None = None, event_id: int | None = None
 ) -> tuple[Event, Organization, LocalActor]:
     """One of our organizations' events, not deleted, by its id (`uri`) or its row number."""
-    return await owned.find(session, Event, _not_found, uri=uri, row_id=event_id)
+    return await owned.find(session, Event, Message.EVENT_NOT_FOUND, uri=uri, row_id=event_id)
 
 
 async def by_uri(session: AsyncSession, uri: str) -> Event | None:

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.activitystreams import CONTEXT, organization_actor
+from actors.errors import Message, NotFound, ValidationError
 from actors.models import Organization
 from federation.delivery import PUBLIC
 from federation.models import LocalActor
@@ -28,17 +29,11 @@ RESERVED = {
 }
 
 
-class OrganizationError(ValueError):
-    pass
-
-
 def validate_handle(name: str) -> str:
     if not HANDLE.match(name):
-        raise OrganizationError(
-            f"invalid organization handle {name!r}: use 1-30 lower-case letters, digits or _"
-        )
+        raise ValidationError.one("name", Message.HANDLE_INVALID, value=name)
     if name in RESERVED:
-        raise OrganizationError(f"the handle {name!r} is reserved")
+        raise ValidationError.one("name", Message.HANDLE_RESERVED, value=name)
     return name
 
 
@@ -48,7 +43,7 @@ async def create_organization(
     validate_handle(name)
     async with federation.db.transaction() as session:
         if await federation.local_actor_by_username(session, name) is not None:
-            raise OrganizationError(f"an organization named {name!r} already exists")
+            raise ValidationError.one("name", Message.ORGANIZATION_EXISTS, value=name)
         actor = await federation.create_local_actor(
             session, username=name, actor_type="Group", path=f"/actors/{name}"
         )
@@ -81,16 +76,16 @@ async def update_profile(
     """
     display_name = " ".join(display_name.split())
     if not display_name:
-        raise OrganizationError("the name cannot be empty")
+        raise ValidationError.one("display_name", Message.NAME_REQUIRED)
     if len(display_name) > MAX_DISPLAY_NAME:
-        raise OrganizationError(f"the name is longer than {MAX_DISPLAY_NAME} characters")
+        raise ValidationError.one("display_name", Message.NAME_TOO_LONG, limit=MAX_DISPLAY_NAME)
     summary = summary.strip().replace("\r\n", "\n")
     if len(summary) > MAX_SUMMARY:
-        raise OrganizationError(f"the description is longer than {MAX_SUMMARY} characters")
+        raise ValidationError.one("summary", Message.DESCRIPTION_TOO_LONG, limit=MAX_SUMMARY)
     async with federation.db.transaction() as session:
         found = await by_name(session, name)
         if found is None:
-            raise OrganizationError(f"no organization named {name!r} on this node")
+            raise NotFound(Message.ORGANIZATION_NOT_FOUND, name)
         organization, actor = found
         organization.display_name = display_name
         organization.summary = summary
@@ -136,15 +131,16 @@ async def all_organizations(session: AsyncSession) -> list[tuple[Organization, L
 
 
 async def resolve(session: AsyncSession, name: str | None) -> tuple[Organization, LocalActor]:
-    """The named organization, or the node's first one when no name is given."""
+    """The named organization, or the node's first one when no name is given; a problem with
+    the field "org" (as forms and commands call it) when there is none."""
     if name:
         found = await by_name(session, name)
         if found is None:
-            raise OrganizationError(f"no organization named {name!r} on this node")
+            raise ValidationError.one("org", Message.ORGANIZATION_UNKNOWN, value=name)
         return found
     organizations = await all_organizations(session)
     if not organizations:
-        raise OrganizationError("this node has no organization yet")
+        raise ValidationError.one("org", Message.NO_ORGANIZATION_YET)
     return organizations[0]
 
 

@@ -2,17 +2,17 @@
 
 Edits, the admin pages and the CLI all start from "this event (day, alert) of ours, not
 deleted, with the organization and actor that publish it"; each kind's module wraps `find`
-with its own not-found error.
+and names what is missing when it is not there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from actors.errors import Message, NotFound
 from actors.models import Alert, Event, Organization, SolidarityDay
 from federation.models import LocalActor
 
@@ -22,13 +22,13 @@ Content = TypeVar("Content", Event, SolidarityDay, Alert)
 async def find(
     session: AsyncSession,
     model: type[Content],
-    missing: Callable[[str], LookupError],
+    missing: Message,
     *,
     uri: str | None = None,
     row_id: int | None = None,
 ) -> tuple[Content, Organization, LocalActor]:
     """A live item of `model` of one of our organizations, by `uri` or by `row_id` (one of
-    them); else raises `missing(what was asked for)`."""
+    them); else raises NotFound with the `missing` message."""
     if (uri is None) == (row_id is None):
         raise TypeError("give either uri or row_id")
     query = (
@@ -40,5 +40,5 @@ async def find(
     )
     row = (await session.execute(query)).first()
     if row is None:
-        raise missing(str(uri or row_id))
+        raise NotFound(missing, str(uri or row_id))
     return row[0], row[1], row[2]

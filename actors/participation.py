@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from actors.errors import Message, NotFound, ValidationError
 from actors.models import Event, Organization, Participant
 from actors.text import display_name
 from federation.delivery import enqueue
@@ -25,10 +26,7 @@ from federation.node import Federation
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 FRIENDICA_ANSWERS = {"Accept": "going", "TentativeAccept": "maybe"}
-
-
-class ParticipationError(ValueError):
-    pass
+MAX_NAME = 200
 
 
 def register(registry: HandlerRegistry) -> None:
@@ -238,16 +236,16 @@ async def register_locally(
     """Someone signs up on the assembly's page; their email stays on this node."""
     name = " ".join(name.split())
     if not name:
-        raise ParticipationError("please give your name")
-    if len(name) > 200:
-        raise ParticipationError("the name is too long")
+        raise ValidationError.one("name", Message.YOUR_NAME_REQUIRED)
+    if len(name) > MAX_NAME:
+        raise ValidationError.one("name", Message.NAME_TOO_LONG, limit=MAX_NAME)
     email = (email or "").strip() or None
     if email and ("@" not in email or len(email) > 320 or " " in email):
-        raise ParticipationError("that email address does not look right")
+        raise ValidationError.one("email", Message.EMAIL_INVALID)
     async with federation.db.transaction() as session:
         found = await _assembly(session, event_uri)
         if found is None or not open_for_registration(found[0]):
-            raise ParticipationError("this event does not take registrations")
+            raise ValidationError.one("event", Message.NO_REGISTRATIONS)
         event, _organizer = found
         full = bool(event.capacity) and await going_count(session, event.id) >= (
             event.capacity or 0
@@ -301,7 +299,7 @@ async def admit(federation: Federation, participant_id: int) -> Participant:
     async with federation.db.transaction() as session:
         participant = await session.get(Participant, participant_id)
         if participant is None:
-            raise ParticipationError("no such participant")
+            raise NotFound(Message.PARTICIPANT_NOT_FOUND, str(participant_id))
         _event, organizer = await _organizer_of(session, participant)
         if participant.state == "going":
             return participant
@@ -315,7 +313,7 @@ async def remove(federation: Federation, participant_id: int) -> None:
     async with federation.db.transaction() as session:
         participant = await session.get(Participant, participant_id)
         if participant is None:
-            raise ParticipationError("no such participant")
+            raise NotFound(Message.PARTICIPANT_NOT_FOUND, str(participant_id))
         event, organizer = await _organizer_of(session, participant)
         await _tell(federation, session, organizer, participant, "Reject")
         was_going = participant.state == "going"

@@ -17,10 +17,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actors import day_to_as, owned
+from actors import day_to_as, hashtags, owned
+from actors.errors import Message, Problems
 from actors.models import Event, Organization, SolidarityDay
-from actors.organizations import OrganizationError, resolve
-from actors.text import description_html, normalize_hashtag
+from actors.organizations import resolve
+from actors.text import description_html
 from actors.visibility import visible
 from federation.db import utcnow
 from federation.models import LocalActor
@@ -28,24 +29,7 @@ from federation.node import Federation
 
 MAX_THEME = 200
 MAX_SLOGAN = 300
-MAX_HASHTAG = 39
 MAX_DESCRIPTION = 20_000
-
-
-class DayError(ValueError):
-    """Invalid input: `problems` maps each field to what is wrong with it, in plain words."""
-
-    def __init__(self, problems: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{name}: {text}" for name, text in problems.items()))
-        self.problems = problems
-
-
-class DayNotFound(LookupError):
-    pass
-
-
-def _not_found(where: str) -> DayNotFound:
-    return DayNotFound(f"no solidarity day of this node at {where}")
 
 
 @dataclass
@@ -62,28 +46,23 @@ def _clean(value: str | None) -> str:
 
 
 def check(data: DayInput) -> dict[str, Any]:
-    problems: dict[str, str] = {}
+    """The day's columns from the input; raises ValidationError naming every wrong field."""
+    problems = Problems()
     theme, slogan = _clean(data.theme), _clean(data.slogan)
     if not theme:
-        problems["theme"] = "a theme is required"
+        problems.add("theme", Message.THEME_REQUIRED)
     elif len(theme) > MAX_THEME:
-        problems["theme"] = f"the theme is longer than {MAX_THEME} characters"
+        problems.add("theme", Message.THEME_TOO_LONG, limit=MAX_THEME)
     if not slogan:
-        problems["slogan"] = "a slogan is required"
+        problems.add("slogan", Message.SLOGAN_REQUIRED)
     elif len(slogan) > MAX_SLOGAN:
-        problems["slogan"] = f"the slogan is longer than {MAX_SLOGAN} characters"
-    hashtag = normalize_hashtag(data.hashtag or "")
-    if hashtag is None:
-        problems["hashtag"] = f"{data.hashtag!r} is not a hashtag: letters, digits and _ only"
-    elif len(hashtag) > MAX_HASHTAG:
-        # Mobilizon drops longer tags.
-        problems["hashtag"] = f"#{hashtag} is longer than {MAX_HASHTAG} characters"
+        problems.add("slogan", Message.SLOGAN_TOO_LONG, limit=MAX_SLOGAN)
+    hashtag = next(iter(hashtags.own([data.hashtag or ""], "hashtag", problems)), None)
     if not isinstance(data.day, date):
-        problems["date"] = "a date like 2027-03-08 is required"
+        problems.add("date", Message.DATE_REQUIRED)
     if len(data.description) > MAX_DESCRIPTION:
-        problems["description"] = f"the description is longer than {MAX_DESCRIPTION} characters"
-    if problems:
-        raise DayError(problems)
+        problems.add("description", Message.DESCRIPTION_TOO_LONG, limit=MAX_DESCRIPTION)
+    problems.raise_any()
     return {
         "day": data.day,
         "theme": theme,
@@ -97,20 +76,13 @@ def check(data: DayInput) -> dict[str, Any]:
 # --- entry points -----------------------------------------------------------------------
 
 
-async def _organization(session: AsyncSession, name: str | None) -> tuple[Organization, LocalActor]:
-    try:
-        return await resolve(session, name)
-    except OrganizationError as exc:
-        raise DayError({"org": str(exc)}) from exc
-
-
 async def declare(
     federation: Federation, data: DayInput, *, org: str | None = None
 ) -> SolidarityDay:
     """Store a new day of one of our organizations and send `Create` to its followers."""
     values = check(data)
     async with federation.db.transaction() as session:
-        organization, actor = await _organization(session, org)
+        organization, actor = await resolve(session, org)
         now = utcnow()
         uri = f"{federation.config.base_url}/days/{uuid.uuid4()}"
         day = SolidarityDay(
@@ -193,7 +165,7 @@ async def own_day(
     session: AsyncSession, *, uri: str | None = None, day_id: int | None = None
 ) -> tuple[SolidarityDay, Organization, LocalActor]:
     """One of our organizations' days, not deleted, by its id (`uri`) or its row number."""
-    return await owned.find(session, SolidarityDay, _not_found, uri=uri, row_id=day_id)
+    return await owned.find(session, SolidarityDay, Message.DAY_NOT_FOUND, uri=uri, row_id=day_id)
 
 
 async def own_days(session: AsyncSession) -> list[tuple[SolidarityDay, Organization]]:

@@ -1,5 +1,5 @@
 """What a hashtag gathers on this node: actions, assemblies, solidarity days and alerts that carry
-it, our own and those received, coming first and then past.
+it, our own and those received, coming first and then past. What is a tag: `actors.hashtags`.
 
 Tags match without regard to case ("MayDay", "mayday") and to how an accent was typed (NFC),
 as Mastodon matches them. The tags are JSON lists beside each row, which SQLite and PostgreSQL
@@ -8,7 +8,6 @@ cannot compare case-insensitively the same way, so the live rows are read and ma
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,22 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors import alerts, events, solidarity_days
+from actors.hashtags import key
 from actors.models import Alert, Event, SolidarityDay
-from actors.text import normalize_hashtag
 from actors.visibility import visible
 
 # Past items shown on a tag page (and in its feed), newest first: enough to find last year's.
 PAST_LIMIT = 100
-
-
-def key(tag: str) -> str:
-    """The form two spellings of one tag share."""
-    return unicodedata.normalize("NFC", tag).casefold()
-
-
-def parse(text: str) -> str | None:
-    """A tag from a URL or a form ('MayDay', '#mayday'); None if it cannot be a hashtag."""
-    return normalize_hashtag(text)
 
 
 def _carries(tags: Iterable[str], wanted: str) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from collections.abc import Iterable
 from html.parser import HTMLParser
 from typing import Any, Literal
@@ -21,12 +20,13 @@ import nh3
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from actors.hashtags import unique
+
 __all__ = [
     "description_html",
     "hashtag_objects",
     "hashtags_html",
     "markdown_to_html",
-    "normalize_hashtag",
     "plain_text",
     "sanitize_html",
 ]
@@ -335,57 +335,7 @@ def display_name(*candidates: str | None, limit: int = 300) -> str | None:
     return None
 
 
-# --- hashtags ---------------------------------------------------------------------------------
-
-# Mastodon's Tag::HASHTAG_NAME_RE (app/models/tag.rb) in Onigmo terms:
-#   [[:word:]_][[:word:]SEP]*[[:alpha:]SEP][[:word:]SEP]*[[:word:]_]
-#   | [[:word:]_]*[[:alpha:]][[:word:]_]*
-# with SEP = "_", "·", "・", ZWNJ. Python's \w lacks combining marks (so it rejects Devanagari,
-# Thai, ... tags Mastodon accepts), hence character categories instead of `re`.
-_SEPARATORS = frozenset("_\u00b7\u30fb\u200c")
-# Ours, not Mastodon's: a tag is a word, not a paragraph smuggled into every event.
-MAX_HASHTAG_LENGTH = 100
-
-
-def _is_word(char: str) -> bool:
-    # Onigmo [[:word:]]: Letter, Mark, Decimal_Number, Connector_Punctuation.
-    category = unicodedata.category(char)
-    return category[0] in "LM" or category in ("Nd", "Pc")
-
-
-def _is_alpha(char: str) -> bool:
-    # [[:alpha:]] is Unicode Alphabetic; among word characters that is the letters (and a few
-    # vowel-sign marks, which never make a tag on their own).
-    return char.isalpha()
-
-
-def _is_hashtag_name(name: str) -> bool:
-    if all(_is_word(c) for c in name):
-        return any(_is_alpha(c) for c in name)  # only digits and "_" is not a tag ("#1")
-    # Separators may only sit inside, between word characters.
-    return (
-        len(name) >= 3
-        and _is_word(name[0])
-        and _is_word(name[-1])
-        and all(_is_word(c) or c in _SEPARATORS for c in name)
-        and any(_is_alpha(c) or c in _SEPARATORS for c in name[1:-1])
-    )
-
-
-def normalize_hashtag(tag: str) -> str | None:
-    """ "#MayDay", "MayDay", " may_day " → "MayDay", "MayDay", "may_day"; None if not a tag.
-
-    Case is kept (it is how the tag is displayed; matching is case-insensitive). The text is
-    NFC-normalized so "Grève" typed with a combining accent equals the precomposed one. Anything
-    Mastodon would not take as a whole tag (spaces, hyphens, only digits, "##x") is refused
-    rather than silently rewritten, so the person can be told.
-    """
-    name = unicodedata.normalize("NFC", tag.strip())
-    if name.startswith("#"):
-        name = name[1:]
-    if not name or len(name) > MAX_HASHTAG_LENGTH or not _is_hashtag_name(name):
-        return None
-    return name
+# --- hashtags (the rule itself is in actors.tags) --------------------------------------------
 
 
 def _hashtag_href(name: str, base_url: str) -> str:
@@ -393,24 +343,11 @@ def _hashtag_href(name: str, base_url: str) -> str:
     return f"{base_url.rstrip('/')}/tags/{quote(name.lower(), safe='')}"
 
 
-def _normalized_unique(tags: Iterable[str]) -> list[str]:
-    names: list[str] = []
-    seen: set[str] = set()
-    for tag in tags:
-        name = normalize_hashtag(tag)
-        if name is None:
-            raise ValueError(f"{tag!r} is not a hashtag")
-        if name.lower() not in seen:
-            seen.add(name.lower())
-            names.append(name)
-    return names
-
-
 def hashtag_objects(tags: Iterable[str], base_url: str) -> list[dict[str, str]]:
     """AS2 ``tag`` entries. Mastodon matches hashtags by ``name`` and wants the "#" in it."""
     return [
         {"type": "Hashtag", "href": _hashtag_href(name, base_url), "name": f"#{name}"}
-        for name in _normalized_unique(tags)
+        for name in unique(tags)
     ]
 
 
@@ -423,5 +360,5 @@ def hashtags_html(tags: Iterable[str], base_url: str) -> str:
     return " ".join(
         f'<a href="{html.escape(_hashtag_href(name, base_url))}" class="mention hashtag" '
         f'rel="tag">#<span>{html.escape(name)}</span></a>'
-        for name in _normalized_unique(tags)
+        for name in unique(tags)
     )

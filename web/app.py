@@ -16,7 +16,8 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from actors import admins
-from web import i18n
+from actors.errors import NotFound, ValidationError
+from web import i18n, messages
 from web.alert_banner import AlertBannerMiddleware
 from web.auth import AdminSessions, csrf_token
 from web.inbox_endpoint import InboxEndpoint
@@ -83,6 +84,22 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
         response.headers.update(exc.headers or {})
         return response
 
+    async def domain_error(request: Request, exc: Exception) -> Response:
+        """What the domain refused, for routes that do not show it beside a form field: a
+        thing of ours that is not there (404), input it will not take (400)."""
+        assert isinstance(exc, NotFound | ValidationError)
+        status = 404 if isinstance(exc, NotFound) else 400
+        if wants_activity_json(request):
+            return JSONResponse(
+                {"error": messages.sentences(exc, i18n.DEFAULT)}, status_code=status
+            )
+        return request.app.state.templates.render(
+            request,
+            "error.html",
+            {"status": status, "message": messages.sentences(exc, i18n.language(request))},
+            status=status,
+        )
+
     settings = node.settings
     app = Starlette(
         # ActivityPub first: servers fetch actors most, and routing tries them in order.
@@ -118,7 +135,11 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
             ),
             Middleware(AdminSessions),
         ],
-        exception_handlers={HTTPException: http_error},
+        exception_handlers={
+            HTTPException: http_error,
+            NotFound: domain_error,
+            ValidationError: domain_error,
+        },
         lifespan=lifespan,
     )
     app.state.node = node

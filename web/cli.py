@@ -17,7 +17,7 @@ from web.settings import Settings, SettingsError, load, prepare_data_dir
 
 # Loaded when a command first needs them: `iwsn --help` and argument errors answer at once.
 admins = lazy("actors.admins")
-events = lazy("actors.events")
+domain_errors = lazy("actors.errors")
 organizations = lazy("actors.organizations")
 follows = lazy("federation.follows")
 client = lazy("federation.client")
@@ -25,6 +25,7 @@ delivery = lazy("federation.delivery")
 models = lazy("federation.models")
 federation_node = lazy("federation.node")
 remote_actors = lazy("federation.remote_actors")
+messages = lazy("web.messages")
 migrate = lazy("web.migrate")
 runtime = lazy("web.runtime")
 serving = lazy("web.serving")
@@ -231,12 +232,9 @@ async def admin_create(node: Node, args: argparse.Namespace) -> None:
 
 
 async def org_create(node: Node, args: argparse.Namespace) -> None:
-    try:
-        org = await organizations.create_organization(
-            node.federation, args.name, display_name=args.display_name, summary=args.summary
-        )
-    except organizations.OrganizationError as exc:
-        raise CommandError(str(exc)) from exc
+    org = await organizations.create_organization(
+        node.federation, args.name, display_name=args.display_name, summary=args.summary
+    )
     print(f"{node.settings.base_url}/actors/{org.name}")
 
 
@@ -246,18 +244,13 @@ async def org_edit(node: Node, args: argparse.Namespace) -> None:
     if found is None:
         raise CommandError(f"no organization named {args.name!r} on this node")
     organization, actor = found
-    try:
-        await organizations.update_profile(
-            node.federation,
-            args.name,
-            display_name=organization.display_name
-            if args.display_name is None
-            else args.display_name,
-            summary=organization.summary if args.summary is None else args.summary,
-            manually_approves_followers=actor.manually_approves_followers,
-        )
-    except organizations.OrganizationError as exc:
-        raise CommandError(str(exc)) from exc
+    await organizations.update_profile(
+        node.federation,
+        args.name,
+        display_name=organization.display_name if args.display_name is None else args.display_name,
+        summary=organization.summary if args.summary is None else args.summary,
+        manually_approves_followers=actor.manually_approves_followers,
+    )
     print(actor.uri)
 
 
@@ -275,10 +268,7 @@ async def _acting_actor(node: Node, org: str | None) -> LocalActor:
             )
             assert actor is not None
             return actor
-        try:
-            return (await organizations.resolve(session, org))[1]
-        except organizations.OrganizationError as exc:
-            raise CommandError(str(exc)) from exc
+        return (await organizations.resolve(session, org))[1]
 
 
 async def _target_uri(node: Node, target: str) -> str:
@@ -527,12 +517,11 @@ def main(argv: list[str] | None = None) -> None:
         CommandError,
         client.FetchError,
         remote_actors.ActorError,
-        organizations.OrganizationError,
-        events.EventError,
+        domain_errors.ValidationError,
+        domain_errors.NotFound,
         cli_events.EventCommandError,
-        *cli_days.errors(),
     ) as exc:
-        print(f"iwsn: {exc}", file=sys.stderr)
+        print(f"iwsn: {messages.for_terminal(exc)}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -15,6 +15,8 @@ from web.lazy import lazy
 alert_relaying = lazy("actors.alert_relaying")
 alerts = lazy("actors.alerts")
 blocks = lazy("federation.blocks")
+domain_errors = lazy("actors.errors")
+messages = lazy("web.messages")
 
 if TYPE_CHECKING:
     from actors.alert_relaying import Relaying
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
 
 def errors() -> tuple[type[Exception], ...]:
     """Errors a user can fix: printed without a traceback."""
-    return (alerts.AlertError, alerts.AlertNotFound, blocks.BlockError)
+    return (domain_errors.ValidationError, domain_errors.NotFound, blocks.BlockError)
 
 
 def _moment(text: str) -> datetime:
@@ -135,7 +137,7 @@ def _guarded(action: Callable[[Node, argparse.Namespace], Awaitable[Any]]) -> Ca
         try:
             await action(node, args)
         except errors() as exc:
-            print(f"iwsn: {exc}", file=sys.stderr)
+            print(f"iwsn: {messages.for_terminal(exc)}", file=sys.stderr)
             sys.exit(1)
 
     return run

@@ -16,12 +16,6 @@ if TYPE_CHECKING:
     from web.runtime import Node
 
 
-# Errors a user can fix; web/cli.py prints them without a traceback.
-def errors() -> tuple[type[Exception], ...]:
-    """What a day command reports as a message (a function: the module loads on first use)."""
-    return (solidarity_days.DayError, solidarity_days.DayNotFound)
-
-
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)

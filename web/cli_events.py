@@ -12,6 +12,7 @@ from actors import vocabulary
 from web.lazy import lazy
 
 event_text = lazy("actors.event_text")
+domain_errors = lazy("actors.errors")
 events = lazy("actors.events")
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ async def _own_event(node: Node, uri: str, category: str) -> Event:
     try:
         async with node.db.read() as session:
             event, _organization, _actor = await events.own_event(session, uri=uri)
-    except events.EventNotFound as exc:
+    except domain_errors.NotFound as exc:
         raise EventCommandError(f"no {noun} of this node at {uri}") from exc
     if event.category != category:
         raise EventCommandError(f"no {noun} of this node at {uri}")

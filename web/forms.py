@@ -3,15 +3,20 @@
 Starlette's `request.form()` reads a urlencoded body whole into memory, whatever its size: a
 60 MB POST to the login form cost 60 MB before the answer. Every form route reads through
 `read_form`, which refuses a body larger than MAX_FORM_BYTES from its Content-Length, or once
-that many bytes have come without one, and stops reading it there.
+that many bytes have come without one, and stops reading it there. What could not be read
+goes back with what the domain finds wrong in the rest (`refuse_unread`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Collection
 
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import Message
+
+from actors.errors import Problems, ValidationError
 
 # The largest form is an assembly's: description and agenda of 20,000 characters each, which
 # percent-encoded UTF-8 can make nine bytes a character.
@@ -55,3 +60,21 @@ async def read_form(request: Request) -> FormData:
     )
     request.state.form = form
     return form
+
+
+def refuse_unread(
+    unread: Problems, check: Callable[[], object], *, ignore: Collection[str] = ()
+) -> None:
+    """When part of a form could not be read, raise ValidationError with it and with what the
+    domain's `check` finds wrong in the rest (except the fields in `ignore`, whose check a
+    stand-in value made meaningless): the person hears everything at once, and nothing is
+    stored. Nothing happens when the whole form was read."""
+    if not unread:
+        return
+    try:
+        check()
+    except ValidationError as exc:
+        for name, found in exc.problems.items():
+            if name not in ignore:
+                unread.add(name, found.message, **found.params)
+    unread.raise_any()

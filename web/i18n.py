@@ -28,6 +28,8 @@ from babel.support import NullTranslations, Translations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from actors import countries
+
 LOCALES = Path(__file__).parent / "locales"
 DOMAIN = "messages"
 DEFAULT = "en"
@@ -173,7 +175,7 @@ def format_day(day: date, lang: str) -> str:
 
 
 def country_name(code: str, lang: str) -> str:
-    return locale(lang).territories.get(code, code)
+    return countries.name(code, lang)
 
 
 def switcher(request: Request) -> list[dict[str, object]]:

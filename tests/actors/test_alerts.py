@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from support import eventually
 
 from actors import alert_text, alert_to_as, alerts
+from actors.errors import ValidationError
 from actors.models import Alert
 from federation import follows
 from federation.delivery import LANE_PRIORITY, DeliveryWorker, enqueue
@@ -348,7 +349,7 @@ async def test_an_alert_goes_out_before_a_backlog(start_node, sink_factory):
 
 
 def test_validation_names_each_wrong_field():
-    with pytest.raises(alerts.AlertError) as caught:
+    with pytest.raises(ValidationError) as caught:
         alerts.check(
             alerts.AlertInput(
                 title="",

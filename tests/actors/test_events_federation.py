@@ -14,6 +14,7 @@ from sqlalchemy import select
 from support import eventually
 
 from actors import events
+from actors.errors import ValidationError
 from actors.models import Event
 from actors.text import plain_text
 from federation import follows
@@ -187,7 +188,7 @@ async def test_the_event_document_and_what_mastodon_would_show(start_node):
     ],
 )
 def test_invalid_input_is_refused_with_a_reason(changes, field):
-    with pytest.raises(events.EventError) as refused:
+    with pytest.raises(ValidationError) as refused:
         events.check(may_day(**changes), "action")
     assert field in refused.value.problems
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from actors import events, solidarity_days
+from actors.errors import NotFound
 from actors.models import Event
 
 KIRITIMATI = ZoneInfo("Pacific/Kiritimati")  # UTC+14, the first clocks to reach a date
@@ -125,7 +126,7 @@ async def test_pages_read_coming_events_soonest_first_and_our_own_by_id_or_numbe
 
     wanted = published["next week"]
     async with node.db.read() as session:
-        with pytest.raises(events.EventNotFound):  # not ours
+        with pytest.raises(NotFound):  # not ours
             await events.own_event(session, uri="https://elsewhere.example/events/1300")
     async with node.db.read() as session:
         by_number = await events.own_event(session, event_id=wanted.id)
@@ -135,9 +136,9 @@ async def test_pages_read_coming_events_soonest_first_and_our_own_by_id_or_numbe
 
     await events.delete(federation, wanted.uri)
     async with node.db.read() as session:
-        with pytest.raises(events.EventNotFound):
+        with pytest.raises(NotFound):
             await events.own_event(session, event_id=wanted.id)
-        with pytest.raises(events.EventNotFound):
+        with pytest.raises(NotFound):
             await events.own_event(session, uri=wanted.uri)
         assert await events.by_uri(session, wanted.uri) is not None  # kept, answering 410
         assert wanted.uri not in {e.uri for e in await events.upcoming(session, now=NOW)}

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from support import eventually
 
 from actors import as_to_day, events, solidarity_days
+from actors.errors import ValidationError
 from actors.models import Event, SolidarityDay
 from federation import follows
 from federation.models import Following
@@ -246,7 +247,7 @@ async def test_edit_and_delete_reach_followers(start_node):
     ],
 )
 def test_invalid_days_are_refused_with_a_reason(changes, field):
-    with pytest.raises(solidarity_days.DayError) as refused:
+    with pytest.raises(ValidationError) as refused:
         solidarity_days.check(womens_day(**changes))
     assert field in refused.value.problems
 

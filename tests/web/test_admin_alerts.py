@@ -114,7 +114,7 @@ async def test_problems_are_shown_beside_each_field_and_what_was_typed_is_kept(s
     page = response.text
     for name in ("title", "country", "links", "expires"):
         assert f'id="err-{name}"' in page, name
-    assert "Write the date like 2027-05-01." in page
+    assert "“1st of May” is not a date: write it like 2027-03-08." in page
     assert "Riot police at the gates of the &lt;port&gt;." in page  # kept, escaped
     assert 'value="Ashulia, Dhaka"' in page
     assert 'value="donations" checked' in page and 'value="protests" checked' not in page

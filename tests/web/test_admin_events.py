@@ -187,8 +187,8 @@ async def test_invalid_input_is_shown_next_to_each_field_with_the_values_kept(st
     assert found["title"] == "A title is required."
     assert found["ends"] == "The end must be after the start."
     assert found["location"] == "Give a place and a city, or an online link, or both."
-    assert found["latitude"] == "Latitude is a number such as 38.7077."
-    assert "'may-day' is not a hashtag" in found["tags"]
+    assert found["latitude"] == "The latitude is a number such as 38.7077."
+    assert "“may-day” is not a hashtag" in found["tags"]
     assert 'aria-invalid="true" aria-describedby="hint-title err-title"' in response.text
     # What the person typed is still there, escaped.
     assert 'value="Praça do Comércio"' in response.text
@@ -203,6 +203,52 @@ async def test_invalid_input_is_shown_next_to_each_field_with_the_values_kept(st
     assert found["ends"] == "Write the date and time like 2027-05-01 10:00."
     assert found["timezone"] == "Choose the time zone whose clock the start and end follow."
     assert await local_events(node) == 0
+
+
+async def test_form_problems_are_in_the_language_of_the_page(start_node):
+    """The domain names each problem; the form words it in the page's language, numbers too."""
+    node = await start_node("workers")
+    async with logged_in(node) as http:
+        csrf = await new_form_token(http)
+        wrong = {"title": "", "ends": "2027-05-01T09:00", "country": "EU", "tags": "may-day"}
+        wrong["description"] = "x" * 20_001
+        german = await http.post("/admin/events/new?lang=de", data=action_form(csrf, **wrong))
+        spanish = await http.post(
+            "/admin/events/new?lang=es", data=action_form(csrf, starts="soon", city="")
+        )
+    assert german.status_code == spanish.status_code == 400
+    found = dict(re.findall(r'id="err-(\w+)">([^<]*)</p>', html.unescape(german.text)))
+    assert found == {
+        "title": "Ein Titel ist erforderlich.",
+        "ends": "Das Ende muss nach dem Beginn liegen.",
+        "country": "„EU“ ist kein zweistelliger Ländercode wie PT oder BR.",
+        "tags": "„may-day“ ist kein Hashtag: nur Buchstaben, Ziffern und _.",
+        "description": "Die Beschreibung ist länger als 20.000 Zeichen.",
+    }
+    assert "Noch nicht gespeichert." in german.text
+    found = dict(re.findall(r'id="err-(\w+)">([^<]*)</p>', html.unescape(spanish.text)))
+    assert found == {
+        "starts": "Escribe la fecha y la hora así: 2027-05-01 10:00.",
+        "location": "Indica un lugar y una ciudad, o un enlace en línea, o ambas cosas.",
+    }
+    assert await local_events(node) == 0
+
+
+async def test_what_the_domain_refuses_outside_a_form_gets_a_page_in_its_language(start_node):
+    node = await start_node("workers")
+    async with logged_in(node) as http:
+        csrf = await new_form_token(http)
+        missing = await http.get("/admin/events/999/edit?lang=es")
+        gone = await http.post("/admin/events/999/cancel?lang=fr", data={"csrf_token": csrf})
+        wrong = await http.get("/admin/events/new?category=party&lang=de")
+        english = await http.get("/admin/events/new?category=party&lang=en")
+    assert missing.status_code == 404
+    assert "Esa acción o asamblea no existe en este nodo." in missing.text
+    assert gone.status_code == 404
+    assert "Cette action ou assemblée n’existe pas sur ce nœud." in html.unescape(gone.text)
+    assert wrong.status_code == english.status_code == 400
+    assert "<p>Wähle eine Aktion oder eine Versammlung.</p>" in wrong.text
+    assert "<p>Choose an action or an assembly.</p>" in english.text
 
 
 async def test_form_reads_what_people_paste_and_type(start_node):

@@ -49,7 +49,13 @@ async def test_register_fill_up_and_wait(start_node):
         assert "registered=waiting" in second.headers["location"]
         empty = await http.post(f"{assembly.uri}/register", data={"csrf_token": token, "name": " "})
         assert empty.status_code == 303
-        assert "please give your name" in (await http.get(assembly.uri)).text
+        assert "Please give your name." in (await http.get(assembly.uri)).text
+        await http.post(
+            f"{assembly.uri}/register?lang=es",
+            data={"csrf_token": token, "name": "Eva", "email": "no address"},
+        )
+        assert "Esa dirección de correo no parece correcta." in (await http.get(assembly.uri)).text
+        await http.get(f"{assembly.uri}?lang=en")
         forged = await http.post(f"{assembly.uri}/register", data={"name": "Bot"})
         assert forged.status_code == 403
         page = (await http.get(assembly.uri)).text

@@ -72,7 +72,7 @@ async def test_day_lifecycle_from_the_command_line(start_node):
     )
     assert bad_date.returncode == 2 and "not a date" in bad_date.stderr
     missing = await run(env, "day", "delete", node.url("/days/nothing"), check=False)
-    assert missing.returncode == 1 and "no solidarity day" in missing.stderr
+    assert missing.returncode == 1 and "No such solidarity day on this node." in missing.stderr
 
     await run(env, "day", "delete", url)
     assert "Housing is a right" not in (await run(env, "day", "list")).stdout

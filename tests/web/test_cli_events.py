@@ -71,7 +71,7 @@ async def test_action_lifecycle_from_the_command_line(start_node):
         check=False,
     )
     assert bad.returncode == 1
-    assert "the end must be after the start" in bad.stderr
+    assert "The end must be after the start." in bad.stderr
 
     wrong_kind = await run(env, "assembly", "cancel", url, check=False)
     assert wrong_kind.returncode == 1 and "no assembly" in wrong_kind.stderr

@@ -145,7 +145,7 @@ def test_cli_org_create_and_list(tmp_path):
     env = cli_env(tmp_path / "data")
     bad = iwsn(env, "org", "create", "BAD!")
     assert bad.returncode == 1
-    assert "invalid organization handle" in bad.stderr
+    assert "iwsn: Invalid organization handle “BAD!”" in bad.stderr
     assert "Traceback" not in bad.stderr
 
     created = iwsn(env, "org", "create", "second", "--display-name", "Second Union")

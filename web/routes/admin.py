@@ -10,16 +10,19 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from actors import admins
+from actors.errors import ValidationError
 from actors.models import Event, Reply
-from actors.organizations import OrganizationError, all_organizations, by_name, update_profile
+from actors.organizations import all_organizations, by_name, update_profile
 from federation import follows
 from federation.client import FetchError
 from federation.delivery import queue_status, resume_host
 from federation.models import Follower, Following, LocalActor
 from federation.node import INSTANCE_USERNAME
 from federation.remote_actors import ActorError
+from web import messages
 from web.auth import SESSION_ADMIN, admin_required, check_csrf, log_in, log_out
 from web.forms import read_form
+from web.i18n import language
 from web.routes import common
 
 
@@ -221,11 +224,12 @@ async def edit_organization(request: Request) -> Response:
                 summary=values["summary"],
                 manually_approves_followers=values["manual"],
             )
-        except OrganizationError as exc:
+        except ValidationError as exc:
+            error = messages.sentences(exc, language(request))
             return templates.render(
                 request,
                 "admin/organization.html",
-                {"organization": organization, "values": values, "error": str(exc)},
+                {"organization": organization, "values": values, "error": error},
                 status=400,
             )
         return RedirectResponse("/admin", status_code=303)

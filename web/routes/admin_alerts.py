@@ -12,16 +12,17 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from actors import alert_relaying, alerts
+from actors import alert_relaying, alerts, countries
+from actors.errors import Message, Problems, ValidationError
 from actors.models import Alert, Organization
 from federation.db import utcnow
+from web import messages
 from web.auth import admin_required
-from web.forms import read_form
+from web.forms import read_form, refuse_unread
 from web.i18n import language
 from web.routes import common
 from web.runtime import Node
@@ -51,16 +52,16 @@ def _expiry_day(moment: datetime) -> str:
     return (moment.astimezone(UTC) - timedelta(seconds=1)).date().isoformat()
 
 
-def parse(values: dict[str, str], asks: list[str]) -> tuple[alerts.AlertInput, dict[str, str]]:
+def parse(values: dict[str, str], asks: list[str]) -> tuple[alerts.AlertInput, Problems]:
     """The form's text as input for the domain, and what could not even be read."""
-    problems: dict[str, str] = {}
+    problems = Problems()
     expires: datetime | None = None
     text = values["expires"].strip()
     if text:
         try:
             expires = _expiry(date.fromisoformat(text))
         except ValueError:
-            problems["expires"] = "write the date like 2027-05-01"
+            problems.add("expires", Message.DATE_UNREADABLE, value=text)
     data = alerts.AlertInput(
         title=values["title"],
         text=values["text"],
@@ -93,17 +94,6 @@ def values_from(data: alerts.AlertInput) -> dict[str, str]:
     }
 
 
-def _checked(data: alerts.AlertInput, problems: dict[str, str]) -> None:
-    """Add what the domain finds in the rest of the form to what could not be read."""
-    try:
-        alerts.check(data)
-    except alerts.AlertError as exc:
-        for name, text in exc.problems.items():
-            problems.setdefault(name, text)
-    if problems:
-        raise alerts.AlertError(problems)
-
-
 def _render_form(
     request: Request,
     *,
@@ -111,10 +101,9 @@ def _render_form(
     asks: list[str],
     organizations: list[tuple[Organization, Any]],
     alert: Alert | None = None,
-    problems: dict[str, str] | None = None,
+    error: ValidationError | None = None,
     status: int = 200,
 ) -> Response:
-    problems = {name: common.sentence(text) for name, text in (problems or {}).items()}
     lang = language(request)
     return request.app.state.templates.render(
         request,
@@ -124,9 +113,9 @@ def _render_form(
             "asks": asks,
             "alert": alert,
             "organizations": organizations,
-            "problems": problems,
+            "problems": messages.beside_fields(error, lang),
             "ask_kinds": list(alerts.ASK_KINDS),
-            "countries": common.with_current(common.country_options(lang), values["country"]),
+            "countries": common.with_current(countries.choices(lang), values["country"]),
             "languages": common.with_current(common.language_options(lang), values["language"]),
         },
         status=status,
@@ -134,11 +123,8 @@ def _render_form(
 
 
 async def _own_alert(node: Node, alert_id: int) -> Alert:
-    try:
-        async with node.db.read() as session:
-            alert, _organization, _actor = await alerts.own_alert(session, alert_id=alert_id)
-    except alerts.AlertNotFound as exc:
-        raise HTTPException(404, "No such alert on this node") from exc
+    async with node.db.read() as session:
+        alert, _organization, _actor = await alerts.own_alert(session, alert_id=alert_id)
     return alert
 
 
@@ -158,17 +144,17 @@ async def new_alert(request: Request) -> Response:
     form = await read_form(request)
     values = {name: common.form_text(form, name) for name in TEXT_FIELDS}
     asks = _asks(form)
-    data, problems = parse(values, asks)
+    data, unread = parse(values, asks)
     try:
-        _checked(data, problems)
+        refuse_unread(unread, lambda: alerts.check(data))
         alert = await alerts.raise_alert(node.federation, data, org=values["org"] or None)
-    except alerts.AlertError as exc:
+    except ValidationError as exc:
         return _render_form(
             request,
             values=values,
             asks=asks,
             organizations=organizations,
-            problems=exc.problems,
+            error=exc,
             status=400,
         )
     request.session[FLASH] = {"what": "raised", "title": alert.title}
@@ -192,24 +178,22 @@ async def edit_alert(request: Request) -> Response:
     form = await read_form(request)
     values = {name: common.form_text(form, name) for name in TEXT_FIELDS}
     asks = _asks(form)
-    data, problems = parse(values, asks)
-    if data.expires_at is None and not problems:
+    data, unread = parse(values, asks)
+    if data.expires_at is None and not unread:
         data = dataclasses.replace(data, expires_at=alert.expires_at)
     try:
-        _checked(data, problems)
+        refuse_unread(unread, lambda: alerts.check(data))
         await alerts.update(node.federation, alert.uri, data)
-    except alerts.AlertError as exc:
+    except ValidationError as exc:
         return _render_form(
             request,
             values=values,
             asks=asks,
             organizations=organizations,
             alert=alert,
-            problems=exc.problems,
+            error=exc,
             status=400,
         )
-    except alerts.AlertNotFound as exc:
-        raise HTTPException(404, "No such alert on this node") from exc
     request.session[FLASH] = {"what": "updated", "title": data.title}
     return RedirectResponse("/admin/alerts", status_code=303)
 
@@ -218,10 +202,7 @@ async def edit_alert(request: Request) -> Response:
 async def resolve_alert(request: Request) -> Response:
     node = common.node(request)
     alert = await _own_alert(node, request.path_params["id"])
-    try:
-        await alerts.resolve_alert(node.federation, alert.uri)
-    except alerts.AlertNotFound as exc:  # withdrawn meanwhile, in another tab
-        raise HTTPException(404, "No such alert on this node") from exc
+    await alerts.resolve_alert(node.federation, alert.uri)  # the 404 page if withdrawn meanwhile
     request.session[FLASH] = {"what": "resolved", "title": alert.title}
     return RedirectResponse("/admin/alerts", status_code=303)
 
@@ -230,10 +211,7 @@ async def resolve_alert(request: Request) -> Response:
 async def withdraw_alert(request: Request) -> Response:
     node = common.node(request)
     alert = await _own_alert(node, request.path_params["id"])
-    try:
-        await alerts.withdraw(node.federation, alert.uri)
-    except alerts.AlertNotFound as exc:
-        raise HTTPException(404, "No such alert on this node") from exc
+    await alerts.withdraw(node.federation, alert.uri)
     request.session[FLASH] = {"what": "withdrawn", "title": alert.title}
     return RedirectResponse("/admin/alerts", status_code=303)
 

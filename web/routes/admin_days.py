@@ -10,23 +10,23 @@ from datetime import date
 from typing import Any
 
 from babel.dates import format_date
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from actors import solidarity_days
+from actors.errors import Message, Problems, ValidationError
 from actors.models import Organization, SolidarityDay
 from actors.organizations import all_organizations
+from web import messages
 from web.auth import admin_required
-from web.forms import read_form
+from web.forms import read_form, refuse_unread
 from web.i18n import language
 from web.routes import common
 from web.runtime import Node
 
 FLASH = "admin_days_notice"
 TEXT_FIELDS = ("date", "theme", "slogan", "hashtag", "description", "org")
-NOT_FOUND = "No such solidarity day on this node"
 
 
 def when(day: date, lang: str = "en") -> str:
@@ -34,20 +34,20 @@ def when(day: date, lang: str = "en") -> str:
     return format_date(day, format="full", locale=lang)
 
 
-def parse(values: dict[str, str]) -> tuple[solidarity_days.DayInput, dict[str, str]]:
+def parse(values: dict[str, str]) -> tuple[solidarity_days.DayInput, Problems]:
     """The form's text as input for the domain, and what could not even be read.
 
     A date that cannot be read goes to the domain as none at all, so that it reports the
     missing date together with everything else that is wrong, and stores nothing.
     """
-    problems: dict[str, str] = {}
+    problems = Problems()
     day: date | None = None
     text = values["date"].strip()
     if text:
         try:
             day = date.fromisoformat(text)
         except ValueError:
-            problems["date"] = f"“{text}” is not a date: write it like 2027-03-08"
+            problems.add("date", Message.DATE_UNREADABLE, value=text)
     data = solidarity_days.DayInput(
         day=day,  # type: ignore[arg-type]  # None: the domain reports it
         theme=values["theme"],
@@ -70,11 +70,8 @@ def values_from(data: solidarity_days.DayInput) -> dict[str, str]:
 
 
 async def _own_day(node: Node, day_id: int) -> tuple[SolidarityDay, Organization]:
-    try:
-        async with node.db.read() as session:
-            day, organization, _actor = await solidarity_days.own_day(session, day_id=day_id)
-    except solidarity_days.DayNotFound as exc:
-        raise HTTPException(404, NOT_FOUND) from exc
+    async with node.db.read() as session:
+        day, organization, _actor = await solidarity_days.own_day(session, day_id=day_id)
     return day, organization
 
 
@@ -85,10 +82,9 @@ def _render_form(
     organizations: list[tuple[Organization, Any]],
     day: SolidarityDay | None = None,
     organization: Organization | None = None,
-    problems: dict[str, str] | None = None,
+    error: ValidationError | None = None,
     status: int = 200,
 ) -> Response:
-    problems = {name: common.sentence(text) for name, text in (problems or {}).items()}
     return request.app.state.templates.render(
         request,
         "admin/day_form.html",
@@ -98,18 +94,10 @@ def _render_form(
             "page": solidarity_days.page_path(day) if day is not None else None,
             "organization": organization,
             "organizations": organizations,
-            "problems": problems,
+            "problems": messages.beside_fields(error, language(request)),
         },
         status=status,
     )
-
-
-def _merge(problems: dict[str, str], exc: solidarity_days.DayError) -> dict[str, str]:
-    """What the form could not read, and what the domain found in the rest."""
-    merged = dict(problems)
-    for name, text in exc.problems.items():
-        merged.setdefault(name, text)
-    return merged
 
 
 @admin_required
@@ -121,16 +109,13 @@ async def new_day(request: Request) -> Response:
         return _render_form(request, values=values, organizations=organizations)
     form = await read_form(request)
     values = {name: common.form_text(form, name) for name in TEXT_FIELDS}
-    data, problems = parse(values)
+    data, unread = parse(values)
     try:
+        refuse_unread(unread, lambda: solidarity_days.check(data))
         day = await solidarity_days.declare(node.federation, data, org=values["org"] or None)
-    except solidarity_days.DayError as exc:
+    except ValidationError as exc:
         return _render_form(
-            request,
-            values=values,
-            organizations=organizations,
-            problems=_merge(problems, exc),
-            status=400,
+            request, values=values, organizations=organizations, error=exc, status=400
         )
     request.session[FLASH] = {
         "what": "declared",
@@ -154,15 +139,12 @@ async def edit_day(request: Request) -> Response:
         return _render_form(request, values=values, **context)
     form = await read_form(request)
     values = {name: common.form_text(form, name) for name in TEXT_FIELDS}
-    data, problems = parse(values)
+    data, unread = parse(values)
     try:
+        refuse_unread(unread, lambda: solidarity_days.check(data))
         changed = await solidarity_days.edit(node.federation, day.uri, data)
-    except solidarity_days.DayError as exc:
-        return _render_form(
-            request, values=values, problems=_merge(problems, exc), status=400, **context
-        )
-    except solidarity_days.DayNotFound as exc:  # deleted meanwhile, in another tab
-        raise HTTPException(404, NOT_FOUND) from exc
+    except ValidationError as exc:
+        return _render_form(request, values=values, error=exc, status=400, **context)
     request.session[FLASH] = {
         "what": "updated",
         "theme": changed.theme,
@@ -175,10 +157,7 @@ async def edit_day(request: Request) -> Response:
 async def delete_day(request: Request) -> Response:
     node = common.node(request)
     day, _organization = await _own_day(node, request.path_params["id"])
-    try:
-        await solidarity_days.delete(node.federation, day.uri)
-    except solidarity_days.DayNotFound as exc:
-        raise HTTPException(404, NOT_FOUND) from exc
+    await solidarity_days.delete(node.federation, day.uri)  # the 404 page if deleted meanwhile
     request.session[FLASH] = {"what": "deleted", "theme": day.theme, "page": ""}
     return RedirectResponse("/admin/days", status_code=303)
 

@@ -11,17 +11,18 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from actors import events, solidarity_days
+from actors import countries, events, solidarity_days
+from actors.errors import Message, Problems, ValidationError
 from actors.models import Event, Organization
 from actors.organizations import all_organizations
 from federation.db import utcnow
+from web import messages
 from web.auth import admin_required
-from web.forms import read_form
+from web.forms import read_form, refuse_unread
 from web.i18n import language
 from web.labels import kind_label
 from web.routes import common
@@ -69,24 +70,24 @@ def _number(text: str) -> float:
 
 def parse(
     values: dict[str, str], category: events.Category, description_format: str
-) -> tuple[events.EventInput, dict[str, str]]:
+) -> tuple[events.EventInput, Problems]:
     """The form's text as input for the domain, and what could not even be read."""
-    problems: dict[str, str] = {}
+    problems = Problems()
 
-    def moment(name: str, missing: str) -> datetime | None:
+    def moment(name: str, missing: Message) -> datetime | None:
         text = values[name].strip()
         if not text:
-            problems[name] = missing
+            problems.add(name, missing)
             return None
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
-            problems[name] = "write the date and time like 2027-05-01 10:00"
+            problems.add(name, Message.DATETIME_UNREADABLE)
             return None
         return parsed.replace(tzinfo=None, second=0, microsecond=0)
 
-    starts = moment("starts", "give the date and time it starts")
-    ends = moment("ends", "give the date and time it ends")
+    starts = moment("starts", Message.START_MISSING)
+    ends = moment("ends", Message.END_MISSING)
 
     latitude_text, longitude_text = values["latitude"], values["longitude"]
     pasted = PASTED_PAIR.match(latitude_text)
@@ -94,20 +95,23 @@ def parse(
         latitude_text, longitude_text = pasted.group(1), pasted.group(2)
         values["latitude"], values["longitude"] = latitude_text, longitude_text
     coordinates: dict[str, float | None] = {}
-    for name, text in (("latitude", latitude_text), ("longitude", longitude_text)):
+    for name, text, unreadable in (
+        ("latitude", latitude_text, Message.LATITUDE_UNREADABLE),
+        ("longitude", longitude_text, Message.LONGITUDE_UNREADABLE),
+    ):
         coordinates[name] = None
         if text.strip():
             try:
                 coordinates[name] = _number(text)
             except ValueError:
-                problems[name] = f"{name} is a number such as 38.7077"
+                problems.add(name, unreadable)
 
     capacity: int | None = None
     if category == "assembly" and values["capacity"].strip():
         try:
             capacity = int(values["capacity"].strip())
         except ValueError:
-            problems["capacity"] = "write the number of places as a whole number, such as 200"
+            problems.add("capacity", Message.CAPACITY_UNREADABLE)
 
     online_url = values["online_url"].strip()
     if online_url and "://" not in online_url and "." in online_url and " " not in online_url:
@@ -182,11 +186,8 @@ async def _last_used(node: Node) -> dict[str, str]:
 
 
 async def _own_event(node: Node, event_id: int) -> tuple[Event, Organization]:
-    try:
-        async with node.db.read() as session:
-            event, organization, _actor = await events.own_event(session, event_id=event_id)
-    except events.EventNotFound as exc:
-        raise HTTPException(404, "No such action or assembly on this node") from exc
+    async with node.db.read() as session:
+        event, organization, _actor = await events.own_event(session, event_id=event_id)
     return event, organization
 
 
@@ -198,11 +199,10 @@ def _render_form(
     organizations: list[tuple[Organization, Any]],
     event: Event | None = None,
     organization: Organization | None = None,
-    problems: dict[str, str] | None = None,
+    error: ValidationError | None = None,
     status: int = 200,
     days: list[tuple[str, str]] | None = None,
 ) -> Response:
-    problems = {name: common.sentence(text) for name, text in (problems or {}).items()}
     lang = language(request)
     return request.app.state.templates.render(
         request,
@@ -213,9 +213,9 @@ def _render_form(
             "event": event,
             "organization": organization,
             "organizations": organizations,
-            "problems": problems,
+            "problems": messages.beside_fields(error, lang),
             "kinds": [(kind, kind_label(kind, lang)) for kind in events.KINDS],
-            "countries": common.with_current(common.country_options(lang), values["country"]),
+            "countries": common.with_current(countries.choices(lang), values["country"]),
             "timezones": common.with_current(common.timezone_options(lang), values["timezone"]),
             "languages": common.with_current(common.language_options(lang), values["language"]),
             "days": common.with_current(days or [], values.get("solidarity_day_uri", "")),
@@ -231,14 +231,6 @@ async def _day_options(node: Node) -> list[tuple[str, str]]:
     return [(day.uri, f"{day.day.isoformat()} — {day.theme} (#{day.hashtag})") for day in days]
 
 
-def _category(text: str) -> events.Category:
-    if text == "assembly":
-        return "assembly"
-    if text == "action":
-        return "action"
-    raise HTTPException(400, "Choose an action or an assembly")
-
-
 def _public_path(event: Event) -> str:
     return urlsplit(event.url or event.uri).path or "/"
 
@@ -249,7 +241,7 @@ async def new_event(request: Request) -> Response:
     organizations = await common.organizations(node)
     days = await _day_options(node)
     if request.method == "GET":
-        category = _category(request.query_params.get("category", "action"))
+        category = events.category_from(request.query_params.get("category", "action"))
         values = dict.fromkeys(TEXT_FIELDS, "")
         values.update(await _last_used(node))
         values["kind"] = "demonstration" if category == "action" else "other"
@@ -257,37 +249,30 @@ async def new_event(request: Request) -> Response:
             request, category=category, values=values, organizations=organizations, days=days
         )
     form = await read_form(request)
-    category = _category(str(form.get("category", "")))
+    category = events.category_from(str(form.get("category", "")))
     values = {name: common.form_text(form, name) for name in TEXT_FIELDS}
-    data, problems = parse(values, category, "markdown")
+    data, unread = parse(values, category, "markdown")
     org = values["org"] or None
     try:
-        if problems:
-            _merge(problems, data, category)
-            raise events.EventError(problems)
+        _refuse_unread(unread, data, category)
         event = await events.publish(node.federation, data, category=category, org=org)
-    except events.EventError as exc:
+    except ValidationError as exc:
         return _render_form(
             request,
             category=category,
             values=values,
             organizations=organizations,
-            problems=exc.problems,
+            error=exc,
             status=400,
             days=days,
         )
     return RedirectResponse(_public_path(event), status_code=303)
 
 
-def _merge(problems: dict[str, str], data: events.EventInput, category: events.Category) -> None:
-    """Add what the domain finds in the rest of the form to what could not be read."""
-    try:
-        events.check(data, category)
-    except events.EventError as exc:
-        for name, text in exc.problems.items():
-            if name == "ends" and "starts" in problems:
-                continue  # measured against a stand-in start, so meaningless
-            problems.setdefault(name, text)
+def _refuse_unread(unread: Problems, data: events.EventInput, category: events.Category) -> None:
+    # An end measured against the stand-in for an unreadable start means nothing.
+    ignore = ("ends",) if "starts" in unread else ()
+    refuse_unread(unread, lambda: events.check(data, category), ignore=ignore)
 
 
 @admin_required
@@ -306,17 +291,13 @@ async def edit_event(request: Request) -> Response:
         return _render_form(request, values=values_from(events.input_from(event)), **context)
     form = await read_form(request)
     values = {name: common.form_text(form, name) for name in TEXT_FIELDS}
-    category = _category(event.category)
-    data, problems = parse(values, category, event.description_format)
+    category = events.category_from(event.category)
+    data, unread = parse(values, category, event.description_format)
     try:
-        if problems:
-            _merge(problems, data, category)
-            raise events.EventError(problems)
+        _refuse_unread(unread, data, category)
         await events.edit(node.federation, event.uri, data)
-    except events.EventError as exc:
-        return _render_form(request, values=values, problems=exc.problems, status=400, **context)
-    except events.EventNotFound as exc:
-        raise HTTPException(404, "No such action or assembly on this node") from exc
+    except ValidationError as exc:
+        return _render_form(request, values=values, error=exc, status=400, **context)
     return RedirectResponse(_public_path(event), status_code=303)
 
 
@@ -324,10 +305,7 @@ async def edit_event(request: Request) -> Response:
 async def cancel_event(request: Request) -> Response:
     node = common.node(request)
     event, _organization = await _own_event(node, request.path_params["id"])
-    try:
-        await events.cancel(node.federation, event.uri)
-    except events.EventNotFound as exc:  # deleted meanwhile, in another tab
-        raise HTTPException(404, "No such action or assembly on this node") from exc
+    await events.cancel(node.federation, event.uri)  # the 404 page if deleted meanwhile
     request.session[FLASH] = {"what": "cancelled", "title": event.title}
     return RedirectResponse("/admin/events", status_code=303)
 
@@ -336,10 +314,7 @@ async def cancel_event(request: Request) -> Response:
 async def delete_event(request: Request) -> Response:
     node = common.node(request)
     event, _organization = await _own_event(node, request.path_params["id"])
-    try:
-        await events.delete(node.federation, event.uri)
-    except events.EventNotFound as exc:
-        raise HTTPException(404, "No such action or assembly on this node") from exc
+    await events.delete(node.federation, event.uri)
     request.session[FLASH] = {"what": "deleted", "title": event.title}
     return RedirectResponse("/admin/events", status_code=303)
 

@@ -1,9 +1,8 @@
 """What route modules share: the node serving the request, how an event reads on a page, and
-the pieces of the admin forms (their text, their sentences, their lists to choose from)."""
+the pieces of the admin forms (their text, their lists to choose from)."""
 
 from __future__ import annotations
 
-import unicodedata
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -14,16 +13,13 @@ from babel import Locale
 from babel.dates import get_timezone_location
 from starlette.requests import Request
 
-from actors import event_text, events
+from actors import countries, event_text, events
 from actors.models import Event, Organization
 from actors.organizations import all_organizations
 from federation.models import LocalActor
 from web import i18n
 from web.labels import ONLINE
 from web.runtime import Node
-
-# Codes babel knows that are not countries one could march in.
-NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}
 
 
 def node(request: Request) -> Node:
@@ -83,40 +79,11 @@ def form_text(form: Any, name: str) -> str:
     return value.replace("\r\n", "\n") if isinstance(value, str) else ""
 
 
-def sentence(text: str) -> str:
-    """A problem as the form shows it: capitalized, with a full stop."""
-    text = text.strip()
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
 def with_current(options: list[tuple[str, str]], value: str) -> list[tuple[str, str]]:
     """Keep a value the list lacks (a zone alias given on the command line) selectable."""
     if value and value not in {code for code, _label in options}:
         return [(value, value), *options]
     return options
-
-
-def _sort_key(text: str) -> str:
-    # "Åland Islands" sorts with the A's, as a person looking for it expects.
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-
-@cache
-def country_options(lang: str = "en") -> list[tuple[str, str]]:
-    """(code, name in `lang`) of every country and territory, by name."""
-    names = Locale.parse(lang).territories
-    return sorted(
-        (
-            (code, name)
-            for code, name in names.items()
-            if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES
-        ),
-        key=lambda pair: _sort_key(pair[1]),
-    )
 
 
 def _zone_table() -> str:
@@ -144,7 +111,6 @@ def timezone_options(lang: str = "en") -> list[tuple[str, str]]:
     Porto need not know that their clocks are Lisbon's.
     """
     known = available_timezones()
-    countries = dict(country_options(lang))
     options: list[tuple[str, str]] = []
     for line in _zone_table().splitlines():
         if line.startswith("#") or not line.strip():
@@ -153,7 +119,7 @@ def timezone_options(lang: str = "en") -> list[tuple[str, str]]:
         if len(parts) < 3 or parts[2] not in known:
             continue
         code, zone = parts[0], parts[2]
-        options.append((zone, f"{countries.get(code, code)} — {_city(zone, lang)}"))
+        options.append((zone, f"{countries.name(code, lang)} — {_city(zone, lang)}"))
     if not options:
         # No zone table: group the names as they are.
         options = [
@@ -161,7 +127,7 @@ def timezone_options(lang: str = "en") -> list[tuple[str, str]]:
             for zone in known
             if "/" in zone and not zone.startswith(("Etc/", "SystemV/"))
         ]
-    options.sort(key=lambda pair: _sort_key(pair[1]))
+    options.sort(key=lambda pair: countries.sort_key(pair[1]))
     options.append(("UTC", "UTC — Coordinated Universal Time"))
     return options
 
@@ -171,5 +137,5 @@ def language_options(lang: str = "en") -> list[tuple[str, str]]:
     names = Locale.parse(lang).languages
     return sorted(
         ((code, name) for code, name in names.items() if len(code) == 2),
-        key=lambda pair: _sort_key(pair[1]),
+        key=lambda pair: countries.sort_key(pair[1]),
     )

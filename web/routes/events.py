@@ -8,14 +8,23 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from actors import events, internal_to_as, participation
+from actors.errors import ValidationError
 from actors.events import event_path
 from actors.models import Event
-from web import i18n
+from web import i18n, messages
 from web.auth import check_csrf
 from web.forms import read_form
 from web.negotiation import ActivityJSONResponse, wants_activity_json
 from web.routes import common
 from web.runtime import Node
+
+
+def _(message: str) -> str:
+    """Marks a message for the catalogs; translated when shown."""
+    return message
+
+
+TOO_MANY = _("Too many registrations from here. Please try again later.")
 
 
 async def event_page(request: Request) -> Response:
@@ -90,7 +99,7 @@ async def register(request: Request) -> Response:
     if wait is None and not await throttle.hit(client):
         wait = await throttle.retry_after(client) or 1
     if wait is not None:
-        request.session["register_error"] = "too many registrations from here; try again later"
+        request.session["register_error"] = i18n.translate(TOO_MANY, i18n.language(request))
         return RedirectResponse(
             f"{request.url.path.rsplit('/', 1)[0]}#register",
             303,
@@ -104,8 +113,9 @@ async def register(request: Request) -> Response:
             name=str(form.get("name", "")),
             email=str(form.get("email", "")),
         )
-    except participation.ParticipationError as exc:
-        request.session["register_error"] = str(exc)
+    except ValidationError as exc:
+        # Worded now, in the language the visitor reads the page in.
+        request.session["register_error"] = messages.sentences(exc, i18n.language(request))
         return RedirectResponse(f"{request.url.path.rsplit('/', 1)[0]}#register", 303)
     # The page shows the registrant their own link to withdraw, once, from the session.
     request.session["leave_link"] = (

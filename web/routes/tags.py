@@ -8,14 +8,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from actors import alerts, solidarity_days, tags
+from actors import alerts, hashtags, solidarity_days, tags
 from actors.organizations import all_organizations
 from web import feeds, i18n
 from web.routes import common
 
 
 def _tag(request: Request) -> str:
-    tag = tags.parse(request.path_params["tag"])
+    tag = hashtags.normalize(request.path_params["tag"])
     if tag is None:
         raise HTTPException(404, "Not a hashtag")
     return tag

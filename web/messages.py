@@ -1,0 +1,130 @@
+"""The words for every refusal of the domain (`actors.errors.Message`), in the reader's language.
+
+One catalogue: forms show these beside their fields, the error pages show them, and the command
+line prints them in English. Each entry is a gettext message (extracted by `pybabel extract`,
+translated in web/locales) with named parameters; numbers are written as the language writes
+them ("20,000", "20.000").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from babel.numbers import format_decimal
+
+from actors.errors import Message, NotFound, Param, Problem, ValidationError
+from web import i18n
+
+
+def _(message: str) -> str:
+    """Marks a message for the catalogs; `word` translates it when shown."""
+    return message
+
+
+WORDING: dict[Message, str] = {
+    Message.DATETIME_UNREADABLE: _("Write the date and time like 2027-05-01 10:00."),
+    Message.DATE_UNREADABLE: _("“%(value)s” is not a date: write it like 2027-03-08."),
+    Message.START_MISSING: _("Give the date and time it starts."),
+    Message.END_MISSING: _("Give the date and time it ends."),
+    Message.LATITUDE_UNREADABLE: _("The latitude is a number such as 38.7077."),
+    Message.LONGITUDE_UNREADABLE: _("The longitude is a number such as -9.1365."),
+    Message.CAPACITY_UNREADABLE: _("Write the number of places as a whole number, such as 200."),
+    Message.TITLE_REQUIRED: _("A title is required."),
+    Message.TITLE_TOO_LONG: _("The title is longer than %(limit)s characters."),
+    Message.DESCRIPTION_TOO_LONG: _("The description is longer than %(limit)s characters."),
+    Message.COUNTRY_UNKNOWN: _("“%(value)s” is not a two-letter country code such as PT or BR."),
+    Message.COORDINATES_HALF: _("Give both latitude and longitude, or neither."),
+    Message.LATITUDE_RANGE: _("The latitude must be between -90 and 90."),
+    Message.LONGITUDE_RANGE: _("The longitude must be between -180 and 180."),
+    Message.NOT_A_HASHTAG: _("“%(value)s” is not a hashtag: letters, digits and _ only."),
+    Message.HASHTAG_TOO_LONG: _("#%(value)s is longer than %(limit)s characters."),
+    Message.LANGUAGE_UNKNOWN: _("“%(value)s” is not a language code like en or pt-BR."),
+    Message.DATE_REQUIRED: _("A date like 2027-03-08 is required."),
+    Message.CATEGORY_UNKNOWN: _("Choose an action or an assembly."),
+    Message.KIND_UNKNOWN: _("The kind must be one of: %(choices)s."),
+    Message.TIMEZONE_REQUIRED: _("Choose the time zone whose clock the start and end follow."),
+    Message.TIMEZONE_UNKNOWN: _(
+        "Unknown time zone “%(value)s”: use a name like Europe/Lisbon or America/Bogota."
+    ),
+    Message.TIME_SKIPPED: _("That time does not exist there: the clocks change at that moment."),
+    Message.END_REQUIRED: _("An end time is required."),
+    Message.END_BEFORE_START: _("The end must be after the start."),
+    Message.ONLINE_URL_NOT_HTTP: _("The online link must be an http(s) address."),
+    Message.LOCATION_REQUIRED: _("Give a place and a city, or an online link, or both."),
+    Message.CAPACITY_NOT_POSITIVE: _("The capacity must be a positive number."),
+    Message.TEXT_REQUIRED: _("Say what happened."),
+    Message.TEXT_TOO_LONG: _("The text is longer than %(limit)s characters."),
+    Message.REGION_TOO_LONG: _("The region is longer than %(limit)s characters."),
+    Message.ASK_TOO_LONG: _("What is asked is longer than %(limit)s characters."),
+    Message.ASK_KIND_UNKNOWN: _("Unknown kind of help “%(value)s”; one of: %(choices)s."),
+    Message.URGENCY_UNKNOWN: _("The urgency is urgent or normal."),
+    Message.TOO_MANY_LINKS: _("At most %(limit)s links."),
+    Message.LINK_NOT_HTTP: _("“%(value)s” is not an http(s) address."),
+    Message.TOO_MANY_HASHTAGS: _("At most %(limit)s hashtags."),
+    Message.EXPIRES_BEFORE_RAISED: _("The alert would expire before it is raised."),
+    Message.THEME_REQUIRED: _("A theme is required."),
+    Message.THEME_TOO_LONG: _("The theme is longer than %(limit)s characters."),
+    Message.SLOGAN_REQUIRED: _("A slogan is required."),
+    Message.SLOGAN_TOO_LONG: _("The slogan is longer than %(limit)s characters."),
+    Message.YOUR_NAME_REQUIRED: _("Please give your name."),
+    Message.EMAIL_INVALID: _("That email address does not look right."),
+    Message.NO_REGISTRATIONS: _("This event does not take registrations."),
+    Message.HANDLE_INVALID: _(
+        "Invalid organization handle “%(value)s”: use 1-30 lower-case letters, digits or _."
+    ),
+    Message.HANDLE_RESERVED: _("The handle “%(value)s” is reserved."),
+    Message.ORGANIZATION_EXISTS: _("An organization named “%(value)s” already exists."),
+    Message.ORGANIZATION_UNKNOWN: _("There is no organization named “%(value)s” on this node."),
+    Message.NO_ORGANIZATION_YET: _("This node has no organization yet."),
+    Message.NAME_REQUIRED: _("The name cannot be empty."),
+    Message.NAME_TOO_LONG: _("The name is longer than %(limit)s characters."),
+    Message.EVENT_NOT_FOUND: _("No such action or assembly on this node."),
+    Message.ALERT_NOT_FOUND: _("No such alert on this node."),
+    Message.DAY_NOT_FOUND: _("No such solidarity day on this node."),
+    Message.ORGANIZATION_NOT_FOUND: _("No such organization on this node."),
+    Message.PARTICIPANT_NOT_FOUND: _("No such participant."),
+}
+# A message without words would fail only when someone first meets it: fail at start instead.
+if missing := set(Message) - set(WORDING):
+    raise RuntimeError(f"web.messages has no wording for {sorted(missing)}")
+
+
+def _param(value: Param, lang: str) -> str:
+    if isinstance(value, int):
+        return format_decimal(value, locale=i18n.locale(lang))
+    return value
+
+
+def word(message: Message, params: Mapping[str, Param], lang: str) -> str:
+    """`message` in `lang`, its parameters filled in."""
+    text = WORDING[message] if lang == i18n.DEFAULT else i18n.translate(WORDING[message], lang)
+    return text % {name: _param(value, lang) for name, value in params.items()}
+
+
+def problem(found: Problem, lang: str) -> str:
+    return word(found.message, found.params, lang)
+
+
+def beside_fields(error: ValidationError | None, lang: str) -> dict[str, str]:
+    """Field name → what is wrong with it, in `lang`: what a form shows beside each field."""
+    if error is None:
+        return {}
+    return {name: problem(found, lang) for name, found in error.problems.items()}
+
+
+def sentences(error: ValidationError | NotFound, lang: str) -> str:
+    """The whole refusal as one text: for an error page, or a line on the command line."""
+    if isinstance(error, NotFound):
+        return word(error.message, {}, lang)
+    return " ".join(beside_fields(error, lang).values())
+
+
+def for_terminal(error: Exception) -> str:
+    """What `iwsn` prints of an error a person can fix: the domain's in English (with what was
+    not found), any other as it says itself."""
+    if isinstance(error, NotFound):
+        text = sentences(error, i18n.DEFAULT)
+        return f"{text} ({error.ref})" if error.ref else text
+    if isinstance(error, ValidationError):
+        return sentences(error, i18n.DEFAULT)
+    return str(error)

@@ -160,6 +160,8 @@ async def start_node(tmp_path: Path) -> AsyncIterator[NodeFactory]:
     yield start
     for handle in reversed(running):
         await handle.stop()
+        # A test may read a node's database after stopping it: those connections close here.
+        await handle.db.dispose()
     for database in databases:
         await drop_database(database)
 

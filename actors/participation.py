@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.errors import Message, NotFound, ValidationError
@@ -173,7 +173,7 @@ async def on_leave(ctx: InboxContext) -> None:
                 Participant.event_id == event.id, Participant.actor_uri == ctx.actor.uri
             )
         )
-        if result.rowcount:
+        if cast(CursorResult[Any], result).rowcount:
             await _move_up_waiting(ctx.federation, session, event, organizer)
 
 

@@ -120,7 +120,9 @@ def _markdown() -> MarkdownIt:
     md.enable(["linkify", "strikethrough"])
     # Only URLs with a scheme (and bare e-mail addresses) become links: fuzzy matching turns
     # "e.g." or "file.py" into links nobody meant.
-    md.linkify.set({"fuzzy_link": False})
+    linkify = md.linkify
+    assert linkify is not None  # the "linkify" option above, with linkify-it-py installed
+    linkify.set({"fuzzy_link": False})
     # Images are not in the allow-list; link to them by their alt text instead of losing both.
     md.add_render_rule("image", _render_image_as_link)
     return md

@@ -143,7 +143,7 @@ def _guarded(action: Callable[[Node, argparse.Namespace], Awaitable[Any]]) -> Ca
     return run
 
 
-def add_commands(sub: argparse._SubParsersAction, with_node) -> None:  # type: ignore[type-arg]
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], with_node) -> None:
     group = sub.add_parser("alert", help="solidarity alerts").add_subparsers(
         dest="alert_command", required=True
     )

@@ -56,7 +56,7 @@ def _guarded(action: Callable[[Node, argparse.Namespace], Awaitable[Any]]) -> Ca
     return run
 
 
-def add_commands(sub: argparse._SubParsersAction, with_node) -> None:  # type: ignore[type-arg]
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], with_node) -> None:
     stop = sub.add_parser(
         "block",
         help="refuse everything from a server (and its subdomains) or an account; send it nothing",

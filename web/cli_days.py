@@ -81,7 +81,7 @@ async def list_days(node: Node, args: argparse.Namespace) -> None:
         )
 
 
-def add_commands(sub: argparse._SubParsersAction, with_node) -> None:  # type: ignore[type-arg]
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], with_node) -> None:
     group = sub.add_parser("day", help="Monthly Workers Solidarity Days").add_subparsers(
         dest="day_command", required=True
     )

@@ -132,7 +132,7 @@ async def list_events(node: Node, args: argparse.Namespace) -> None:
         )
 
 
-def add_commands(sub: argparse._SubParsersAction, with_node) -> None:  # type: ignore[type-arg]
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], with_node) -> None:
     for category, noun, plural in (
         ("action", "action", "actions"),
         ("assembly", "assembly", "Workers Assemblies"),

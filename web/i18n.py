@@ -120,7 +120,7 @@ def _choose(request: Request) -> tuple[str, str]:
         return chosen, "cookie"
     wanted = preferences(request.headers.get("accept-language", ""))
     # pt-BR → pt, es-419 → es: babel falls back to the language part of a tag.
-    found = negotiate_locale(wanted, list(catalogs()), sep="-", aliases=None)
+    found = negotiate_locale(wanted, list(catalogs()), sep="-", aliases={})
     return (found.lower() if found else DEFAULT), "header"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.exceptions import HTTPException
@@ -204,7 +205,7 @@ async def edit_organization(request: Request) -> Response:
     if found is None:
         raise HTTPException(404, "No such organization")
     organization, actor = found
-    values = {
+    values: dict[str, Any] = {
         "display_name": organization.display_name,
         "summary": organization.summary,
         "manual": actor.manually_approves_followers,

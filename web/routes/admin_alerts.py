@@ -222,7 +222,7 @@ async def _render_list(request: Request) -> Response:
         found = await alerts.every(session)
         relaying = await alert_relaying.relaying(session)
     now = utcnow()
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "alert": alert,
             "page": alerts.page_path(alert),

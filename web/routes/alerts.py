@@ -7,6 +7,8 @@ elsewhere is shown at `/alerts/remote/{n}`, with its origin, when it arrived and
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -61,7 +63,7 @@ async def listing(request: Request) -> Response:
     async with common.node(request).db.read() as session:
         found = await alerts.every(session)
     now = utcnow()
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "alert": alert,
             "page": alerts.page_path(alert),

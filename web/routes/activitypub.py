@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from actors import activitystreams, internal_to_as, solidarity_days
+from actors import activitystreams, event_to_as, solidarity_days
 from actors.organizations import by_name
 from federation import follows, paging
 from federation import outbox as outbox_reads
@@ -168,12 +168,12 @@ async def organization_events(request: Request) -> Response:
     org, actor = found
     uri = f"{actor.uri}/events"
     items = [
-        internal_to_as.event_object(node.federation, item["event"], org, actor)
+        event_to_as.event_object(node.settings.base_url, item["event"], actor)
         for item in await common.upcoming_items(node, organization_id=org.id)
     ]
     return ActivityJSONResponse(
         {
-            "@context": internal_to_as.EVENT_CONTEXT,
+            "@context": event_to_as.EVENT_CONTEXT,
             "id": uri,
             "type": "OrderedCollection",
             "totalItems": len(items),

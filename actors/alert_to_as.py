@@ -7,6 +7,7 @@ context, so a reader of the activity alone can still tell an alert from a post.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from actors.alert_text import content_html, where
@@ -83,15 +84,12 @@ def note(base_url: str, alert: Alert, actor: LocalActor) -> dict[str, Any]:
 def activity(
     kind: str, base_url: str, new_id: IdFactory, alert: Alert, actor: LocalActor
 ) -> dict[str, Any]:
-    """The `Create` or `Update` carrying the alert as it is now, or the `Delete` of it."""
-    obj = tombstone(alert) if kind == "Delete" else note(base_url, alert, actor)
-    return as2.public_activity(
-        kind, new_id(), actor, obj, context=ALERT_CONTEXT, published=alert.updated_at
-    )
+    document = partial(note, base_url, alert, actor)
+    return as2.content_activity(kind, new_id(), actor, alert, "Note", document, ALERT_CONTEXT)
 
 
 def tombstone(alert: Alert) -> dict[str, Any]:
-    return as2.tombstone(alert.uri, "Note", alert.deleted_at or alert.updated_at)
+    return as2.tombstone(alert, "Note")
 
 
 def announce(new_id: IdFactory, alert: Alert, actor: LocalActor) -> dict[str, Any]:

@@ -8,6 +8,7 @@ for a day.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from actors.day_text import summary_html
@@ -59,12 +60,9 @@ def day_object(base_url: str, day: SolidarityDay, actor: LocalActor) -> dict[str
 def activity(
     kind: str, base_url: str, new_id: IdFactory, day: SolidarityDay, actor: LocalActor
 ) -> dict[str, Any]:
-    """The `Create` or `Update` carrying the day as it is now, or the `Delete` of it."""
-    obj = tombstone(day) if kind == "Delete" else day_object(base_url, day, actor)
-    return as2.public_activity(
-        kind, new_id(), actor, obj, context=DAY_CONTEXT, published=day.updated_at
-    )
+    document = partial(day_object, base_url, day, actor)
+    return as2.content_activity(kind, new_id(), actor, day, "Event", document, DAY_CONTEXT)
 
 
 def tombstone(day: SolidarityDay) -> dict[str, Any]:
-    return as2.tombstone(day.uri, "Event", day.deleted_at or day.updated_at)
+    return as2.tombstone(day, "Event")

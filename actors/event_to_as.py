@@ -7,6 +7,7 @@ them; what AS2 and Mobilizon lack goes in one documented namespace (docs/federat
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -167,16 +168,13 @@ def activity(
     *,
     participant_count: int = 0,
 ) -> dict[str, Any]:
-    """The `Create` or `Update` carrying the event as it is now, or the `Delete` of it."""
-    obj = (
-        tombstone(event)
-        if kind == "Delete"
-        else event_object(base_url, event, actor, participant_count=participant_count)
-    )
-    return as2.public_activity(
-        kind, new_id(), actor, obj, context=EVENT_CONTEXT, published=event.updated_at
-    )
+    """The `Create` or `Update` carrying the event as it is now, or the `Delete` of it.
+
+    `participant_count`: an assembly's, which Mobilizon shows; who takes part stays here.
+    """
+    document = partial(event_object, base_url, event, actor, participant_count=participant_count)
+    return as2.content_activity(kind, new_id(), actor, event, "Event", document, EVENT_CONTEXT)
 
 
 def tombstone(event: Event) -> dict[str, Any]:
-    return as2.tombstone(event.uri, "Event", event.deleted_at or event.updated_at)
+    return as2.tombstone(event, "Event")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from federation.models import LocalActor
@@ -21,6 +21,20 @@ PUBLIC = f"{AS_CONTEXT}#Public"
 
 # Mints a new id under our base URL, for an activity we are about to send.
 IdFactory = Callable[[], str]
+
+
+class Published(Protocol):
+    """Any content we publish: it has an id, a last change and, once withdrawn, a deletion."""
+
+    @property
+    def uri(self) -> str: ...
+
+    @property
+    def updated_at(self) -> datetime: ...
+
+    @property
+    def deleted_at(self) -> datetime | None: ...
+
 
 # Longer than any xsd:dateTime (fractions and offset included): not worth parsing.
 _MAX_DATETIME_LENGTH = 64
@@ -73,13 +87,31 @@ def public_fields(actor: LocalActor, published: datetime, updated: datetime) -> 
     }
 
 
-def tombstone(uri: str, former_type: str, deleted: datetime) -> dict[str, Any]:
+def tombstone(item: Published, former_type: str) -> dict[str, Any]:
+    """What a withdrawn item answers in its place (with 410), and what its `Delete` carries."""
     return {
-        "id": uri,
+        "id": item.uri,
         "type": "Tombstone",
         "formerType": former_type,
-        "deleted": format_datetime(deleted),
+        "deleted": format_datetime(item.deleted_at or item.updated_at),
     }
+
+
+def content_activity(
+    kind: str,
+    id: str,
+    actor: LocalActor,
+    item: Published,
+    former_type: str,
+    document: Callable[[], dict[str, Any]],
+    context: Any,
+) -> dict[str, Any]:
+    """The `Create` or `Update` carrying an item's `document()` as it is now, or its `Delete`.
+
+    Dated by the item's last change, so the activity and its object agree on when.
+    """
+    obj = tombstone(item, former_type) if kind == "Delete" else document()
+    return public_activity(kind, id, actor, obj, context=context, published=item.updated_at)
 
 
 def format_datetime(moment: datetime) -> str:

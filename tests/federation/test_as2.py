@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,7 @@ from federation.models import LocalActor
 
 LISBON = ZoneInfo("Europe/Lisbon")
 MOMENT = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
+IN_LISBON = MOMENT.astimezone(LISBON)
 
 
 @pytest.mark.parametrize(
@@ -99,13 +101,42 @@ def test_a_public_activity_goes_to_public_and_the_actors_followers():
     assert "published" not in as2.public_activity("Undo", "https://a.example/2", actor, {})
 
 
+@dataclass
+class Item:
+    uri: str = "https://a.example/x"
+    updated_at: datetime = MOMENT - timedelta(days=1)
+    deleted_at: datetime | None = IN_LISBON
+
+
 def test_a_tombstone_says_what_was_there_and_when_it_went():
-    assert as2.tombstone("https://a.example/x", "Note", MOMENT.astimezone(LISBON)) == {
+    assert as2.tombstone(Item(), "Note") == {
         "id": "https://a.example/x",
         "type": "Tombstone",
         "formerType": "Note",
         "deleted": "2026-05-01T10:00:00Z",
     }
+    # Withdrawn before we kept the time: its last change is the best we know.
+    assert as2.tombstone(Item(deleted_at=None), "Note")["deleted"] == "2026-04-30T10:00:00Z"
+
+
+def test_content_goes_out_as_create_update_or_delete_dated_by_its_last_change():
+    actor = LocalActor(uri="https://a.example/actors/o", followers_uri="https://a.example/f")
+    item = Item(deleted_at=None)
+
+    def document() -> dict:
+        return {"id": item.uri, "type": "Note"}
+
+    for kind in ("Create", "Update"):
+        activity = as2.content_activity(
+            kind, "https://a.example/1", actor, item, "Note", document, []
+        )
+        assert activity["object"] == document()
+        assert activity["published"] == "2026-04-30T10:00:00Z"
+    delete = as2.content_activity(
+        "Delete", "https://a.example/2", actor, item, "Note", document, []
+    )
+    assert delete["object"] == as2.tombstone(item, "Note")
+    assert delete["published"] == "2026-04-30T10:00:00Z"
 
 
 @pytest.mark.parametrize(

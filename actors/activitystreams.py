@@ -6,10 +6,11 @@ import html
 from typing import Any
 
 from actors.models import Organization
+from federation.as2 import AS_CONTEXT, format_datetime
 from federation.models import LocalActor
 
 CONTEXT: list[Any] = [
-    "https://www.w3.org/ns/activitystreams",
+    AS_CONTEXT,
     "https://w3id.org/security/v1",
     {
         "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
@@ -36,7 +37,7 @@ def _actor_common(actor: LocalActor, shared_inbox: str) -> dict[str, Any]:
         "following": actor.following_uri,
         "endpoints": {"sharedInbox": shared_inbox},
         "manuallyApprovesFollowers": actor.manually_approves_followers,
-        "published": actor.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "published": format_datetime(actor.created_at),
         "publicKey": {
             "id": actor.key_id,
             "owner": actor.uri,

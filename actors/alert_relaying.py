@@ -17,20 +17,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors import alert_to_as
 from actors.alerts import by_uri
-from actors.as_to_alert import NotAnAlert, alert_fields, is_alert, when
+from actors.as_to_alert import NotAnAlert, alert_fields, is_alert
 from actors.models import Alert, AlertSettings
 from actors.organizations import all_organizations
 from actors.ownership import may_change, may_withdraw
 from actors.remote_events import followed
 from actors.text import display_name
 from federation import blocks
+from federation.as2 import first_id, parse_datetime
 from federation.client import FetchError
 from federation.db import Database, utcnow
 from federation.delivery import LANE_PRIORITY, enqueue
 from federation.handlers import HandlerRegistry, InboxContext
 from federation.models import LocalActor, OutboxActivity
 from federation.node import Federation
-from federation.remote_actors import ActorError, first_id, host_of
+from federation.remote_actors import ActorError
+from federation.uris import host_of
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +102,7 @@ async def relay(federation: Federation, session: AsyncSession, alert: Alert) -> 
     for _organization, actor in organizations:
         await enqueue(
             session,
-            alert_to_as.announce(federation, alert, actor),
+            alert_to_as.announce(federation.new_id, alert, actor),
             actor=actor,
             own_host=federation.own_host,
             followers_of=[actor],
@@ -125,7 +127,7 @@ async def _undo_relays(federation: Federation, session: AsyncSession, alert: Ale
     for outbox, actor in rows:
         await enqueue(
             session,
-            alert_to_as.undo(federation, actor, outbox.body),
+            alert_to_as.undo(federation.new_id, actor, outbox.body),
             actor=actor,
             own_host=federation.own_host,
             followers_of=[actor],
@@ -233,7 +235,7 @@ def _not_newer(announce: dict[str, Any], held: Alert) -> bool:
     """
     if held.deleted_at is not None:
         return False  # the origin says whether it is back
-    version = when(announce.get("alertUpdated"))
+    version = parse_datetime(announce.get("alertUpdated"))
     return version is not None and version <= held.updated_at
 
 

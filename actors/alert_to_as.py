@@ -7,17 +7,17 @@ context, so a reader of the activity alone can still tell an alert from a post.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from actors.alert_text import content_html, where
-from actors.internal_to_as import EVENT_CONTEXT
+from actors.event_to_as import EVENT_CONTEXT
 from actors.models import Alert
 from actors.text import hashtag_objects
+from federation import as2
+from federation.as2 import IdFactory
 from federation.db import utcnow
-from federation.delivery import PUBLIC
 from federation.models import LocalActor
-from federation.node import Federation
 
 ALERT_CONTEXT: list[Any] = [
     EVENT_CONTEXT[0],
@@ -41,22 +41,14 @@ ALERT_CONTEXT: list[Any] = [
 ]
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def note(base_url: str, alert: Alert, actor_uri: str, followers_uri: str) -> dict[str, Any]:
+def note(base_url: str, alert: Alert, actor: LocalActor) -> dict[str, Any]:
     content = content_html(alert, base_url)
     document: dict[str, Any] = {
         "id": alert.uri,
         "type": "Note",
-        "attributedTo": actor_uri,
         "content": content,
         "url": alert.url or alert.uri,
-        "to": [PUBLIC],
-        "cc": [followers_uri],
-        "published": _stamp(alert.published_at),
-        "updated": _stamp(alert.updated_at),
+        **as2.public_fields(actor, alert.published_at, alert.updated_at),
         "sensitive": False,
         "tag": hashtag_objects(alert.hashtags, base_url),
         "alert": True,
@@ -67,7 +59,7 @@ def note(base_url: str, alert: Alert, actor_uri: str, followers_uri: str) -> dic
         "askText": alert.ask_text,
         "region": alert.region,
         "country": alert.country,
-        "expires": _stamp(alert.expires_at),
+        "expires": as2.format_datetime(alert.expires_at),
         "alertStatus": alert.status,
         # Receivers name who raised it without fetching the origin's actor: with 50 nodes
         # asking at once, that fetch was a good part of each hop's delay.
@@ -89,78 +81,31 @@ def note(base_url: str, alert: Alert, actor_uri: str, followers_uri: str) -> dic
     return document
 
 
-def tombstone(alert: Alert) -> dict[str, Any]:
-    return {
-        "id": alert.uri,
-        "type": "Tombstone",
-        "formerType": "Note",
-        "deleted": _stamp(alert.deleted_at or alert.updated_at),
-    }
-
-
-def with_context(document: dict[str, Any]) -> dict[str, Any]:
-    return {"@context": ALERT_CONTEXT, **document}
-
-
-def _activity(
-    federation: Federation, kind: str, actor: LocalActor, obj: Any, alert: Alert
+def activity(
+    kind: str, base_url: str, new_id: IdFactory, alert: Alert, actor: LocalActor
 ) -> dict[str, Any]:
-    return {
-        "@context": ALERT_CONTEXT,
-        "id": federation.new_id(),
-        "type": kind,
-        "actor": actor.uri,
-        "published": _stamp(alert.updated_at),
-        "to": [PUBLIC],
-        "cc": [actor.followers_uri],
-        "object": obj,
-    }
+    document = partial(note, base_url, alert, actor)
+    return as2.content_activity(kind, new_id(), actor, alert, "Note", document, ALERT_CONTEXT)
 
 
-def create(federation: Federation, alert: Alert, actor: LocalActor) -> dict[str, Any]:
-    document = note(federation.config.base_url, alert, actor.uri, actor.followers_uri)
-    return _activity(federation, "Create", actor, document, alert)
+def tombstone(alert: Alert) -> dict[str, Any]:
+    return as2.tombstone(alert, "Note")
 
 
-def update(federation: Federation, alert: Alert, actor: LocalActor) -> dict[str, Any]:
-    document = note(federation.config.base_url, alert, actor.uri, actor.followers_uri)
-    return _activity(federation, "Update", actor, document, alert)
-
-
-def delete(federation: Federation, alert: Alert, actor: LocalActor) -> dict[str, Any]:
-    return _activity(federation, "Delete", actor, tombstone(alert), alert)
-
-
-def announce(federation: Federation, alert: Alert, actor: LocalActor) -> dict[str, Any]:
+def announce(new_id: IdFactory, alert: Alert, actor: LocalActor) -> dict[str, Any]:
     """A relay of someone else's alert: by id only, so every reader fetches it from its origin.
 
     `hops` says how far the alert has come, for the next node's count; `alertUpdated` which
     version is passed on, so that a node holding it already need not ask the origin again
     (every node's fetch lands on that one server).
     """
-    return {
-        "@context": ALERT_CONTEXT,
-        "id": federation.new_id(),
-        "type": "Announce",
-        "actor": actor.uri,
-        "object": alert.uri,
-        "published": _stamp(utcnow()),
-        "to": [PUBLIC],
-        "cc": [actor.followers_uri],
-        "hops": alert.hops,
-        "alertUpdated": _stamp(alert.updated_at),
-    }
+    relay = as2.public_activity(
+        "Announce", new_id(), actor, alert.uri, context=ALERT_CONTEXT, published=utcnow()
+    )
+    return relay | {"hops": alert.hops, "alertUpdated": as2.format_datetime(alert.updated_at)}
 
 
-def undo(federation: Federation, actor: LocalActor, activity: dict[str, Any]) -> dict[str, Any]:
+def undo(new_id: IdFactory, actor: LocalActor, sent: dict[str, Any]) -> dict[str, Any]:
     """Takes back an activity we sent, embedded as it was sent (without its own context)."""
-    embedded = {key: value for key, value in activity.items() if key != "@context"}
-    return {
-        "@context": ALERT_CONTEXT,
-        "id": federation.new_id(),
-        "type": "Undo",
-        "actor": actor.uri,
-        "object": embedded,
-        "to": [PUBLIC],
-        "cc": [actor.followers_uri],
-    }
+    embedded = {key: value for key, value in sent.items() if key != "@context"}
+    return as2.public_activity("Undo", new_id(), actor, embedded, context=ALERT_CONTEXT)

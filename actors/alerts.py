@@ -182,7 +182,9 @@ async def raise_alert(federation: Federation, data: AlertInput, *, org: str | No
         await session.flush()
         await federation.publish(
             session,
-            alert_to_as.create(federation, alert, actor),
+            alert_to_as.activity(
+                "Create", federation.config.base_url, federation.new_id, alert, actor
+            ),
             actor=actor,
             priority=LANE_PRIORITY,
         )
@@ -200,7 +202,7 @@ async def _send_update(
 ) -> None:
     await federation.publish(
         session,
-        alert_to_as.update(federation, alert, actor),
+        alert_to_as.activity("Update", federation.config.base_url, federation.new_id, alert, actor),
         actor=actor,
         priority=LANE_PRIORITY,
     )
@@ -237,7 +239,9 @@ async def withdraw(federation: Federation, uri: str) -> Alert:
         await federation.retract_from_outbox(session, alert.uri)
         await federation.publish(
             session,
-            alert_to_as.delete(federation, alert, actor),
+            alert_to_as.activity(
+                "Delete", federation.config.base_url, federation.new_id, alert, actor
+            ),
             actor=actor,
             priority=LANE_PRIORITY,
         )

@@ -7,7 +7,6 @@ lengths our own alerts keep to, and unknown kinds, urgencies and statuses are dr
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from actors import countries, hashtags
@@ -24,10 +23,11 @@ from actors.alerts import (
     STATUSES,
     URGENCIES,
 )
-from actors.text import plain_text, strip_controls
+from actors.text import plain_text, text_block
 from actors.urls import http_url
+from federation.as2 import first_id, parse_datetime
 from federation.db import utcnow
-from federation.remote_actors import first_id, host_of
+from federation.uris import host_of
 
 
 class NotAnAlert(ValueError):
@@ -42,18 +42,6 @@ def is_alert(document: Any) -> bool:
     )
 
 
-def _text(value: Any, limit: int) -> str:
-    return strip_controls(value).strip()[:limit] if isinstance(value, str) else ""
-
-
-def when(value: Any) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except (AttributeError, ValueError):
-        return None
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def alert_fields(document: dict[str, Any]) -> dict[str, Any]:
     """Columns of `Alert` for a remote alert; raises NotAnAlert when it cannot be one."""
     uri = document.get("id")
@@ -62,11 +50,11 @@ def alert_fields(document: dict[str, Any]) -> dict[str, Any]:
     attributed = http_url(first_id(document.get("attributedTo")))
     if attributed is None or host_of(attributed) != host_of(uri):
         raise NotAnAlert("the alert is not attributed to an actor of its own server")
-    country = _text(document.get("country"), 2).upper()
+    country = text_block(document.get("country"), 2).upper()
     if not countries.known(country):
         raise NotAnAlert("the alert has no country")
     # Our own fields carry title and text; the HTML content is only what Mastodon shows.
-    published = when(document.get("published")) or utcnow()
+    published = parse_datetime(document.get("published")) or utcnow()
     location = document.get("location") if isinstance(document.get("location"), dict) else {}
     lat, lon = location.get("latitude"), location.get("longitude")
     coordinates = (
@@ -87,7 +75,7 @@ def alert_fields(document: dict[str, Any]) -> dict[str, Any]:
         if isinstance(item, dict) and (link := http_url(item.get("href")))
     ][:MAX_LINKS]
     url = document.get("url")
-    expires = when(document.get("expires")) or published + DEFAULT_LIFETIME
+    expires = parse_datetime(document.get("expires")) or published + DEFAULT_LIFETIME
     asks = [kind for kind in document.get("asks") or [] if kind in ASK_KINDS]
     status = document.get("alertStatus")
     language = None
@@ -99,14 +87,14 @@ def alert_fields(document: dict[str, Any]) -> dict[str, Any]:
         "origin_actor_uri": attributed,
         "origin_host": host_of(uri),
         # The origin's own word about itself, as trustworthy as its actor document.
-        "origin_name": _text(document.get("originName"), MAX_ORIGIN_NAME) or None,
-        "title": _text(document.get("alertTitle"), MAX_TITLE) or _title_of(document),
-        "text": _text(document.get("alertText"), MAX_TEXT) or _plain(document),
+        "origin_name": text_block(document.get("originName"), MAX_ORIGIN_NAME) or None,
+        "title": text_block(document.get("alertTitle"), MAX_TITLE) or _title_of(document),
+        "text": text_block(document.get("alertText"), MAX_TEXT) or _plain(document),
         "country": country,
-        "region": _text(document.get("region"), MAX_REGION) or None,
+        "region": text_block(document.get("region"), MAX_REGION) or None,
         "latitude": float(lat) if coordinates else None,
         "longitude": float(lon) if coordinates else None,
-        "ask_text": _text(document.get("askText"), MAX_ASK),
+        "ask_text": text_block(document.get("askText"), MAX_ASK),
         "asks": asks,
         "urgency": document.get("urgency") if document.get("urgency") in URGENCIES else "normal",
         "links": links,
@@ -115,7 +103,7 @@ def alert_fields(document: dict[str, Any]) -> dict[str, Any]:
         "status": status if status in STATUSES else "active",
         "expires_at": expires,
         "published_at": published,
-        "updated_at": when(document.get("updated")) or published,
+        "updated_at": parse_datetime(document.get("updated")) or published,
     }
 
 

@@ -14,9 +14,10 @@ from typing import Any
 from actors import hashtags
 from actors.day_to_as import CATEGORY
 from actors.solidarity_days import MAX_SLOGAN, MAX_THEME
-from actors.text import sanitize_html, strip_controls
+from actors.text import one_line, sanitize_html
 from actors.urls import http_url
-from federation.remote_actors import first_id, host_of
+from federation.as2 import datetime_as_written, first_id, parse_datetime
+from federation.uris import host_of
 
 
 class NotADay(ValueError):
@@ -27,23 +28,13 @@ def is_day(document: dict[str, Any]) -> bool:
     return document.get("type") == "Event" and document.get("eventCategory") == CATEGORY
 
 
-def _text(value: Any, limit: int) -> str | None:
-    if isinstance(value, str):
-        value = " ".join(strip_controls(value).split())
-        return value[:limit] or None
-    return None
-
-
 def _date(value: Any) -> date | None:
     """The calendar date of a startTime as written: a date-time with any offset, or a date."""
-    if not isinstance(value, str) or not 10 <= len(value) <= 64:
+    # Shorter than "2027-03-08" is no xsd date, though Python reads "20270308" as one.
+    if not isinstance(value, str) or len(value) < 10:
         return None
-    try:
-        if len(value) == 10:
-            return date.fromisoformat(value)
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
-    except ValueError:
-        return None
+    written = datetime_as_written(value)
+    return written.date() if written is not None else None
 
 
 def day_fields(document: dict[str, Any]) -> dict[str, Any]:
@@ -54,7 +45,7 @@ def day_fields(document: dict[str, Any]) -> dict[str, Any]:
     day = _date(document.get("startTime"))
     if day is None:
         raise NotADay("the day has no valid startTime")
-    theme = _text(document.get("theme"), MAX_THEME) or _text(document.get("name"), MAX_THEME)
+    theme = one_line(document.get("theme"), MAX_THEME) or one_line(document.get("name"), MAX_THEME)
     if not theme:
         raise NotADay("the day has no theme")
     hashtag = None
@@ -68,14 +59,7 @@ def day_fields(document: dict[str, Any]) -> dict[str, Any]:
     content = document.get("content")
     url = document.get("url")
     attributed = http_url(first_id(document.get("attributedTo")))
-
-    def stamp(value: Any) -> datetime | None:
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-        except (AttributeError, ValueError):
-            return None
-
-    published = stamp(document.get("published")) or datetime.now(UTC)
+    published = parse_datetime(document.get("published")) or datetime.now(UTC)
     return {
         "uri": uri,
         "url": http_url(url) or uri,
@@ -83,9 +67,9 @@ def day_fields(document: dict[str, Any]) -> dict[str, Any]:
         "origin_host": host_of(uri),
         "day": day,
         "theme": theme,
-        "slogan": _text(document.get("slogan"), MAX_SLOGAN) or "",
+        "slogan": one_line(document.get("slogan"), MAX_SLOGAN) or "",
         "hashtag": hashtag[:64],
         "description_html": sanitize_html(content) if isinstance(content, str) else "",
         "published_at": published,
-        "updated_at": stamp(document.get("updated")) or published,
+        "updated_at": parse_datetime(document.get("updated")) or published,
     }

@@ -8,21 +8,20 @@ for a day.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from actors.day_text import summary_html
-from actors.internal_to_as import EVENT_CONTEXT
+from actors.event_to_as import EVENT_CONTEXT
 from actors.models import SolidarityDay
 from actors.text import hashtag_objects
-from federation.delivery import PUBLIC
+from federation import as2
+from federation.as2 import IdFactory
 from federation.models import LocalActor
-from federation.node import Federation
 
 CATEGORY = "solidarity-day"
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+# A day is an Event: the events' context, so readers know every field of it.
+DAY_CONTEXT = EVENT_CONTEXT
 
 
 def day_object(base_url: str, day: SolidarityDay, actor: LocalActor) -> dict[str, Any]:
@@ -38,16 +37,12 @@ def day_object(base_url: str, day: SolidarityDay, actor: LocalActor) -> dict[str
         # refuses an Event whose startTime has no time, so the date is written unshifted as
         # 00:00:00Z–23:59:59Z (one day in every reader) and `allDay` tells readers that know it
         # to take the date alone (docs/federation.md).
-        "startTime": _stamp(start),
-        "endTime": _stamp(start + timedelta(days=1, seconds=-1)),
+        "startTime": as2.format_datetime(start),
+        "endTime": as2.format_datetime(start + timedelta(days=1, seconds=-1)),
         "allDay": True,
         "timezone": "UTC",
         "url": day.url or day.uri,
-        "attributedTo": actor.uri,
-        "to": [PUBLIC],
-        "cc": [actor.followers_uri],
-        "published": _stamp(day.published_at),
-        "updated": _stamp(day.updated_at),
+        **as2.public_fields(actor, day.published_at, day.updated_at),
         "eventStatus": "https://schema.org/EventScheduled",
         "status": "CONFIRMED",
         "category": "MOVEMENTS_POLITICS",
@@ -62,39 +57,12 @@ def day_object(base_url: str, day: SolidarityDay, actor: LocalActor) -> dict[str
     }
 
 
-def tombstone(day: SolidarityDay) -> dict[str, Any]:
-    return {
-        "id": day.uri,
-        "type": "Tombstone",
-        "formerType": "Event",
-        "deleted": _stamp(day.deleted_at or day.updated_at),
-    }
-
-
-def _activity(
-    federation: Federation, kind: str, actor: LocalActor, obj: Any, day: SolidarityDay
+def activity(
+    kind: str, base_url: str, new_id: IdFactory, day: SolidarityDay, actor: LocalActor
 ) -> dict[str, Any]:
-    return {
-        "@context": EVENT_CONTEXT,
-        "id": federation.new_id(),
-        "type": kind,
-        "actor": actor.uri,
-        "published": _stamp(day.updated_at),
-        "to": [PUBLIC],
-        "cc": [actor.followers_uri],
-        "object": obj,
-    }
+    document = partial(day_object, base_url, day, actor)
+    return as2.content_activity(kind, new_id(), actor, day, "Event", document, DAY_CONTEXT)
 
 
-def create(federation: Federation, day: SolidarityDay, actor: LocalActor) -> dict[str, Any]:
-    document = day_object(federation.config.base_url, day, actor)
-    return _activity(federation, "Create", actor, document, day)
-
-
-def update(federation: Federation, day: SolidarityDay, actor: LocalActor) -> dict[str, Any]:
-    document = day_object(federation.config.base_url, day, actor)
-    return _activity(federation, "Update", actor, document, day)
-
-
-def delete(federation: Federation, day: SolidarityDay, actor: LocalActor) -> dict[str, Any]:
-    return _activity(federation, "Delete", actor, tombstone(day), day)
+def tombstone(day: SolidarityDay) -> dict[str, Any]:
+    return as2.tombstone(day, "Event")

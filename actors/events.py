@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actors import countries, hashtags, internal_to_as, owned, solidarity_days, vocabulary
+from actors import countries, event_to_as, hashtags, owned, solidarity_days, vocabulary
 from actors.errors import Message, Problems, ValidationError
 from actors.models import Event, Organization, Participant, Reply
 from actors.organizations import resolve
@@ -217,7 +217,11 @@ async def publish(
         session.add(event)
         await session.flush()
         await federation.publish(
-            session, internal_to_as.create(federation, event, organization, actor), actor=actor
+            session,
+            event_to_as.activity(
+                "Create", federation.config.base_url, federation.new_id, event, actor
+            ),
+            actor=actor,
         )
     return event
 
@@ -249,36 +253,41 @@ def _advance(event: Event) -> None:
     event.updated_at = max(utcnow(), event.updated_at + timedelta(seconds=1)).replace(microsecond=0)
 
 
+async def _send_update(
+    federation: Federation, session: AsyncSession, event: Event, actor: LocalActor
+) -> None:
+    count = await _going(session, event)
+    update = event_to_as.activity(
+        "Update",
+        federation.config.base_url,
+        federation.new_id,
+        event,
+        actor,
+        participant_count=count,
+    )
+    await federation.publish(session, update, actor=actor)
+
+
 async def edit(federation: Federation, uri: str, data: EventInput) -> Event:
     """Replace an event's details and send `Update` to its followers."""
     async with federation.db.transaction() as session:
-        event, organization, actor = await own_event(session, uri=uri)
+        event, _organization, actor = await own_event(session, uri=uri)
         checked = check(data, event.category)  # type: ignore[arg-type]
         await _with_day_hashtag(session, checked)
         for name, value in checked.values.items():
             setattr(event, name, value)
         _advance(event)
-        count = await _going(session, event)
-        await federation.publish(
-            session,
-            internal_to_as.update(federation, event, organization, actor, participant_count=count),
-            actor=actor,
-        )
+        await _send_update(federation, session, event, actor)
     return event
 
 
 async def cancel(federation: Federation, uri: str) -> Event:
     """Mark an event cancelled: an `Update` with eventStatus EventCancelled, as Mobilizon does."""
     async with federation.db.transaction() as session:
-        event, organization, actor = await own_event(session, uri=uri)
+        event, _organization, actor = await own_event(session, uri=uri)
         event.status = "cancelled"
         _advance(event)
-        count = await _going(session, event)
-        await federation.publish(
-            session,
-            internal_to_as.update(federation, event, organization, actor, participant_count=count),
-            actor=actor,
-        )
+        await _send_update(federation, session, event, actor)
     return event
 
 
@@ -291,7 +300,11 @@ async def delete(federation: Federation, uri: str) -> Event:
         # Servers reading our outbox later (Gancio does, on follow) must not revive it.
         await federation.retract_from_outbox(session, event.uri)
         await federation.publish(
-            session, internal_to_as.delete(federation, event, actor), actor=actor
+            session,
+            event_to_as.activity(
+                "Delete", federation.config.base_url, federation.new_id, event, actor
+            ),
+            actor=actor,
         )
     return event
 

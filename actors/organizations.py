@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from actors.activitystreams import CONTEXT, organization_actor
 from actors.errors import Message, NotFound, ValidationError
 from actors.models import Organization
-from federation.delivery import PUBLIC
+from federation.as2 import public_activity
 from federation.models import LocalActor
 from federation.node import INSTANCE_USERNAME, Federation
 
@@ -96,15 +96,7 @@ async def update_profile(
         document.pop("@context")
         await federation.publish(
             session,
-            {
-                "@context": CONTEXT,
-                "id": federation.new_id(),
-                "type": "Update",
-                "actor": actor.uri,
-                "to": [PUBLIC],
-                "cc": [actor.followers_uri],
-                "object": document,
-            },
+            public_activity("Update", federation.new_id(), actor, document, context=CONTEXT),
             actor=actor,
         )
     return organization

@@ -24,8 +24,9 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation.as2 import first_id
 from federation.models import Following, RemoteActor
-from federation.remote_actors import first_id, host_of
+from federation.uris import host_of
 
 NODE_ACTOR_TYPES = ("Application", "Service")
 

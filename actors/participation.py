@@ -19,12 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from actors.errors import Message, NotFound, ValidationError
 from actors.models import Event, Organization, Participant
 from actors.text import display_name
+from federation.as2 import AS_CONTEXT
 from federation.delivery import enqueue
 from federation.handlers import HandlerRegistry, InboxContext
 from federation.models import LocalActor
 from federation.node import Federation
 
-AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 FRIENDICA_ANSWERS = {"Accept": "going", "TentativeAccept": "maybe"}
 MAX_NAME = 200
 

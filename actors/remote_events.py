@@ -9,23 +9,24 @@ fetched from their origin, never taken as embedded.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors import as_to_day, remote_days
-from actors.as_to_internal import NotAnEvent, event_fields
+from actors.as_to_event import NotAnEvent, event_fields
 from actors.models import Event, Reply, SolidarityDay
 from actors.ownership import NODE_ACTOR_TYPES, may_change, may_withdraw
 from actors.text import display_name, sanitize_html
 from actors.urls import http_url
+from federation.as2 import first_id, parse_datetime
 from federation.client import FetchError
 from federation.db import utcnow
 from federation.handlers import HandlerRegistry, InboxContext
 from federation.models import Following, RemoteActor
-from federation.remote_actors import ActorError, first_id, host_of
+from federation.remote_actors import ActorError
+from federation.uris import host_of
 
 log = logging.getLogger(__name__)
 
@@ -149,11 +150,6 @@ async def _accept_reply(ctx: InboxContext, note: dict[str, Any]) -> None:
             return
         if (await session.execute(select(Reply.id).where(Reply.uri == uri))).first():
             return
-        published = note.get("published")
-        try:
-            when = datetime.fromisoformat(published.replace("Z", "+00:00")) if published else None
-        except (AttributeError, ValueError):
-            when = None
         handle = f"@{ctx.actor.username}@{ctx.actor.host}" if ctx.actor.username else None
         session.add(
             Reply(
@@ -164,7 +160,7 @@ async def _accept_reply(ctx: InboxContext, note: dict[str, Any]) -> None:
                 author_name=display_name(ctx.actor.name, ctx.actor.username, ctx.actor.uri) or "",
                 author_handle=handle,
                 content_html=sanitize_html(content, headings=False)[:20_000],
-                published_at=when.astimezone(UTC) if when and when.tzinfo else utcnow(),
+                published_at=parse_datetime(note.get("published")) or utcnow(),
             )
         )
 

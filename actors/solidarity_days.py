@@ -99,7 +99,10 @@ async def declare(
         )
         session.add(day)
         await session.flush()
-        await federation.publish(session, day_to_as.create(federation, day, actor), actor=actor)
+        document = day_to_as.activity(
+            "Create", federation.config.base_url, federation.new_id, day, actor
+        )
+        await federation.publish(session, document, actor=actor)
     return day
 
 
@@ -116,7 +119,10 @@ async def edit(federation: Federation, uri: str, data: DayInput) -> SolidarityDa
         for name, value in values.items():
             setattr(day, name, value)
         _advance(day)
-        await federation.publish(session, day_to_as.update(federation, day, actor), actor=actor)
+        document = day_to_as.activity(
+            "Update", federation.config.base_url, federation.new_id, day, actor
+        )
+        await federation.publish(session, document, actor=actor)
     return day
 
 
@@ -127,7 +133,10 @@ async def delete(federation: Federation, uri: str) -> SolidarityDay:
         day.deleted_at = utcnow()
         _advance(day)
         await federation.retract_from_outbox(session, day.uri)
-        await federation.publish(session, day_to_as.delete(federation, day, actor), actor=actor)
+        document = day_to_as.activity(
+            "Delete", federation.config.base_url, federation.new_id, day, actor
+        )
+        await federation.publish(session, document, actor=actor)
     return day
 
 

@@ -27,8 +27,10 @@ __all__ = [
     "hashtag_objects",
     "hashtags_html",
     "markdown_to_html",
+    "one_line",
     "plain_text",
     "sanitize_html",
+    "text_block",
 ]
 
 # --- sanitizing -------------------------------------------------------------------------------
@@ -327,13 +329,24 @@ def strip_controls(text: str) -> str:
     return _INVISIBLE_CONTROLS.sub("", text)
 
 
+def one_line(value: Any, limit: int) -> str | None:
+    """A remote value as one line of text, at most `limit` long; None if not text or blank."""
+    if not isinstance(value, str):
+        return None
+    return " ".join(strip_controls(value).split())[:limit] or None
+
+
+def text_block(value: Any, limit: int) -> str:
+    """A remote value as text with its lines kept, at most `limit` long; "" if not text."""
+    return strip_controls(value).strip()[:limit] if isinstance(value, str) else ""
+
+
 def display_name(*candidates: str | None, limit: int = 300) -> str | None:
     """The first of a remote actor's names (name, username, id) that shows something, cleaned."""
     for candidate in candidates:
-        if isinstance(candidate, str):
-            name = " ".join(strip_controls(candidate).split())[:limit]
-            if name:
-                return name
+        name = one_line(candidate, limit)
+        if name:
+            return name
     return None
 
 

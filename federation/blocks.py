@@ -34,7 +34,7 @@ from federation.models import (
     RemoteActor,
 )
 from federation.netguard import ForbiddenAddress
-from federation.remote_actors import host_of
+from federation.uris import host_of
 from federation.wakeups import notify_with_commit
 
 if TYPE_CHECKING:

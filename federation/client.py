@@ -20,7 +20,7 @@ from federation.config import FederationConfig
 from federation.media_types import AS2, Accepted
 from federation.netguard import ForbiddenAddress, GuardedResolver, check_url
 from federation.signatures import sign_request
-from federation.signing import SignerUnavailable, SigningPool
+from federation.signer_pool import SignerUnavailable, SigningPool
 
 AS2_ACCEPT = AS2.header
 AS2_CONTENT_TYPE = "application/activity+json"
@@ -87,7 +87,7 @@ class SignedClient:
         self._session: aiohttp.ClientSession | None = None
         self._client: httpx.AsyncClient | None = None
         self._max_connections = max_connections
-        # Delivery signatures are made in helper processes (see federation.signing): the
+        # Delivery signatures are made in helper processes (see federation.signer_pool): the
         # event loop keeps one core busy with POSTs and the database, the RSA takes another.
         # 0 signs on the event loop thread.
         if signing_processes is None:

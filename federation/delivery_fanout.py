@@ -9,17 +9,16 @@ from typing import Any
 from sqlalchemy import event, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation.as2 import PUBLIC
 from federation.db import utcnow
 from federation.host_health import unavailable_hosts
 from federation.models import Delivery, Follower, LocalActor, OutboxActivity
-from federation.remote_actors import host_of
+from federation.uris import host_of
 from federation.wakeups import notify_with_commit
 
 LANE_NORMAL = 0
 # Alerts: claimed before any backlog of ordinary deliveries.
 LANE_PRIORITY = 10
-
-PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 
 
 async def follower_inboxes(session: AsyncSession, actor: LocalActor) -> list[str]:

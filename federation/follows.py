@@ -8,16 +8,15 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import webfinger
+from federation.as2 import AS_CONTEXT, first_id
 from federation.client import FetchError
 from federation.delivery_fanout import enqueue
 from federation.handlers import HandlerRegistry, InboxContext
 from federation.models import Follower, Following, LocalActor, RemoteActor
-from federation.uris import first_id, normalize_uri
+from federation.uris import normalize_uri
 
 if TYPE_CHECKING:
     from federation.node import Federation
-
-AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 
 
 class FollowError(Exception):

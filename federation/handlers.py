@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation.as2 import first_id
 from federation.db import utcnow
 from federation.models import LocalActor, ReceivedActivity, RemoteActor
-from federation.uris import first_id
 
 if TYPE_CHECKING:
     from federation.node import Federation

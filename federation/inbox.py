@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from federation import strict_json
+from federation.as2 import first_id
 from federation.client import FetchError
 from federation.models import LocalActor, RemoteActor
 from federation.remote_actors import ActorError
 from federation.signatures import SignatureError, SignatureFailure, parse_signature, verify_request
-from federation.uris import first_id, host_of, normalize_uri, same_host
+from federation.uris import host_of, normalize_uri, same_host
 
 if TYPE_CHECKING:
     from federation.node import Federation

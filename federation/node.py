@@ -9,17 +9,18 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation.as2 import first_id, public_activity
 from federation.blocks import BlockList
 from federation.client import SignedClient, Signer
 from federation.config import FederationConfig
 from federation.db import Database
-from federation.delivery import LANE_NORMAL, PUBLIC, enqueue
+from federation.delivery import LANE_NORMAL, enqueue
 from federation.handlers import HandlerRegistry
 from federation.inbox_queue import InboxWriter
 from federation.keys import generate_private_key_pem, public_key_pem
 from federation.models import Follower, Following, LocalActor, OutboxActivity, RemoteActor
 from federation.remote_actors import ActorCache
-from federation.uris import first_id, host_of, normalize_uri
+from federation.uris import host_of, normalize_uri
 from federation.wakeups import Wakeups
 
 INSTANCE_USERNAME = "actor"
@@ -156,15 +157,7 @@ class Federation:
             if instance is not None:
                 await enqueue(
                     session,
-                    {
-                        "@context": "https://www.w3.org/ns/activitystreams",
-                        "id": self.new_id(),
-                        "type": "Announce",
-                        "actor": instance.uri,
-                        "object": object_id,
-                        "to": [PUBLIC],
-                        "cc": [instance.followers_uri],
-                    },
+                    public_activity("Announce", self.new_id(), instance, object_id),
                     actor=instance,
                     own_host=self.own_host,
                     followers_of=[instance],

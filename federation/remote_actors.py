@@ -12,14 +12,12 @@ from urllib.parse import urldefrag
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from federation.as2 import first_id
 from federation.client import FetchError, SignedClient, Signer
 from federation.db import Database, utcnow
 from federation.fetch_sharing import Failure, HostSlots, Recent, SingleFlight
 from federation.models import RemoteActor
-from federation.uris import first_id, host_of, normalize_uri, same_host
-
-# Re-exported while modules elsewhere still import them from here; federation.uris is their home.
-__all__ = ["ActorCache", "ActorError", "first_id", "host_of", "parse_actor", "same_host"]
+from federation.uris import host_of, normalize_uri
 
 ACTOR_TYPES = {"Person", "Group", "Organization", "Application", "Service"}
 # A key that could not be had is not asked for again for this long: senders retry, and

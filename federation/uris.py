@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-from typing import Any
 from urllib.parse import urlsplit
 
 import idna
@@ -93,15 +92,3 @@ def same_host(uri: str, host: str) -> bool:
         if uri.startswith(host, start) and uri.startswith("/", start + len(host)):
             return True
     return host_of(uri) == host
-
-
-def first_id(value: Any) -> str | None:
-    """AS2 lets a reference be a string, an object with an id, or a one-item list."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        inner = value.get("id")
-        return inner if isinstance(inner, str) else None
-    if isinstance(value, list) and value:
-        return first_id(value[0])
-    return None

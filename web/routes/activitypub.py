@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from actors import activitystreams, internal_to_as, solidarity_days
+from actors import activitystreams, event_to_as, solidarity_days
 from actors.organizations import by_name
-from federation import collections, follows
+from federation import follows, paging
 from federation import outbox as outbox_reads
 from federation.models import Follower, Following, LocalActor
 from federation.node import INSTANCE_USERNAME
@@ -107,7 +107,7 @@ async def _count(node: Node, model: type[Follower] | type[Following], actor: Loc
 
 def _page(request: Request) -> int | None:
     try:
-        return collections.page_number(request.query_params.get("page"))
+        return paging.page_number(request.query_params.get("page"))
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from exc
 
@@ -119,16 +119,16 @@ async def _graph_collection(request: Request, model: type[Follower] | type[Follo
     total = await _count(node, model, actor)
     number = _page(request)
     if number is None:
-        return ActivityJSONResponse(collections.collection(uri, total))
+        return ActivityJSONResponse(paging.collection(uri, total))
     async with node.db.read() as session:
         items = await follows.accepted_page(
             session,
             model,
             actor,
-            offset=(number - 1) * collections.PAGE_SIZE,
-            limit=collections.PAGE_SIZE,
+            offset=(number - 1) * paging.PAGE_SIZE,
+            limit=paging.PAGE_SIZE,
         )
-    return ActivityJSONResponse(collections.page(uri, number, total, items))
+    return ActivityJSONResponse(paging.page(uri, number, total, items))
 
 
 async def followers(request: Request) -> Response:
@@ -146,16 +146,16 @@ async def outbox(request: Request) -> Response:
         total = await outbox_reads.public_count(session, actor)
         number = _page(request)
         if number is None:
-            return ActivityJSONResponse(collections.collection(actor.outbox_uri, total))
+            return ActivityJSONResponse(paging.collection(actor.outbox_uri, total))
         items = await outbox_reads.public_page(
             session,
             actor,
-            offset=(number - 1) * collections.PAGE_SIZE,
-            limit=collections.PAGE_SIZE,
+            offset=(number - 1) * paging.PAGE_SIZE,
+            limit=paging.PAGE_SIZE,
         )
     for item in items:
         item.pop("@context", None)
-    return ActivityJSONResponse(collections.page(actor.outbox_uri, number, total, items))
+    return ActivityJSONResponse(paging.page(actor.outbox_uri, number, total, items))
 
 
 async def organization_events(request: Request) -> Response:
@@ -168,12 +168,12 @@ async def organization_events(request: Request) -> Response:
     org, actor = found
     uri = f"{actor.uri}/events"
     items = [
-        internal_to_as.event_object(node.federation, item["event"], org, actor)
+        event_to_as.event_object(node.settings.base_url, item["event"], actor)
         for item in await common.upcoming_items(node, organization_id=org.id)
     ]
     return ActivityJSONResponse(
         {
-            "@context": internal_to_as.EVENT_CONTEXT,
+            "@context": event_to_as.EVENT_CONTEXT,
             "id": uri,
             "type": "OrderedCollection",
             "totalItems": len(items),

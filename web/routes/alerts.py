@@ -18,6 +18,7 @@ from actors import alert_text, alert_to_as, alerts
 from actors.models import Alert
 from actors.organizations import actor_of
 from actors.visibility import shown
+from federation.as2 import with_context
 from federation.db import utcnow
 from web import feeds
 from web.negotiation import ActivityJSONResponse, wants_activity_json
@@ -45,17 +46,16 @@ async def alert_page(request: Request) -> Response:
     templates = request.app.state.templates
     if alert.deleted_at is not None:
         if wants_activity_json(request):
-            return ActivityJSONResponse(
-                alert_to_as.with_context(alert_to_as.tombstone(alert)), status_code=410
-            )
+            gone = with_context(alert_to_as.ALERT_CONTEXT, alert_to_as.tombstone(alert))
+            return ActivityJSONResponse(gone, status_code=410)
         return templates.render(request, "alert_gone.html", {"alert": alert}, status=410)
     if wants_activity_json(request):
         if not alert.is_local:
             raise HTTPException(404, "This alert is published by its own server")
         async with node.db.read() as session:
             actor = await actor_of(session, alert.organization_id)
-        document = alert_to_as.note(node.settings.base_url, alert, actor.uri, actor.followers_uri)
-        return ActivityJSONResponse(alert_to_as.with_context(document))
+        document = alert_to_as.note(node.settings.base_url, alert, actor)
+        return ActivityJSONResponse(with_context(alert_to_as.ALERT_CONTEXT, document))
     return templates.render(request, "alert.html", {"alert": alert})
 
 

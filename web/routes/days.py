@@ -13,10 +13,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from actors import day_text, day_to_as, solidarity_days
-from actors.internal_to_as import with_context
 from actors.models import SolidarityDay
 from actors.organizations import actor_of, all_organizations
 from actors.visibility import shown
+from federation.as2 import with_context
 from web import feeds, i18n
 from web.negotiation import ActivityJSONResponse, wants_activity_json
 from web.routes import common
@@ -43,16 +43,16 @@ async def day_page(request: Request) -> Response:
     templates = request.app.state.templates
     if day.deleted_at is not None:
         if wants_activity_json(request):
-            return ActivityJSONResponse(with_context(day_to_as.tombstone(day)), status_code=410)
+            gone = with_context(day_to_as.DAY_CONTEXT, day_to_as.tombstone(day))
+            return ActivityJSONResponse(gone, status_code=410)
         return templates.render(request, "day_gone.html", {"day": day}, status=410)
     if wants_activity_json(request):
         if not day.is_local:
             raise HTTPException(404, "This day is published by its own server")
         async with node.db.read() as session:
             actor = await actor_of(session, day.organization_id)
-        return ActivityJSONResponse(
-            with_context(day_to_as.day_object(node.settings.base_url, day, actor))
-        )
+        document = day_to_as.day_object(node.settings.base_url, day, actor)
+        return ActivityJSONResponse(with_context(day_to_as.DAY_CONTEXT, document))
     async with node.db.read() as session:
         found = await solidarity_days.actions_of(session, day)
     summary = solidarity_days.grouped(found)

@@ -7,10 +7,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from actors import events, internal_to_as, participation
+from actors import event_to_as, events, participation
 from actors.errors import ValidationError
 from actors.events import event_path
 from actors.models import Event
+from federation.as2 import AS_CONTEXT, with_context
 from web import i18n, messages
 from web.auth import check_csrf
 from web.forms import read_form
@@ -42,24 +43,16 @@ async def event_page(request: Request) -> Response:
     if event.deleted_at is not None:
         if wants_activity_json(request):
             # Gone, and saying so: servers that cached it drop it instead of retrying.
-            return ActivityJSONResponse(
-                internal_to_as.with_context(internal_to_as.tombstone(event)), status_code=410
-            )
+            gone = with_context(event_to_as.EVENT_CONTEXT, event_to_as.tombstone(event))
+            return ActivityJSONResponse(gone, status_code=410)
         return request.app.state.templates.render(
             request, "event_gone.html", {"event": event}, status=410
         )
     if wants_activity_json(request):
-        return ActivityJSONResponse(
-            internal_to_as.with_context(
-                internal_to_as.event_object(
-                    node.federation,
-                    event,
-                    organization,
-                    actor,
-                    participant_count=taking_part["going"],
-                )
-            )
+        document = event_to_as.event_object(
+            node.settings.base_url, event, actor, participant_count=taking_part["going"]
         )
+        return ActivityJSONResponse(with_context(event_to_as.EVENT_CONTEXT, document))
     return request.app.state.templates.render(
         request,
         "event.html",
@@ -153,7 +146,7 @@ async def attendees(request: Request) -> Response:
         going = (await participation.counts(session, event.id))["going"]
     return ActivityJSONResponse(
         {
-            "@context": "https://www.w3.org/ns/activitystreams",
+            "@context": AS_CONTEXT,
             "id": f"{event.uri}/attendees",
             "type": "Collection",
             "totalItems": going,

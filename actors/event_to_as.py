@@ -6,20 +6,22 @@ them; what AS2 and Mobilizon lack goes in one documented namespace (docs/federat
 
 from __future__ import annotations
 
+from datetime import datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from actors import event_text
-from actors.models import Event, Organization
+from actors.models import Event
 from actors.text import hashtag_objects
-from federation.delivery import PUBLIC
+from federation import as2
+from federation.as2 import IdFactory
 from federation.models import LocalActor
-from federation.node import Federation
 
 IWSN_NS = "https://iwsn.network/ns#"
 
 EVENT_CONTEXT: list[Any] = [
-    "https://www.w3.org/ns/activitystreams",
+    as2.AS_CONTEXT,
     {
         "sc": "http://schema.org/",
         "mz": "https://joinmobilizon.org/ns#",
@@ -68,39 +70,26 @@ EVENT_CONTEXT: list[Any] = [
 CATEGORY = "MOVEMENTS_POLITICS"
 
 
-def _time(moment: Any, zone: ZoneInfo) -> str:
+def _time(moment: datetime, zone: ZoneInfo) -> str:
     # With the event's own offset: a reader without time-zone support still gets local time.
     return moment.astimezone(zone).isoformat(timespec="seconds")
 
 
-def _stamp(moment: Any) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def event_object(
-    federation: Federation,
-    event: Event,
-    organization: Organization,
-    actor: LocalActor,
-    *,
-    participant_count: int = 0,
+    base_url: str, event: Event, actor: LocalActor, *, participant_count: int = 0
 ) -> dict[str, Any]:
     zone = ZoneInfo(event.timezone)
     document: dict[str, Any] = {
         "id": event.uri,
         "type": "Event",
         "name": event.title,
-        "summary": event_text.summary_html(event, federation.config.base_url),
+        "summary": event_text.summary_html(event, base_url),
         "content": event.description_html,
         "mediaType": "text/html",
         "startTime": _time(event.starts_at, zone),
         "timezone": event.timezone,
         "url": event.url or event.uri,
-        "attributedTo": actor.uri,
-        "to": [PUBLIC],
-        "cc": [actor.followers_uri],
-        "published": _stamp(event.published_at),
-        "updated": _stamp(event.updated_at),
+        **as2.public_fields(actor, event.published_at, event.updated_at),
         "eventStatus": (
             "https://schema.org/EventCancelled"
             if event.status == "cancelled"
@@ -110,7 +99,7 @@ def event_object(
         "category": CATEGORY,
         "kind": event.kind,
         "eventCategory": event.category,
-        "tag": hashtag_objects(event.hashtags, federation.config.base_url),
+        "tag": hashtag_objects(event.hashtags, base_url),
         "isOnline": bool(event.online_url) and not event.place_name,
         "commentsEnabled": True,
         "repliesModerationOption": "allow_all",
@@ -170,61 +159,22 @@ def _place(event: Event) -> dict[str, Any]:
     return place
 
 
-def _activity(
-    federation: Federation, kind: str, actor: LocalActor, obj: Any, event: Event
-) -> dict[str, Any]:
-    return {
-        "@context": EVENT_CONTEXT,
-        "id": federation.new_id(),
-        "type": kind,
-        "actor": actor.uri,
-        "published": _stamp(event.updated_at),
-        "to": [PUBLIC],
-        "cc": [actor.followers_uri],
-        "object": obj,
-    }
-
-
-def create(
-    federation: Federation,
+def activity(
+    kind: str,
+    base_url: str,
+    new_id: IdFactory,
     event: Event,
-    organization: Organization,
     actor: LocalActor,
     *,
     participant_count: int = 0,
 ) -> dict[str, Any]:
-    document = event_object(
-        federation, event, organization, actor, participant_count=participant_count
-    )
-    return _activity(federation, "Create", actor, document, event)
+    """The `Create` or `Update` carrying the event as it is now, or the `Delete` of it.
 
-
-def update(
-    federation: Federation,
-    event: Event,
-    organization: Organization,
-    actor: LocalActor,
-    *,
-    participant_count: int = 0,
-) -> dict[str, Any]:
-    document = event_object(
-        federation, event, organization, actor, participant_count=participant_count
-    )
-    return _activity(federation, "Update", actor, document, event)
+    `participant_count`: an assembly's, which Mobilizon shows; who takes part stays here.
+    """
+    document = partial(event_object, base_url, event, actor, participant_count=participant_count)
+    return as2.content_activity(kind, new_id(), actor, event, "Event", document, EVENT_CONTEXT)
 
 
 def tombstone(event: Event) -> dict[str, Any]:
-    return {
-        "id": event.uri,
-        "type": "Tombstone",
-        "formerType": "Event",
-        "deleted": _stamp(event.deleted_at or event.updated_at),
-    }
-
-
-def delete(federation: Federation, event: Event, actor: LocalActor) -> dict[str, Any]:
-    return _activity(federation, "Delete", actor, tombstone(event), event)
-
-
-def with_context(document: dict[str, Any]) -> dict[str, Any]:
-    return {"@context": EVENT_CONTEXT, **document}
+    return as2.tombstone(event, "Event")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
+from federation.as2 import AS_CONTEXT
+
 PAGE_SIZE = 20
 
 

@@ -11,7 +11,7 @@ from federation.client import SignedClient, Signer
 from federation.config import FederationConfig
 from federation.keys import generate_private_key_pem, public_key_pem
 from federation.signatures import verify_request
-from federation.signing import SignerUnavailable, SigningPool
+from federation.signer_pool import SignerUnavailable, SigningPool
 
 KEY_ID = "https://a.example/actors/union#main-key"
 INBOX = "https://b.example/users/x/inbox?shared=1"

@@ -13,45 +13,24 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from actors import hashtags
 from actors.events import KINDS
-from actors.text import sanitize_html, strip_controls
+from actors.text import one_line, sanitize_html
 from actors.urls import http_url
-from federation.remote_actors import first_id, host_of
+from federation.as2 import datetime_as_written, first_id, parse_datetime
+from federation.uris import host_of
 
 
 class NotAnEvent(ValueError):
     pass
 
 
-def _text(value: Any, limit: int) -> str | None:
-    if isinstance(value, str):
-        value = " ".join(strip_controls(value).split())
-        return value[:limit] or None
-    return None
-
-
-def _when(value: Any, zone: ZoneInfo | None) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        # No offset: the event's own zone if it names one, else UTC as the spec default.
-        moment = moment.replace(tzinfo=zone or UTC)
-    return moment.astimezone(UTC)
-
-
-def _zone_name(document: dict[str, Any], start: str | None) -> str:
+def _zone_name(document: dict[str, Any], start: Any) -> str:
     declared = document.get("timezone")
     if isinstance(declared, str) and declared in available_timezones():
         return declared
     # Only an offset is known: keep local times right with a fixed-offset zone when whole hours.
-    if isinstance(start, str):
-        try:
-            offset = datetime.fromisoformat(start.replace("Z", "+00:00")).utcoffset()
-        except ValueError:
-            offset = None
+    written = datetime_as_written(start)
+    if written is not None:
+        offset = written.utcoffset()
         if offset is not None and offset.total_seconds() % 3600 == 0:
             hours = int(offset.total_seconds() // 3600)
             if hours == 0:
@@ -117,7 +96,7 @@ def _locations(value: Any) -> tuple[dict[str, Any] | None, str | None]:
     """
     place = online = None
     for item in value if isinstance(value, list) else [value]:
-        if isinstance(item, str) and place is None and _text(item, 300):
+        if isinstance(item, str) and place is None and one_line(item, 300):
             place = {"name": item}
             continue
         if not isinstance(item, dict):
@@ -133,14 +112,14 @@ def _locations(value: Any) -> tuple[dict[str, Any] | None, str | None]:
 def _address(place: dict[str, Any]) -> dict[str, Any]:
     address = place.get("address")
     if isinstance(address, str):  # Gancio: one line of text
-        return {"street_address": _text(address, 300)}
+        return {"street_address": one_line(address, 300)}
     if not isinstance(address, dict):
         return {}
-    country = _text(address.get("addressCountry"), 64)
+    country = one_line(address.get("addressCountry"), 64)
     return {
-        "street_address": _text(address.get("streetAddress"), 300),
-        "city": _text(address.get("addressLocality"), 200),
-        "postal_code": _text(address.get("postalCode"), 32),
+        "street_address": one_line(address.get("streetAddress"), 300),
+        "city": one_line(address.get("addressLocality"), 200),
+        "postal_code": one_line(address.get("postalCode"), 32),
         "country": country,
     }
 
@@ -177,15 +156,16 @@ def event_fields(document: dict[str, Any]) -> dict[str, Any]:
     uri = document.get("id")
     if http_url(uri) is None:
         raise NotAnEvent("the event has no http(s) id")
-    title = _text(document.get("name"), 300)
+    title = one_line(document.get("name"), 300)
     if not title:
         raise NotAnEvent("the event has no name")
     zone_name = _zone_name(document, document.get("startTime"))
     zone = ZoneInfo(zone_name)
-    starts_at = _when(document.get("startTime"), zone)
+    # Times without an offset are in the event's own zone (UTC unless it names one).
+    starts_at = parse_datetime(document.get("startTime"), naive_zone=zone)
     if starts_at is None:
         raise NotAnEvent("the event has no valid startTime")
-    ends_at = _when(document.get("endTime"), zone)
+    ends_at = parse_datetime(document.get("endTime"), naive_zone=zone)
     if ends_at is not None and ends_at < starts_at:
         ends_at = None
     place, online = _locations(document.get("location"))
@@ -213,7 +193,7 @@ def event_fields(document: dict[str, Any]) -> dict[str, Any]:
         "status": "cancelled" if _cancelled(document) else "scheduled",
         "language": _language(document),
         "capacity": capacity if isinstance(capacity, int) and capacity > 0 else None,
-        "agenda": _text(document.get("agenda"), 20_000),
+        "agenda": one_line(document.get("agenda"), 20_000),
         "solidarity_day_uri": _http_url(document.get("solidarityDay")),
         "place_name": None,
         "street_address": None,
@@ -224,14 +204,14 @@ def event_fields(document: dict[str, Any]) -> dict[str, Any]:
         "longitude": None,
     }
     if place is not None:
-        fields["place_name"] = _text(place.get("name"), 300)
+        fields["place_name"] = one_line(place.get("name"), 300)
         fields.update({k: v for k, v in _address(place).items() if v})
         latitude = _number(place.get("latitude"), -90, 90)
         longitude = _number(place.get("longitude"), -180, 180)
         if latitude is not None and longitude is not None:
             fields["latitude"], fields["longitude"] = latitude, longitude
-    published = _when(document.get("published"), None)
-    updated = _when(document.get("updated"), None)
+    published = parse_datetime(document.get("published"))
+    updated = parse_datetime(document.get("updated"))
     if published:
         fields["published_at"] = published
     fields["updated_at"] = updated or published or datetime.now(UTC)

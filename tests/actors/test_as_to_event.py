@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from actors.as_to_internal import event_fields
+from actors.as_to_event import event_fields
 
 
 def event_with(location: Any, **extra: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@ event loop thread that hand-off cost as much as the signature saved (measured wi
 bench/fanout.py: no gain with 1, 2, 4 or 8 threads). A child process has no GIL to share;
 the loop only writes the request into a pipe and reads the headers back (~25 µs).
 
-The children are our own (`python -m federation.signing`), started on first use, and exit
+The children are our own (`python -m federation.signer_pool`), started on first use, and exit
 when their stdin closes, so they never outlive the node. The private key PEM travels with
 each request over that private pipe: the child keeps no state, and a restarted child needs
 nothing replayed. A message is a list of byte strings, each preceded by its 4-byte length,
@@ -152,7 +152,7 @@ class SigningPool:
                 _Child,
                 sys.executable,
                 "-m",
-                "federation.signing",
+                "federation.signer_pool",
                 env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
             )
         except Exception as exc:  # whatever stops the helper, signing must go on without it

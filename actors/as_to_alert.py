@@ -55,14 +55,14 @@ def alert_fields(document: dict[str, Any]) -> dict[str, Any]:
         raise NotAnAlert("the alert has no country")
     # Our own fields carry title and text; the HTML content is only what Mastodon shows.
     published = parse_datetime(document.get("published")) or utcnow()
-    location = document.get("location") if isinstance(document.get("location"), dict) else {}
+    location = document.get("location")
+    if not isinstance(location, dict):
+        location = {}
     lat, lon = location.get("latitude"), location.get("longitude")
-    coordinates = (
-        isinstance(lat, int | float)
-        and isinstance(lon, int | float)
-        and -90 <= lat <= 90
-        and -180 <= lon <= 180
-    )
+    latitude = longitude = None
+    if isinstance(lat, int | float) and isinstance(lon, int | float):
+        if -90 <= lat <= 90 and -180 <= lon <= 180:
+            latitude, longitude = float(lat), float(lon)
     names = []
     for tag in document.get("tag") or []:
         if isinstance(tag, dict) and tag.get("type") == "Hashtag":
@@ -92,8 +92,8 @@ def alert_fields(document: dict[str, Any]) -> dict[str, Any]:
         "text": text_block(document.get("alertText"), MAX_TEXT) or _plain(document),
         "country": country,
         "region": text_block(document.get("region"), MAX_REGION) or None,
-        "latitude": float(lat) if coordinates else None,
-        "longitude": float(lon) if coordinates else None,
+        "latitude": latitude,
+        "longitude": longitude,
         "ask_text": text_block(document.get("askText"), MAX_ASK),
         "asks": asks,
         "urgency": document.get("urgency") if document.get("urgency") in URGENCIES else "normal",

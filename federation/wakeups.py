@@ -148,7 +148,8 @@ class Wakeups:
 
         # The arguments SQLAlchemy itself gives asyncpg for this URL (ssl, port, password
         # with odd characters...), so the listener connects wherever the node's pool does.
-        args, options = PGDialect_asyncpg().create_connect_args(make_url(self.database_url))
+        dialect = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
+        args, options = dialect.create_connect_args(make_url(self.database_url))  # type: ignore[no-untyped-call]
         warned = False
         while not stop.is_set():
             lost = asyncio.Event()

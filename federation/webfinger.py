@@ -27,7 +27,9 @@ def parse_handle(handle: str) -> tuple[str, str]:
     return unquote(match["name"]), match["host"].lower()
 
 
-def jrd(*, subject: str, actor_uri: str, profile_url: str | None, aliases: list[str]) -> dict:
+def jrd(
+    *, subject: str, actor_uri: str, profile_url: str | None, aliases: list[str]
+) -> dict[str, Any]:
     links: list[dict[str, Any]] = [
         # Mastodon requires this href to equal the actor's id exactly.
         {"rel": "self", "type": "application/activity+json", "href": actor_uri},
@@ -68,7 +70,7 @@ async def lookup(client: SignedClient, handle: str) -> str:
             and link.get("type") in AS2_TYPES
             and isinstance(link.get("href"), str)
         ):
-            href = link["href"]
+            href: str = link["href"]
             if urlsplit(href).scheme not in ("http", "https"):
                 break
             return href

@@ -265,10 +265,10 @@ class TimedWorker(DeliveryWorker):
     record_seconds = 0.0
     claims = 0
 
-    async def claim(self) -> Any:
+    async def claim(self, **kwargs: Any) -> Any:
         started = time.perf_counter()
         try:
-            return await super().claim()
+            return await super().claim(**kwargs)
         finally:
             self.claim_seconds += time.perf_counter() - started
             self.claims += 1

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.db import utcnow
 from federation.host_health import unavailable_hosts
-from federation.models import Delivery, Follower, LocalActor, OutboxActivity
+from federation.models import Delivery, DeliveryState, Follower, LocalActor, OutboxActivity
 from federation.remote_actors import host_of
 from federation.wakeups import notify_with_commit
 
@@ -120,7 +120,7 @@ async def expand_fanouts(
                     "inbox": inbox,
                     "host": host_of(inbox),
                     "priority": outbox.priority,
-                    "state": "pending",
+                    "state": DeliveryState.PENDING,
                     "attempts": 0,
                     "next_attempt_at": now,
                     "created_at": now,

@@ -25,7 +25,7 @@ from federation.follows import inbox_gone
 from federation.host_health import Swept, host_resting, record_hosts, recovering_hosts
 from federation.host_health import sweep as sweep_queue
 from federation.leases import LeaseKeeper
-from federation.models import Delivery, LocalActor, OutboxActivity
+from federation.models import Delivery, DeliveryState, LocalActor, OutboxActivity
 from federation.retry import FailureKind, Outcome, next_delay
 
 if TYPE_CHECKING:
@@ -143,7 +143,7 @@ class DeliveryWorker:
         """
         now = self.clock()
         conditions = [
-            Delivery.state == "pending",
+            Delivery.state == DeliveryState.PENDING,
             Delivery.next_attempt_at <= now,
             or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
             ~host_resting(now),
@@ -438,7 +438,7 @@ class DeliveryWorker:
                     update(Delivery)
                     .where(Delivery.id.in_(ids), Delivery.lease_owner == self.name)
                     .values(
-                        state="delivered",
+                        state=DeliveryState.DELIVERED,
                         attempts=Delivery.attempts + 1,
                         last_attempt_at=now,
                         delivered_at=now,
@@ -467,7 +467,10 @@ class DeliveryWorker:
                 (
                     await session.execute(
                         select(Delivery.lease_owner)
-                        .where(Delivery.state == "pending", Delivery.lease_owner.startswith(prefix))
+                        .where(
+                            Delivery.state == DeliveryState.PENDING,
+                            Delivery.lease_owner.startswith(prefix),
+                        )
                         .distinct()
                     )
                 )
@@ -479,7 +482,7 @@ class DeliveryWorker:
                 return 0
             result = await session.execute(
                 update(Delivery)
-                .where(Delivery.state == "pending", Delivery.lease_owner.in_(dead))
+                .where(Delivery.state == DeliveryState.PENDING, Delivery.lease_owner.in_(dead))
                 .values(lease_until=None, lease_owner=None)
                 .execution_options(synchronize_session=False)
             )
@@ -524,7 +527,7 @@ def _failure_params(job: _Job, result: Any, now: datetime) -> tuple[dict[str, An
     )
     params = {
         "b_id": job.id,
-        "b_state": "dead" if delay is None else "pending",
+        "b_state": DeliveryState.DEAD if delay is None else DeliveryState.PENDING,
         "b_attempts": attempts,
         "b_now": now,
         "b_status": status,

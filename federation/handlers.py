@@ -11,7 +11,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.db import utcnow
-from federation.models import LocalActor, ReceivedActivity, RemoteActor
+from federation.models import InboxState, LocalActor, ReceivedActivity, RemoteActor
 from federation.uris import first_id
 
 if TYPE_CHECKING:
@@ -68,7 +68,9 @@ class InboxContext:
         handlers = sorted(self.handlers_done | ({self.handler} if self.handler else set()))
         values: dict[str, Any] = {"handlers_done": handlers}
         if self.last_handler:
-            values.update(state="done", processed_at=utcnow(), lease_until=None, lease_owner=None)
+            values.update(
+                state=InboxState.DONE, processed_at=utcnow(), lease_until=None, lease_owner=None
+            )
         statement = update(ReceivedActivity).where(ReceivedActivity.uri == self.activity["id"])
         if self.lease_owner is not None:
             statement = statement.where(ReceivedActivity.lease_owner == self.lease_owner)
@@ -83,7 +85,7 @@ async def mark_done(session: AsyncSession, uri: str) -> None:
     await session.execute(
         update(ReceivedActivity)
         .where(ReceivedActivity.uri == uri)
-        .values(state="done", processed_at=utcnow(), lease_until=None, lease_owner=None)
+        .values(state=InboxState.DONE, processed_at=utcnow(), lease_until=None, lease_owner=None)
     )
 
 

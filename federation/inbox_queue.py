@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from federation.db import Database, utcnow
 from federation.handlers import InboxContext, mark_done
 from federation.leases import LeaseKeeper
-from federation.models import LocalActor, ReceivedActivity, RemoteActor
+from federation.models import InboxState, LocalActor, ReceivedActivity, RemoteActor
 from federation.wakeups import notify_with_commit
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ class InboxWriter:
             "body": _stored_text(activity, raw) if self.db.is_sqlite else activity,
             "received_at": now,
             "next_attempt_at": now,
-            "state": "pending",
+            "state": InboxState.PENDING,
             "attempts": 0,
         }
         await self._queue.put(_Pending(row, future))
@@ -230,7 +230,7 @@ class InboxProcessor:
         due = (
             select(ReceivedActivity.uri)
             .where(
-                ReceivedActivity.state == "pending",
+                ReceivedActivity.state == InboxState.PENDING,
                 ReceivedActivity.next_attempt_at <= now,
                 or_(
                     ReceivedActivity.lease_until.is_(None),
@@ -355,7 +355,7 @@ class InboxProcessor:
             "lease_owner": None,
         }
         if attempts >= MAX_ATTEMPTS:
-            values["state"] = "failed"
+            values["state"] = InboxState.FAILED
         else:
             values["next_attempt_at"] = self.clock() + timedelta(seconds=30 * 4 ** (attempts - 1))
         async with self.federation.db.transaction() as session:

@@ -26,6 +26,7 @@ from federation.db import Database, utcnow
 from federation.handlers import InboxContext, mark_done
 from federation.leases import LeaseKeeper
 from federation.models import InboxState, LocalActor, ReceivedActivity, RemoteActor
+from federation.retry import Backoff
 from federation.wakeups import notify_with_commit
 
 if TYPE_CHECKING:
@@ -34,7 +35,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
-MAX_ATTEMPTS = 5
+# A failing handler is tried 5 times over ~40 minutes (waits of 30 s, 2, 8 and 32 minutes):
+# long enough for a fetch to come back after a remote server's restart.
+HANDLER_RETRY = Backoff(base=30.0, factor=4, attempts=5)
 
 
 @dataclass
@@ -354,10 +357,11 @@ class InboxProcessor:
             "lease_until": None,
             "lease_owner": None,
         }
-        if attempts >= MAX_ATTEMPTS:
+        delay = HANDLER_RETRY.delay(attempts)
+        if delay is None:
             values["state"] = InboxState.FAILED
         else:
-            values["next_attempt_at"] = self.clock() + timedelta(seconds=30 * 4 ** (attempts - 1))
+            values["next_attempt_at"] = self.clock() + timedelta(seconds=delay)
         async with self.federation.db.transaction() as session:
             await session.execute(
                 update(ReceivedActivity)

@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 from support import eventually
 
 from federation import blocks
-from federation.inbox_queue import MAX_ATTEMPTS, InboxProcessor
+from federation.inbox_queue import HANDLER_RETRY, InboxProcessor
 from federation.models import Follower, OutboxActivity, ReceivedActivity
 from federation.signatures import sign_request
 
@@ -98,14 +98,14 @@ async def test_a_failing_handler_is_retried_then_given_up(start_node):
     # The background processor tried once; drive the remaining tries with a moving clock.
     processor = InboxProcessor(b.federation, clock=lambda: clock[0])
     clock = [row.received_at]
-    for _ in range(MAX_ATTEMPTS * 2):
+    for _ in range(HANDLER_RETRY.attempts * 2):
         clock[0] += timedelta(days=1)
         await processor.run_once()
     (row,) = await rows(b)
     assert row.state == "failed"
-    assert row.attempts == MAX_ATTEMPTS
+    assert row.attempts == HANDLER_RETRY.attempts
     assert "could not handle" in row.last_error
-    assert len(calls) == MAX_ATTEMPTS
+    assert len(calls) == HANDLER_RETRY.attempts
 
 
 async def test_stored_activities_read_back_as_sent_whatever_the_json_encoding(start_node):

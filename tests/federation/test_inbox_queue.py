@@ -230,10 +230,10 @@ async def test_a_handler_whose_lease_ran_out_commits_nothing(start_node):
     await eventually(lambda: asyncio.sleep(0, len(calls) == 1))
     (row,) = await eventually(lambda: _failed_once(b))
     start = row.next_attempt_at + timedelta(seconds=1)
-    first = InboxProcessor(b.federation, clock=lambda: start)
-    first.name = "first"
-    second = InboxProcessor(b.federation, clock=lambda: start + timedelta(minutes=10))
-    second.name = "second"
+    first = InboxProcessor(b.federation, clock=lambda: start, name="first")
+    second = InboxProcessor(
+        b.federation, clock=lambda: start + timedelta(minutes=10), name="second"
+    )
     held = asyncio.create_task(first.run_once())
     await first_waiting.wait()
     assert await second.run_once() == 1  # the first one's lease has run out on this clock

@@ -174,7 +174,7 @@ class HandlerRegistry:
         object_type = obj.get("type") if isinstance(obj, dict) else None
         return not isinstance(object_type, str) or any(object_type in w for w in wanted if w)
 
-    async def dispatch(self, context: InboxContext) -> bool:
+    async def dispatch(self, context: InboxContext) -> None:
         handlers = self._for(context.activity)
         done_before = set(context.handlers_done)
         todo = [pair for pair in handlers if pair[0] not in done_before]
@@ -184,4 +184,3 @@ class HandlerRegistry:
             await handler(context)
         context.handler = None
         context.last_handler = True
-        return bool(handlers)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Row, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 
 from federation.db import Database, utcnow
 from federation.handlers import InboxContext, mark_done
@@ -116,11 +116,10 @@ class InboxWriter:
             unique.setdefault(row["uri"], row)
         if self.db.is_sqlite:
             return await self._write_sqlite(list(unique.values()))
-        dialect = postgresql if not self.db.is_sqlite else sqlite
         table = ReceivedActivity.__table__
         # Core, not the ORM's bulk path: a third of this method's time went to ORM bookkeeping.
         statement = (
-            dialect.insert(table)
+            postgresql.insert(table)
             .on_conflict_do_nothing(index_elements=["uri"])
             .returning(table.c.uri)
         )

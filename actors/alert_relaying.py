@@ -26,7 +26,7 @@ from actors.text import display_name
 from federation import blocks
 from federation.client import FetchError
 from federation.db import Database, utcnow
-from federation.delivery import LANE_PRIORITY, enqueue
+from federation.delivery import LANE_PRIORITY
 from federation.handlers import HandlerRegistry, InboxContext
 from federation.models import LocalActor, OutboxActivity
 from federation.node import Federation
@@ -98,11 +98,10 @@ async def relay(federation: Federation, session: AsyncSession, alert: Alert) -> 
         return 0  # stored and shown here, passed on by no one; a later version may be
     organizations = await all_organizations(session)
     for _organization, actor in organizations:
-        await enqueue(
+        await federation.enqueue(
             session,
             alert_to_as.announce(federation, alert, actor),
             actor=actor,
-            own_host=federation.own_host,
             followers_of=[actor],
             priority=LANE_PRIORITY,
         )
@@ -123,11 +122,10 @@ async def _undo_relays(federation: Federation, session: AsyncSession, alert: Ale
         )
     ).all()
     for outbox, actor in rows:
-        await enqueue(
+        await federation.enqueue(
             session,
             alert_to_as.undo(federation, actor, outbox.body),
             actor=actor,
-            own_host=federation.own_host,
             followers_of=[actor],
             priority=LANE_PRIORITY,
         )

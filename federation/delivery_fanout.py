@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -53,6 +53,7 @@ async def enqueue(
     *,
     actor: LocalActor,
     own_host: str,
+    wake: Callable[[], None] | None,
     inboxes: Iterable[str] = (),
     followers_of: Iterable[LocalActor] = (),
     except_followers_of: Iterable[LocalActor] = (),
@@ -63,7 +64,9 @@ async def enqueue(
     Called inside the transaction that makes the change it announces, so a crash can never
     publish a change that was not stored, nor store one that is never published. The audience
     (explicit inboxes, plus the followers of some of our actors) becomes one delivery row per
-    distinct inbox when a worker expands it: see `expand_fanouts`.
+    distinct inbox when a worker expands it: see `expand_fanouts`. `wake` is called once the
+    caller's transaction commits, to set the workers going at once instead of at their next
+    poll (`Federation.enqueue` passes its own; None leaves the rows to the poll).
     """
     obj = activity.get("object")
     object_uri = obj.get("id") if isinstance(obj, dict) else obj if isinstance(obj, str) else None
@@ -83,7 +86,8 @@ async def enqueue(
     session.add(outbox)
     await session.flush()
     await notify_with_commit(session, "delivery")
-    _wake_workers_after_commit(session)
+    if wake is not None:
+        event.listen(session.sync_session, "after_commit", lambda _s: wake(), once=True)
     return outbox
 
 
@@ -143,9 +147,3 @@ async def _deliverable(session: AsyncSession, inboxes: set[str], own_host: str) 
     for host in await unavailable_hosts(session):
         by_host.pop(host, None)
     return {inbox for group in by_host.values() for inbox in group}
-
-
-def _wake_workers_after_commit(session: AsyncSession) -> None:
-    waker = session.info.get("delivery_waker")
-    if waker is not None:
-        event.listen(session.sync_session, "after_commit", lambda _s: waker(), once=True)

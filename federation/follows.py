@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import webfinger
 from federation.client import FetchError
-from federation.delivery_fanout import enqueue
 from federation.handlers import HandlerRegistry, InboxContext
 from federation.models import Follower, Following, LocalActor, RemoteActor
 from federation.uris import first_id, normalize_uri
@@ -82,12 +81,11 @@ async def on_follow(ctx: InboxContext) -> None:
 async def _answer(
     federation: Federation, session: AsyncSession, kind: str, local: LocalActor, follower: Follower
 ) -> None:
-    await enqueue(
+    await federation.enqueue(
         session,
         _accept_or_reject(federation, kind, local, follower),
         actor=local,
         inboxes=[follower.inbox],
-        own_host=federation.own_host,
     )
 
 
@@ -241,7 +239,7 @@ async def follow(federation: Federation, local: LocalActor, target_uri: str) -> 
         if row.state != "accepted":
             row.state = "pending"
         row.follow_activity_uri = activity_id
-        await enqueue(
+        await federation.enqueue(
             session,
             {
                 "@context": AS_CONTEXT,
@@ -253,7 +251,6 @@ async def follow(federation: Federation, local: LocalActor, target_uri: str) -> 
             },
             actor=local,
             inboxes=[target.inbox],
-            own_host=federation.own_host,
         )
     return row
 
@@ -270,7 +267,7 @@ async def unfollow(federation: Federation, local: LocalActor, target_uri: str) -
         ).scalar_one_or_none()
         if row is None:
             raise FollowError(f"{local.username} does not follow {target.uri}")
-        await enqueue(
+        await federation.enqueue(
             session,
             {
                 "@context": AS_CONTEXT,
@@ -287,7 +284,6 @@ async def unfollow(federation: Federation, local: LocalActor, target_uri: str) -
             },
             actor=local,
             inboxes=[target.inbox],
-            own_host=federation.own_host,
         )
         await session.delete(row)
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from support import eventually
 
 from federation.db import utcnow
-from federation.delivery import DeliveryWorker, enqueue
+from federation.delivery import DeliveryWorker
 from federation.delivery_fanout import expand_fanouts
 from federation.inbox_queue import InboxProcessor
 from federation.models import Delivery, Follower, ReceivedActivity
@@ -48,9 +48,7 @@ async def fan_out(node, inboxes):
         "object": {"id": node.federation.new_id("notes"), "type": "Note", "content": "x"},
     }
     async with node.db.transaction() as session:
-        await enqueue(
-            session, activity, actor=actor, inboxes=inboxes, own_host=node.federation.own_host
-        )
+        await node.federation.enqueue(session, activity, actor=actor, inboxes=inboxes)
     # Into one row per inbox now, so that a bare claim() finds them.
     await expand_fanouts(node.db, node.federation.own_host, now=utcnow(), limit=len(inboxes))
 

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
-# A failing handler is tried 5 times over ~40 minutes (waits of 30 s, 2, 8 and 32 minutes):
+# A failing handler is tried 5 times over ~42 minutes (waits of 30 s, 2, 8 and 32 minutes):
 # long enough for a fetch to come back after a remote server's restart.
 HANDLER_RETRY = Backoff(base=30.0, factor=4, attempts=5)
 

@@ -27,7 +27,7 @@ from federation import blocks
 from federation.as2 import first_id, parse_datetime
 from federation.client import FetchError
 from federation.db import Database, utcnow
-from federation.delivery import LANE_PRIORITY, enqueue
+from federation.delivery import LANE_PRIORITY
 from federation.handlers import HandlerRegistry, InboxContext
 from federation.models import LocalActor, OutboxActivity
 from federation.node import Federation
@@ -100,11 +100,10 @@ async def relay(federation: Federation, session: AsyncSession, alert: Alert) -> 
         return 0  # stored and shown here, passed on by no one; a later version may be
     organizations = await all_organizations(session)
     for _organization, actor in organizations:
-        await enqueue(
+        await federation.enqueue(
             session,
             alert_to_as.announce(federation.new_id, alert, actor),
             actor=actor,
-            own_host=federation.own_host,
             followers_of=[actor],
             priority=LANE_PRIORITY,
         )
@@ -125,11 +124,10 @@ async def _undo_relays(federation: Federation, session: AsyncSession, alert: Ale
         )
     ).all()
     for outbox, actor in rows:
-        await enqueue(
+        await federation.enqueue(
             session,
             alert_to_as.undo(federation.new_id, actor, outbox.body),
             actor=actor,
-            own_host=federation.own_host,
             followers_of=[actor],
             priority=LANE_PRIORITY,
         )

@@ -20,7 +20,6 @@ from actors.errors import Message, NotFound, ValidationError
 from actors.models import Event, Organization, Participant
 from actors.text import display_name
 from federation.as2 import AS_CONTEXT
-from federation.delivery import enqueue
 from federation.handlers import HandlerRegistry, InboxContext
 from federation.models import LocalActor
 from federation.node import Federation
@@ -84,7 +83,7 @@ async def _send(
     activity: dict[str, Any],
     inbox: str,
 ) -> None:
-    await enqueue(session, activity, actor=organizer, inboxes=[inbox], own_host=federation.own_host)
+    await federation.enqueue(session, activity, actor=organizer, inboxes=[inbox])
 
 
 async def _tell(

@@ -43,7 +43,7 @@ from sqlalchemy import delete, func, insert, select
 import federation.client
 import federation.delivery_worker
 from federation.client import AS2_ACCEPT, AS2_CONTENT_TYPE, SignedClient
-from federation.delivery import DeliveryWorker, enqueue, follower_inboxes
+from federation.delivery import DeliveryWorker, follower_inboxes
 from federation.models import Delivery, DeliveryHost, Follower
 from federation.signatures import digest_header, http_date
 from web import migrate
@@ -265,10 +265,10 @@ class TimedWorker(DeliveryWorker):
     record_seconds = 0.0
     claims = 0
 
-    async def claim(self) -> Any:
+    async def claim(self, **kwargs: Any) -> Any:
         started = time.perf_counter()
         try:
-            return await super().claim()
+            return await super().claim(**kwargs)
         finally:
             self.claim_seconds += time.perf_counter() - started
             self.claims += 1
@@ -397,9 +397,7 @@ async def fan_out(
         actor = await fed.local_actor_by_username(session, org_name)
         assert actor is not None
         inboxes = await follower_inboxes(session, actor)
-        outbox = await enqueue(
-            session, activity, actor=actor, inboxes=inboxes, own_host=fed.own_host
-        )
+        outbox = await fed.enqueue(session, activity, actor=actor, inboxes=inboxes)
     enqueued = time.perf_counter()
     if cycles_mode:
         while await worker.run_once():
@@ -603,7 +601,7 @@ async def healthy_phase(
     stop = asyncio.Event()
     started = time.perf_counter()
     async with node.db.transaction() as session:
-        await enqueue(session, activity, actor=actor, inboxes=inboxes, own_host=fed.own_host)
+        await fed.enqueue(session, activity, actor=actor, inboxes=inboxes)
     pipeline = asyncio.create_task(worker.run_until_idle(stop))
     while sinks.counts()[0] - before < healthy_rows:
         if pipeline.done():

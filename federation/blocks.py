@@ -30,6 +30,7 @@ from federation.models import (
     Block,
     BlockListVersion,
     Delivery,
+    DeliveryState,
     Follower,
     RemoteActor,
 )
@@ -234,7 +235,9 @@ async def _sever(session: AsyncSession, matches: BlockList) -> dict[str, int]:
         if inbox:
             inboxes.add(inbox)
     pending_hosts = (
-        await session.execute(select(Delivery.host).where(Delivery.state == "pending").distinct())
+        await session.execute(
+            select(Delivery.host).where(Delivery.state == DeliveryState.PENDING).distinct()
+        )
     ).scalars()
     hosts = [host for host in pending_hosts if matches.server_blocked(host)]
     dropped = 0
@@ -244,8 +247,10 @@ async def _sever(session: AsyncSession, matches: BlockList) -> dict[str, int]:
         if values:
             result = await session.execute(
                 update(Delivery)
-                .where(Delivery.state == "pending", column.in_(values))
-                .values(state="dead", last_error="blocked on this node", lease_until=None)
+                .where(Delivery.state == DeliveryState.PENDING, column.in_(values))
+                .values(
+                    state=DeliveryState.DEAD, last_error="blocked on this node", lease_until=None
+                )
                 .execution_options(synchronize_session=False)
             )
             dropped += result.rowcount or 0

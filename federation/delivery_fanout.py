@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation.as2 import PUBLIC
 from federation.db import utcnow
 from federation.host_health import unavailable_hosts
-from federation.models import Delivery, Follower, LocalActor, OutboxActivity
+from federation.models import Delivery, DeliveryState, Follower, LocalActor, OutboxActivity
 from federation.uris import host_of
 from federation.wakeups import notify_with_commit
 
@@ -52,6 +52,7 @@ async def enqueue(
     *,
     actor: LocalActor,
     own_host: str,
+    wake: Callable[[], None] | None,
     inboxes: Iterable[str] = (),
     followers_of: Iterable[LocalActor] = (),
     except_followers_of: Iterable[LocalActor] = (),
@@ -62,7 +63,9 @@ async def enqueue(
     Called inside the transaction that makes the change it announces, so a crash can never
     publish a change that was not stored, nor store one that is never published. The audience
     (explicit inboxes, plus the followers of some of our actors) becomes one delivery row per
-    distinct inbox when a worker expands it: see `expand_fanouts`.
+    distinct inbox when a worker expands it: see `expand_fanouts`. `wake` is called once the
+    caller's transaction commits, to set the workers going at once instead of at their next
+    poll (`Federation.enqueue` passes its own; None leaves the rows to the poll).
     """
     obj = activity.get("object")
     object_uri = obj.get("id") if isinstance(obj, dict) else obj if isinstance(obj, str) else None
@@ -82,7 +85,8 @@ async def enqueue(
     session.add(outbox)
     await session.flush()
     await notify_with_commit(session, "delivery")
-    _wake_workers_after_commit(session)
+    if wake is not None:
+        event.listen(session.sync_session, "after_commit", lambda _s: wake(), once=True)
     return outbox
 
 
@@ -119,7 +123,7 @@ async def expand_fanouts(
                     "inbox": inbox,
                     "host": host_of(inbox),
                     "priority": outbox.priority,
-                    "state": "pending",
+                    "state": DeliveryState.PENDING,
                     "attempts": 0,
                     "next_attempt_at": now,
                     "created_at": now,
@@ -142,9 +146,3 @@ async def _deliverable(session: AsyncSession, inboxes: set[str], own_host: str) 
     for host in await unavailable_hosts(session):
         by_host.pop(host, None)
     return {inbox for group in by_host.values() for inbox in group}
-
-
-def _wake_workers_after_commit(session: AsyncSession) -> None:
-    waker = session.info.get("delivery_waker")
-    if waker is not None:
-        event.listen(session.sync_session, "after_commit", lambda _s: waker(), once=True)

@@ -137,6 +137,7 @@ class SendLane(Generic[Job]):
         self._stopping: asyncio.TimerHandle | None = None
         self._skipped: set[str] = set()  # hosts the last claim left alone
         self._skipped_slow = False  # ... because the slow lane was full
+        self._freed_during_claim = False  # one of those freed up while the claim ran
 
     # --- claiming ---------------------------------------------------------------------------
 
@@ -159,12 +160,15 @@ class SendLane(Generic[Job]):
         if self._skipped_slow:
             busy.update(self.pace.slow_hosts())
         self._skipped = set(sorted(busy)[:_MOST_EXCLUDED])
+        self._freed_during_claim = False
         return sorted(self._skipped)
 
     def add(self, jobs: list[Job], *, more: bool, expanded: bool) -> None:
         """Jobs from one claim (`more`: it was full, so more rows may be due now)."""
         now = self._now()
-        self._exhausted, self._look_again_at = not more, now + self.poll_interval
+        # A host the claim left alone that freed up while it ran has rows it did not look at.
+        self._exhausted = not more and not self._freed_during_claim
+        self._look_again_at = now + self.poll_interval
         if expanded:
             self._expand_at = now + self.poll_interval
         self.waiting.extend(jobs)
@@ -395,6 +399,7 @@ class SendLane(Generic[Job]):
         self._start()
         if self._freed_skipped(slot):
             self._exhausted = False  # rows the last claim left alone may go now
+            self._freed_during_claim = True
         # Wake the driver only when it has something to do: arm the flush timer, flush a
         # full batch, claim more, hand back, or finish.
         if (

@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.db import utcnow
-from federation.models import Delivery, DeliveryHost
+from federation.models import Delivery, DeliveryHost, DeliveryState
 
 
 async def queue_status(session: AsyncSession, *, now: datetime | None = None) -> dict[str, Any]:
@@ -28,10 +28,10 @@ async def queue_status(session: AsyncSession, *, now: datetime | None = None) ->
     hosts: dict[str, dict[str, int]] = {}
     for host, state, tried, due, count in rows:
         per_host = hosts.setdefault(host, {"due": 0, "retrying": 0, "dead": 0, "delivered": 0})
-        if state == "pending":
+        if state is DeliveryState.PENDING:
             bucket = "due" if due and not tried else "retrying"
         else:
-            bucket = state
+            bucket = state.value
         per_host[bucket] += count
         totals[bucket] += count
     unavailable: dict[str, datetime] = {}

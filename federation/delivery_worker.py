@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-import os
-import socket
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Integer, Row, bindparam, func, or_, select, update
+from sqlalchemy import Integer, Row, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.client import PostResult, Signer
@@ -24,8 +21,8 @@ from federation.delivery_lane import HostPace, SendLane
 from federation.follows import inbox_gone
 from federation.host_health import Swept, host_resting, record_hosts, recovering_hosts
 from federation.host_health import sweep as sweep_queue
-from federation.leases import LeaseKeeper
-from federation.models import Delivery, LocalActor, OutboxActivity
+from federation.lease_loop import LeaseLoop
+from federation.models import Delivery, DeliveryState, LocalActor, OutboxActivity
 from federation.retry import FailureKind, Outcome, next_delay
 
 if TYPE_CHECKING:
@@ -102,22 +99,22 @@ class DeliveryWorker:
         stop_grace: float = 2.0,
     ) -> None:
         self.federation = federation
-        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
         self.batch_size = batch_size
         self.concurrency = concurrency
         # Short, and renewed while the rows are worked on: see federation/leases.py.
         self.lease = lease or timedelta(seconds=federation.config.lease_seconds)
         self.clock = clock
         self.poll_interval = poll_interval
-        # The rows claimed and not yet recorded or handed back. The heartbeat is the one
-        # database write outside `_drive`: one small UPDATE every third of a lease.
-        self.leases = LeaseKeeper(
+        # The lease heartbeat is the one database write outside `_drive`: one small UPDATE
+        # every third of a lease.
+        self.loop = LeaseLoop(
             federation.db,
-            Delivery,
             Delivery.id,
-            owner=lambda: self.name,
+            kind="delivery",
             lease=self.lease,
             clock=clock,
+            poll_interval=poll_interval,
+            name=name,
         )
         # Results are written when this many are waiting, or when the oldest has waited this
         # long: a few statements per ~100 rows instead of one per row, and a quiet queue's
@@ -136,6 +133,11 @@ class DeliveryWorker:
         self.sweep_interval = 60.0
         self._sweep_at = 0.0
 
+    @property
+    def name(self) -> str:
+        """The lease owner this worker's claims are written under."""
+        return self.loop.name
+
     async def claim(self, *, skip_hosts: Collection[str] = ()) -> list[Row[Any]]:
         """Lease up to `batch_size` due rows; returns them in the order they should go out.
 
@@ -143,9 +145,9 @@ class DeliveryWorker:
         """
         now = self.clock()
         conditions = [
-            Delivery.state == "pending",
+            Delivery.state == DeliveryState.PENDING,
             Delivery.next_attempt_at <= now,
-            or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
+            self.loop.free(now),
             ~host_resting(now),
         ]
         if skip_hosts:
@@ -162,26 +164,17 @@ class DeliveryWorker:
                 Delivery.id,
             )
             .limit(self.batch_size)
-            # Several workers on PostgreSQL: each takes rows nobody else has locked.
-            .with_for_update(skip_locked=True)
         )
-        async with self.federation.db.transaction() as session:
-            result = await session.execute(
-                update(Delivery)
-                .where(Delivery.id.in_(due.scalar_subquery()))
-                .values(lease_until=now + self.lease, lease_owner=self.name)
-                .returning(
-                    Delivery.id,
-                    Delivery.inbox,
-                    Delivery.host,
-                    Delivery.attempts,
-                    Delivery.activity_id,
-                    Delivery.priority,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            claimed = result.all()
-        self.leases.held.update(row.id for row in claimed)
+        claimed = await self.loop.claim(
+            due,
+            Delivery.id,
+            Delivery.inbox,
+            Delivery.host,
+            Delivery.attempts,
+            Delivery.activity_id,
+            Delivery.priority,
+            now=now,
+        )
         # RETURNING has no order: restore the claim's own, so the lane and new rows still go
         # out first within the batch.
         return sorted(claimed, key=lambda r: (-r.priority, r.attempts > 0, r.id))
@@ -204,7 +197,7 @@ class DeliveryWorker:
     async def run_once(self) -> int:
         """One cycle: sweep, expand new fan-outs, claim, send, record. Returns rows tried."""
         await self.sweep()
-        async with self._holding():
+        async with self.loop.holding():
             jobs, _more = await self._next_jobs(probing={})
             if not jobs:
                 return 0
@@ -217,17 +210,6 @@ class DeliveryWorker:
             results = await asyncio.gather(*(limited(job) for job in jobs))
             await self._record(list(zip(jobs, results, strict=True)))
             return len(jobs)
-
-    @contextlib.asynccontextmanager
-    async def _holding(self) -> AsyncIterator[None]:
-        """Keep the claimed rows' leases alive while they are worked on. Whatever is still
-        held when the block ends (an error) is no longer renewed: it runs out within a lease
-        and goes out again, at least once, never lost."""
-        try:
-            async with self.leases.beating():
-                yield
-        finally:
-            self.leases.held.clear()
 
     async def run_until_idle(
         self, stop: asyncio.Event | None = None, wake: asyncio.Event | None = None
@@ -251,37 +233,23 @@ class DeliveryWorker:
             poll_interval=self.poll_interval,
         )
         try:
-            async with self._holding():
+            async with self.loop.holding():
                 return await self._drive(lane, stop or asyncio.Event(), wake or asyncio.Event())
         finally:
             lane.cancel()  # only an error or a cancellation leaves sends behind
 
     async def run(self, stop: asyncio.Event, wake: asyncio.Event | None = None) -> None:
-        """Work until stopped; sleep between empty cycles unless woken by a new enqueue."""
+        """Work until stopped; sleep between idle passes unless woken by a new enqueue."""
         wake = wake or asyncio.Event()
         released = await self.release_abandoned_leases()
         if released:
             log.info("released %d deliveries leased by a worker that is gone", released)
-        while not stop.is_set():
-            try:
-                tried = await self.run_until_idle(stop, wake)
-            except Exception:
-                # Rows whose results were not recorded keep their lease and go out again
-                # when it ends: at least once, never lost.
-                log.exception("delivery pipeline failed; trying again shortly")
-                tried = 0
-            if tried:
-                continue
-            # No wake.clear() here: _drive clears it before each claim, so a wake that came
-            # during the last pass is still set and ends this wait at once (it used to be lost,
-            # costing a relay hop the whole poll interval).
-            stopper = asyncio.ensure_future(stop.wait())
-            waker = asyncio.ensure_future(wake.wait())
-            await asyncio.wait(
-                {stopper, waker}, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED
-            )
-            stopper.cancel()
-            waker.cancel()
+
+        async def drain() -> bool:
+            # A pass ends when nothing is due; what it sent may have been followed by more.
+            return await self.run_until_idle(stop, wake) > 0
+
+        await self.loop.run(drain, stop, wake)
 
     async def _drive(self, lane: SendLane[_Job], stop: asyncio.Event, wake: asyncio.Event) -> int:
         """The pipeline's one database task: claim while sends run, record as they finish.
@@ -374,7 +342,7 @@ class DeliveryWorker:
         for row in claimed:
             source = sources.get(row.activity_id)
             if source is None:
-                self.leases.held.discard(row.id)
+                self.loop.held.discard(row.id)
                 continue  # the activity was deleted meanwhile; its rows go with it
             if row.host in recovering:
                 if row.host in probing:
@@ -388,17 +356,8 @@ class DeliveryWorker:
 
     async def _hand_back(self, ids: list[int], *, retry_at: datetime | None = None) -> None:
         """Give up the lease of rows not sent, so they are claimed again (after `retry_at`)."""
-        values: dict[str, Any] = {"lease_until": None, "lease_owner": None}
-        if retry_at is not None:
-            values["next_attempt_at"] = retry_at
-        self.leases.held.difference_update(ids)
-        async with self.federation.db.transaction() as session:
-            await session.execute(
-                update(Delivery)
-                .where(Delivery.id.in_(ids), Delivery.lease_owner == self.name)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
+        values = {} if retry_at is None else {"next_attempt_at": retry_at}
+        await self.loop.hand_back(ids, **values)
 
     async def _send(self, job: _Job) -> Any:
         try:
@@ -417,7 +376,7 @@ class DeliveryWorker:
         already have been sent and recorded by another worker.
         """
         now = self.clock()
-        self.leases.held.difference_update(job.id for job, _ in done)
+        self.loop.held.difference_update(job.id for job, _ in done)
         delivered: dict[int, list[int]] = {}
         failed: list[dict[str, Any]] = []
         host_up: dict[str, bool] = {}
@@ -436,9 +395,9 @@ class DeliveryWorker:
             for status, ids in delivered.items():
                 await session.execute(
                     update(Delivery)
-                    .where(Delivery.id.in_(ids), Delivery.lease_owner == self.name)
+                    .where(Delivery.id.in_(ids), self.loop.ours())
                     .values(
-                        state="delivered",
+                        state=DeliveryState.DELIVERED,
                         attempts=Delivery.attempts + 1,
                         last_attempt_at=now,
                         delivered_at=now,
@@ -456,34 +415,8 @@ class DeliveryWorker:
                 await inbox_gone(session, inbox)
 
     async def release_abandoned_leases(self) -> int:
-        """Free rows leased by worker processes of this host that no longer exist.
-
-        After a crash or kill the rows would otherwise wait out their lease; a worker on
-        another host cannot tell whether its peer is alive, so those leases simply expire.
-        """
-        prefix = f"{socket.gethostname()}:"
-        async with self.federation.db.transaction() as session:
-            owners = (
-                (
-                    await session.execute(
-                        select(Delivery.lease_owner)
-                        .where(Delivery.state == "pending", Delivery.lease_owner.startswith(prefix))
-                        .distinct()
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            dead = [owner for owner in owners if not _process_alive(owner, prefix)]
-            if not dead:
-                return 0
-            result = await session.execute(
-                update(Delivery)
-                .where(Delivery.state == "pending", Delivery.lease_owner.in_(dead))
-                .values(lease_until=None, lease_owner=None)
-                .execution_options(synchronize_session=False)
-            )
-            return result.rowcount or 0
+        """Free pending rows leased by worker processes of this host that no longer exist."""
+        return await self.loop.release_abandoned(Delivery.state == DeliveryState.PENDING)
 
 
 async def _sources(
@@ -524,7 +457,7 @@ def _failure_params(job: _Job, result: Any, now: datetime) -> tuple[dict[str, An
     )
     params = {
         "b_id": job.id,
-        "b_state": "dead" if delay is None else "pending",
+        "b_state": DeliveryState.DEAD if delay is None else DeliveryState.PENDING,
         "b_attempts": attempts,
         "b_now": now,
         "b_status": status,
@@ -532,19 +465,3 @@ def _failure_params(job: _Job, result: Any, now: datetime) -> tuple[dict[str, An
         "b_next": None if delay is None else now + timedelta(seconds=delay),
     }
     return params, up
-
-
-def _process_alive(owner: str, prefix: str) -> bool:
-    pid_text = owner[len(prefix) :].split(":", 1)[0]
-    if not pid_text.isdigit():
-        return True
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return True  # another worker of this very process: its leases are live
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

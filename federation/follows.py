@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation import webfinger
 from federation.as2 import AS_CONTEXT, first_id
 from federation.client import FetchError
-from federation.delivery_fanout import enqueue
 from federation.handlers import HandlerRegistry, InboxContext
 from federation.models import Follower, Following, LocalActor, RemoteActor
 from federation.uris import normalize_uri
@@ -81,12 +80,11 @@ async def on_follow(ctx: InboxContext) -> None:
 async def _answer(
     federation: Federation, session: AsyncSession, kind: str, local: LocalActor, follower: Follower
 ) -> None:
-    await enqueue(
+    await federation.enqueue(
         session,
         _accept_or_reject(federation, kind, local, follower),
         actor=local,
         inboxes=[follower.inbox],
-        own_host=federation.own_host,
     )
 
 
@@ -240,7 +238,7 @@ async def follow(federation: Federation, local: LocalActor, target_uri: str) -> 
         if row.state != "accepted":
             row.state = "pending"
         row.follow_activity_uri = activity_id
-        await enqueue(
+        await federation.enqueue(
             session,
             {
                 "@context": AS_CONTEXT,
@@ -252,7 +250,6 @@ async def follow(federation: Federation, local: LocalActor, target_uri: str) -> 
             },
             actor=local,
             inboxes=[target.inbox],
-            own_host=federation.own_host,
         )
     return row
 
@@ -269,7 +266,7 @@ async def unfollow(federation: Federation, local: LocalActor, target_uri: str) -
         ).scalar_one_or_none()
         if row is None:
             raise FollowError(f"{local.username} does not follow {target.uri}")
-        await enqueue(
+        await federation.enqueue(
             session,
             {
                 "@context": AS_CONTEXT,
@@ -286,7 +283,6 @@ async def unfollow(federation: Federation, local: LocalActor, target_uri: str) -
             },
             actor=local,
             inboxes=[target.inbox],
-            own_host=federation.own_host,
         )
         await session.delete(row)
 

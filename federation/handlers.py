@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.as2 import first_id
 from federation.db import utcnow
-from federation.models import LocalActor, ReceivedActivity, RemoteActor
+from federation.models import InboxState, LocalActor, ReceivedActivity, RemoteActor
 
 if TYPE_CHECKING:
     from federation.node import Federation
@@ -68,7 +68,9 @@ class InboxContext:
         handlers = sorted(self.handlers_done | ({self.handler} if self.handler else set()))
         values: dict[str, Any] = {"handlers_done": handlers}
         if self.last_handler:
-            values.update(state="done", processed_at=utcnow(), lease_until=None, lease_owner=None)
+            values.update(
+                state=InboxState.DONE, processed_at=utcnow(), lease_until=None, lease_owner=None
+            )
         statement = update(ReceivedActivity).where(ReceivedActivity.uri == self.activity["id"])
         if self.lease_owner is not None:
             statement = statement.where(ReceivedActivity.lease_owner == self.lease_owner)
@@ -83,7 +85,7 @@ async def mark_done(session: AsyncSession, uri: str) -> None:
     await session.execute(
         update(ReceivedActivity)
         .where(ReceivedActivity.uri == uri)
-        .values(state="done", processed_at=utcnow(), lease_until=None, lease_owner=None)
+        .values(state=InboxState.DONE, processed_at=utcnow(), lease_until=None, lease_owner=None)
     )
 
 
@@ -172,7 +174,7 @@ class HandlerRegistry:
         object_type = obj.get("type") if isinstance(obj, dict) else None
         return not isinstance(object_type, str) or any(object_type in w for w in wanted if w)
 
-    async def dispatch(self, context: InboxContext) -> bool:
+    async def dispatch(self, context: InboxContext) -> None:
         handlers = self._for(context.activity)
         done_before = set(context.handlers_done)
         todo = [pair for pair in handlers if pair[0] not in done_before]
@@ -182,4 +184,3 @@ class HandlerRegistry:
             await handler(context)
         context.handler = None
         context.last_handler = True
-        return bool(handlers)

@@ -15,7 +15,7 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.db import Database
-from federation.models import Delivery, DeliveryHost, ReceivedActivity
+from federation.models import Delivery, DeliveryHost, DeliveryState, ReceivedActivity
 from federation.retry import (
     RETRY_SPAN,
     UNAVAILABLE_AFTER_FAILING_DAYS,
@@ -113,18 +113,24 @@ async def sweep(session: AsyncSession, now: datetime) -> Swept:
     too_old = await session.execute(
         update(Delivery)
         .where(
-            Delivery.state == "pending",
+            Delivery.state == DeliveryState.PENDING,
             Delivery.created_at < now - RETRY_SPAN,
             _not_in_flight(now),
         )
-        .values(state="dead", last_error=f"gave up: not delivered within {_span_text()}")
+        .values(
+            state=DeliveryState.DEAD, last_error=f"gave up: not delivered within {_span_text()}"
+        )
         .execution_options(synchronize_session=False)
     )
     given_up = select(DeliveryHost.host).where(DeliveryHost.unavailable_since.is_not(None))
     unavailable = await session.execute(
         update(Delivery)
-        .where(Delivery.state == "pending", Delivery.host.in_(given_up), _not_in_flight(now))
-        .values(state="dead", last_error="gave up: the server is unavailable")
+        .where(
+            Delivery.state == DeliveryState.PENDING,
+            Delivery.host.in_(given_up),
+            _not_in_flight(now),
+        )
+        .values(state=DeliveryState.DEAD, last_error="gave up: the server is unavailable")
         .execution_options(synchronize_session=False)
     )
     return Swept(too_old.rowcount or 0, unavailable.rowcount or 0, resumed)

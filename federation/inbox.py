@@ -42,7 +42,6 @@ class Rejection(StrEnum):
     UNKNOWN_KEY = "unknown_key"
     KEY_NOT_ACTORS = "key_not_actors"
     ORIGIN_MISMATCH = "origin_mismatch"
-    UNKNOWN_RECIPIENT = "unknown_recipient"
     WRONG_HOST = "wrong_host"
     BLOCKED = "blocked"
 
@@ -60,7 +59,6 @@ STATUS = {
     Rejection.UNKNOWN_KEY: 401,
     Rejection.KEY_NOT_ACTORS: 403,
     Rejection.ORIGIN_MISMATCH: 403,
-    Rejection.UNKNOWN_RECIPIENT: 404,
     # Misdirected Request: meant for another server; Mastodon does not retry a 4xx like it.
     Rejection.WRONG_HOST: 421,
     Rejection.BLOCKED: 403,
@@ -82,7 +80,6 @@ class InboxRejection(Exception):
 class InboxResult:
     activity_id: str
     duplicate: bool
-    handled: bool
 
 
 # Types whose embedded object must come from the actor's own server.
@@ -271,15 +268,15 @@ async def receive(
         actor = await verify_sender(federation, method, path, headers, body, actor_uri)
     except InboxRejection as rejection:
         if await _actor_gone(federation, activity, actor_uri, rejection):
-            return InboxResult(activity["id"], duplicate=False, handled=True)
+            return InboxResult(activity["id"], duplicate=False)
         raise
     if not federation.registry.wants(activity):
         # Nothing here acts on it (a Like, an actor's Update): the sender has its 202, as
         # Mastodon answers, and the inbox table is spared a row nobody will read.
         log.debug("inbox ignored %s %s from %s", activity["type"], activity["id"], actor.uri)
-        return InboxResult(activity["id"], duplicate=False, handled=False)
+        return InboxResult(activity["id"], duplicate=False)
     recipient_id = recipient.id if recipient else None
     is_new = await federation.inbox_writer.submit(activity, actor.uri, recipient_id, raw=body)
     if is_new:
         log.debug("inbox accepted %s %s from %s", activity["type"], activity["id"], actor.uri)
-    return InboxResult(activity["id"], duplicate=not is_new, handled=is_new)
+    return InboxResult(activity["id"], duplicate=not is_new)

@@ -11,21 +11,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import socket
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Row, or_, select, update
+from sqlalchemy.dialects import postgresql
 
 from federation.db import Database, utcnow
 from federation.handlers import InboxContext, mark_done
-from federation.leases import LeaseKeeper
-from federation.models import LocalActor, ReceivedActivity, RemoteActor
+from federation.lease_loop import LeaseLoop
+from federation.models import InboxState, LocalActor, ReceivedActivity, RemoteActor
+from federation.retry import Backoff
 from federation.wakeups import notify_with_commit
 
 if TYPE_CHECKING:
@@ -34,7 +33,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
-MAX_ATTEMPTS = 5
+# A failing handler is tried 5 times over ~42 minutes (waits of 30 s, 2, 8 and 32 minutes):
+# long enough for a fetch to come back after a remote server's restart.
+HANDLER_RETRY = Backoff(base=30.0, factor=4, attempts=5)
 
 
 @dataclass
@@ -79,7 +80,7 @@ class InboxWriter:
             "body": _stored_text(activity, raw) if self.db.is_sqlite else activity,
             "received_at": now,
             "next_attempt_at": now,
-            "state": "pending",
+            "state": InboxState.PENDING,
             "attempts": 0,
         }
         await self._queue.put(_Pending(row, future))
@@ -115,11 +116,10 @@ class InboxWriter:
             unique.setdefault(row["uri"], row)
         if self.db.is_sqlite:
             return await self._write_sqlite(list(unique.values()))
-        dialect = postgresql if not self.db.is_sqlite else sqlite
         table = ReceivedActivity.__table__
         # Core, not the ORM's bulk path: a third of this method's time went to ORM bookkeeping.
         statement = (
-            dialect.insert(table)
+            postgresql.insert(table)
             .on_conflict_do_nothing(index_elements=["uri"])
             .returning(table.c.uri)
         )
@@ -175,6 +175,18 @@ _SQLITE_INSERT = f"INSERT INTO received_activities ({', '.join(_ROW_COLUMNS)}) V
 _SQLITE_ROW = "(" + ", ".join("?" * len(_ROW_COLUMNS)) + ")"
 
 
+# What a claim returns of each activity: all that handling it needs.
+_CLAIMED = (
+    ReceivedActivity.uri,
+    ReceivedActivity.actor_uri,
+    ReceivedActivity.recipient_id,
+    ReceivedActivity.body,
+    ReceivedActivity.received_at,
+    ReceivedActivity.attempts,
+    ReceivedActivity.handlers_done,
+)
+
+
 def _stored_text(activity: dict[str, Any], raw: bytes | None) -> str:
     if raw is not None:
         try:
@@ -202,6 +214,7 @@ class InboxProcessor:
         self,
         federation: Federation,
         *,
+        name: str | None = None,
         batch_size: int = 100,
         lease: timedelta | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -209,110 +222,73 @@ class InboxProcessor:
     ) -> None:
         self.federation = federation
         self.batch_size = batch_size
+        self.clock = clock
         # Short, and renewed while the batch is worked on (federation/leases.py): a handler
         # waiting on a slow fetch keeps its activity, and the batch of a processor that died
         # goes to another within one lease, still in order.
-        self.lease = lease or timedelta(seconds=federation.config.lease_seconds)
-        self.clock = clock
-        self.poll_interval = poll_interval
-        self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
-        self.leases = LeaseKeeper(
+        self.loop = LeaseLoop(
             federation.db,
-            ReceivedActivity,
             ReceivedActivity.uri,
-            owner=lambda: self.name,
-            lease=self.lease,
+            kind="inbox",
+            lease=lease or timedelta(seconds=federation.config.lease_seconds),
             clock=clock,
+            poll_interval=poll_interval,
+            name=name,
         )
 
-    async def claim(self) -> list[ReceivedActivity]:
+    @property
+    def name(self) -> str:
+        """The lease owner this processor's claims are written under."""
+        return self.loop.name
+
+    async def claim(self) -> list[Row[Any]]:
         now = self.clock()
         due = (
             select(ReceivedActivity.uri)
             .where(
-                ReceivedActivity.state == "pending",
+                ReceivedActivity.state == InboxState.PENDING,
                 ReceivedActivity.next_attempt_at <= now,
                 or_(
-                    ReceivedActivity.lease_until.is_(None),
-                    ReceivedActivity.lease_until < now,
+                    self.loop.free(now),
                     # Ours still, at a claim: a batch of ours ended without releasing it (see
                     # run_once), since this processor claims only when its batch is over.
-                    ReceivedActivity.lease_owner == self.name,
+                    self.loop.ours(),
                 ),
             )
             .order_by(ReceivedActivity.received_at, ReceivedActivity.uri)
             .limit(self.batch_size)
-            .with_for_update(skip_locked=True)
         )
-        async with self.federation.db.transaction() as session:
-            uris = (
-                (
-                    await session.execute(
-                        update(ReceivedActivity)
-                        .where(ReceivedActivity.uri.in_(due.scalar_subquery()))
-                        .values(lease_until=now + self.lease, lease_owner=self.name)
-                        .returning(ReceivedActivity.uri)
-                        .execution_options(synchronize_session=False)
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            if not uris:
-                return []
-            rows = (
-                (
-                    await session.execute(
-                        select(ReceivedActivity)
-                        .where(ReceivedActivity.uri.in_(uris))
-                        .order_by(ReceivedActivity.received_at, ReceivedActivity.uri)
-                    )
-                )
-                .scalars()
-                .all()
-            )
-        return list(rows)
+        rows = await self.loop.claim(due, *_CLAIMED, now=now)
+        # RETURNING has no order: restore the claim's own, so the batch is handled in order.
+        return sorted(rows, key=lambda row: (row.received_at, row.uri))
 
     async def run_once(self) -> int:
         """Process one batch; returns how many activities were handled (or failed)."""
         rows = await self.claim()
         if not rows:
             return 0
-        self.leases.held = {row.uri for row in rows}
-        try:
-            async with self.leases.beating():
-                for position, row in enumerate(rows):
-                    try:
-                        await self._process(row)
-                    except Exception:
-                        # Recording a handler's failure failed too (a full disk, a lost
-                        # connection): the rest of the batch is let go at once rather than
-                        # when its lease runs out.
-                        await self._release(rows[position:])
-                        raise
-                    self.leases.held.discard(row.uri)
-        finally:
-            self.leases.held.clear()
+        async with self.loop.holding():
+            for position, row in enumerate(rows):
+                try:
+                    await self._process(row)
+                except Exception:
+                    # Recording a handler's failure failed too (a full disk, a lost
+                    # connection): the rest of the batch is let go at once rather than
+                    # when its lease runs out.
+                    await self._release(rows[position:])
+                    raise
+                self.loop.held.discard(row.uri)
         return len(rows)
 
-    async def _release(self, rows: list[ReceivedActivity]) -> None:
+    async def _release(self, rows: list[Row[Any]]) -> None:
         try:
-            async with self.federation.db.transaction() as session:
-                await session.execute(
-                    update(ReceivedActivity)
-                    .where(
-                        ReceivedActivity.uri.in_([row.uri for row in rows]),
-                        ReceivedActivity.lease_owner == self.name,
-                    )
-                    .values(lease_until=None, lease_owner=None)
-                    .execution_options(synchronize_session=False)
-                )
+            await self.loop.hand_back([row.uri for row in rows])
         except Exception:
             # The database refuses writes for now; this processor's next claim takes its own
             # leases back anyway.
             log.exception("could not release %d inbox activities", len(rows))
 
-    async def _process(self, row: ReceivedActivity) -> None:
+    async def _process(self, row: Row[Any]) -> None:
         try:
             context = await self._context(row)
             if context is not None:
@@ -327,7 +303,7 @@ class InboxProcessor:
             log.warning("inbox activity %s failed: %r", row.uri, exc)
             await self._failed(row, exc)
 
-    async def _context(self, row: ReceivedActivity) -> InboxContext | None:
+    async def _context(self, row: Row[Any]) -> InboxContext | None:
         async with self.federation.db.read() as session:
             actor = await session.get(RemoteActor, row.actor_uri)
             recipient = (
@@ -346,7 +322,7 @@ class InboxProcessor:
             lease_owner=self.name,
         )
 
-    async def _failed(self, row: ReceivedActivity, exc: Exception) -> None:
+    async def _failed(self, row: Row[Any], exc: Exception) -> None:
         attempts = row.attempts + 1
         values: dict[str, Any] = {
             "attempts": attempts,
@@ -354,36 +330,23 @@ class InboxProcessor:
             "lease_until": None,
             "lease_owner": None,
         }
-        if attempts >= MAX_ATTEMPTS:
-            values["state"] = "failed"
+        delay = HANDLER_RETRY.delay(attempts)
+        if delay is None:
+            values["state"] = InboxState.FAILED
         else:
-            values["next_attempt_at"] = self.clock() + timedelta(seconds=30 * 4 ** (attempts - 1))
+            values["next_attempt_at"] = self.clock() + timedelta(seconds=delay)
         async with self.federation.db.transaction() as session:
             await session.execute(
                 update(ReceivedActivity)
-                .where(
-                    and_(ReceivedActivity.uri == row.uri, ReceivedActivity.lease_owner == self.name)
-                )
+                .where(ReceivedActivity.uri == row.uri, self.loop.ours())
                 .values(**values)
             )
 
     async def run(self, stop: asyncio.Event, wake: asyncio.Event) -> None:
-        while not stop.is_set():
-            # Cleared before looking, not after: an activity stored while this pass runs
-            # must end the next wait at once instead of waiting out the poll.
-            wake.clear()
-            try:
-                handled = await self.run_once()
-            except Exception:
-                log.exception("inbox processing cycle failed; trying again shortly")
-                handled = 0
-            if handled >= self.batch_size:
-                continue  # a full batch: more may be waiting. Fewer: all was taken, and what
-                # came since set `wake`, so the wait below returns at once for it.
-            stopper = asyncio.ensure_future(stop.wait())
-            waker = asyncio.ensure_future(wake.wait())
-            await asyncio.wait(
-                {stopper, waker}, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED
-            )
-            stopper.cancel()
-            waker.cancel()
+        """Work until stopped; sleep between batches unless woken by a newly stored activity."""
+
+        async def batch() -> bool:
+            # A full batch: more may be waiting. Fewer: all that was due was taken.
+            return await self.run_once() >= self.batch_size
+
+        await self.loop.run(batch, stop, wake)

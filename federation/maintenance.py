@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 
 from federation.db import Database, utcnow
-from federation.models import Delivery, ReceivedActivity
+from federation.models import Delivery, DeliveryState, ReceivedActivity
 
 # Senders retry for days (Mastodon about a week): a redelivery inside this window is still
 # recognised as a duplicate; past it, the activity would be stale anyway.
@@ -33,12 +33,13 @@ async def prune(db: Database, *, now: datetime | None = None) -> Pruned:
         )
         delivered = await session.execute(
             delete(Delivery).where(
-                Delivery.state == "delivered", Delivery.delivered_at < now - KEEP_DELIVERED
+                Delivery.state == DeliveryState.DELIVERED,
+                Delivery.delivered_at < now - KEEP_DELIVERED,
             )
         )
         dead = await session.execute(
             delete(Delivery).where(
-                Delivery.state == "dead", Delivery.last_attempt_at < now - KEEP_DEAD
+                Delivery.state == DeliveryState.DEAD, Delivery.last_attempt_at < now - KEEP_DEAD
             )
         )
     return Pruned(received.rowcount or 0, delivered.rowcount or 0, dead.rowcount or 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -17,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from federation.db import Base, UTCDateTime, utcnow
+from federation.db import Base, EnumText, UTCDateTime, utcnow
 
 URI = String(2048)
 
@@ -118,6 +119,12 @@ class OutboxActivity(Base):
     audience_except_followers_of: Mapped[list[int]] = mapped_column(JSON, default=list)
 
 
+class DeliveryState(StrEnum):
+    PENDING = "pending"  # due at next_attempt_at, or being sent under a lease
+    DELIVERED = "delivered"
+    DEAD = "dead"  # given up: refused for good, out of retries, or its host given up on
+
+
 class Delivery(Base):
     """One activity to one inbox: a small state machine, pending -> delivered | dead.
 
@@ -138,7 +145,9 @@ class Delivery(Base):
     inbox: Mapped[str] = mapped_column(URI)
     host: Mapped[str] = mapped_column(String(255), index=True)
     priority: Mapped[int] = mapped_column(Integer, default=0)
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[DeliveryState] = mapped_column(
+        EnumText(DeliveryState), default=DeliveryState.PENDING
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -169,6 +178,12 @@ class DeliveryHost(Base):
     unavailable_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class InboxState(StrEnum):
+    PENDING = "pending"  # due at next_attempt_at, or being handled under a lease
+    DONE = "done"
+    FAILED = "failed"  # its handlers failed every try
+
+
 class ReceivedActivity(Base):
     """Every accepted inbox activity, keyed by id: the inbox queue and the dedupe record.
 
@@ -187,7 +202,7 @@ class ReceivedActivity(Base):
     )
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[InboxState] = mapped_column(EnumText(InboxState), default=InboxState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

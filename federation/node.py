@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -45,11 +46,8 @@ class Federation:
         self.inbox_wake = asyncio.Event()
         self.wakeups = Wakeups(db.url, self._woken)
         self.inbox_writer = InboxWriter(db, self._inbox_written)
-        # enqueue() finds the waker on every session and wakes the workers after commit;
-        # queries find the block list, to leave out what came from blocked servers.
-        db.sessions.configure(
-            info={"delivery_waker": self._delivery_enqueued, "blocks": self.blocks}
-        )
+        # Queries find the block list, to leave out what came from blocked servers.
+        db.sessions.configure(info={"blocks": self.blocks})
         db.read_sessions.configure(info={"blocks": self.blocks})
 
     def _woken(self, kind: str) -> None:
@@ -129,6 +127,32 @@ class Federation:
             )
         ).scalar_one_or_none()
 
+    async def enqueue(
+        self,
+        session: AsyncSession,
+        activity: dict[str, Any],
+        *,
+        actor: LocalActor,
+        inboxes: Iterable[str] = (),
+        followers_of: Iterable[LocalActor] = (),
+        except_followers_of: Iterable[LocalActor] = (),
+        priority: int = LANE_NORMAL,
+    ) -> OutboxActivity:
+        """Deliver the activity to this audience (federation.delivery_fanout.enqueue), in the
+        caller's transaction; this node's workers, and those of its other processes, hear of
+        it when that transaction commits."""
+        return await enqueue(
+            session,
+            activity,
+            actor=actor,
+            own_host=self.own_host,
+            wake=self._delivery_enqueued,
+            inboxes=inboxes,
+            followers_of=followers_of,
+            except_followers_of=except_followers_of,
+            priority=priority,
+        )
+
     async def publish(
         self,
         session: AsyncSession,
@@ -143,23 +167,17 @@ class Federation:
         Mobilizon's instance follow works: the instance actor `Announce`s the object to its own
         followers (those that do not follow the actor already), and they fetch it from here.
         """
-        outbox = await enqueue(
-            session,
-            activity,
-            actor=actor,
-            own_host=self.own_host,
-            followers_of=[actor],
-            priority=priority,
+        outbox = await self.enqueue(
+            session, activity, actor=actor, followers_of=[actor], priority=priority
         )
         object_id = first_id(activity.get("object"))
         if actor.username != INSTANCE_USERNAME and object_id and outbox.public:
             instance = await self.local_actor_by_username(session, INSTANCE_USERNAME)
             if instance is not None:
-                await enqueue(
+                await self.enqueue(
                     session,
                     public_activity("Announce", self.new_id(), instance, object_id),
                     actor=instance,
-                    own_host=self.own_host,
                     followers_of=[instance],
                     except_followers_of=[actor],
                     priority=priority,

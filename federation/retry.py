@@ -1,11 +1,14 @@
-"""When to try a failed delivery again, and when to stop trying a host at all.
+"""When to try failed work again, and when to stop trying a host at all.
 
-Pure functions of the failure and the clock, so the delivery worker stays a thin loop and
-the policy can be tested without a network or a sleep (Fedify's `(attempt) -> delay | None`).
+Pure functions of the failure and the clock, so the queue workers stay thin loops and the
+policy can be tested without a network or a sleep (Fedify's `(attempt) -> delay | None`).
+`Backoff` is the schedule every queue uses (deliveries, inbox handlers); `next_delay` adds
+what an HTTP failure says on top of the deliveries' one.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,6 +42,39 @@ class Outcome:
             raise ValueError("an HTTP_STATUS outcome needs its status")
 
 
+@dataclass(frozen=True)
+class Backoff:
+    """Waits from `base` seconds, times `factor` at each try, at most `cap`; after the
+    `attempts`-th failed try, none: give up. `jitter` spreads each wait by up to that
+    fraction either way (and the cap still holds)."""
+
+    base: float
+    factor: float
+    attempts: int
+    cap: float = math.inf
+    jitter: float = 0.0
+
+    def delay(self, attempt: int, rng: random.Random | None = None) -> float | None:
+        """Seconds to wait after the `attempt`-th failed try (1-based); None means give up."""
+        if attempt < 1:
+            raise ValueError(f"attempt is 1-based, got {attempt}")
+        if attempt >= self.attempts:
+            return None
+        wait = min(self.base * self.factor ** (attempt - 1), self.cap)
+        if not self.jitter:
+            return wait
+        rng = rng if rng is not None else random.Random()
+        return min(wait * rng.uniform(1 - self.jitter, 1 + self.jitter), self.cap)
+
+    def longest(self) -> timedelta:
+        """Every wait at its most jittered (and capped): the longest the schedule can last."""
+        waits = (
+            min(self.base * self.factor ** (attempt - 1) * (1 + self.jitter), self.cap)
+            for attempt in range(1, self.attempts)
+        )
+        return timedelta(seconds=sum(waits))
+
+
 BASE_DELAY = 30.0
 MAX_DELAY = 12 * 3600.0
 JITTER = 0.2
@@ -50,6 +86,10 @@ MAX_ATTEMPTS = 15
 # A Retry-After may push a retry past our own cap, but not indefinitely: a misconfigured
 # server answering "Retry-After: 31536000" must not park a row for a year.
 MAX_RETRY_AFTER = 24 * 3600.0
+# Jitter so that deliveries failed by one outage do not all return in the same second.
+DELIVERY_BACKOFF = Backoff(
+    base=BASE_DELAY, factor=2, attempts=MAX_ATTEMPTS, cap=MAX_DELAY, jitter=JITTER
+)
 
 # Mastodon's `response_error_unsalvageable?`: a 4xx will be the same answer next time, except
 # 401 (the receiver may still hold our old key and refetch it), 408 and 429 (load, not
@@ -80,13 +120,12 @@ def next_delay(
     """Seconds to wait after the `attempt`-th failed try (1-based); None means mark it dead."""
     if attempt < 1:
         raise ValueError(f"attempt is 1-based, got {attempt}")
-    if attempt >= MAX_ATTEMPTS or is_permanent(outcome):
+    if is_permanent(outcome):
         return None
     rng = rng if rng is not None else random.Random()
-    backoff = min(BASE_DELAY * 2 ** (attempt - 1), MAX_DELAY)
-    # Jitter so that deliveries failed by one outage do not all return in the same second;
-    # capped afterwards so that MAX_DELAY holds for every single wait.
-    delay = min(backoff * rng.uniform(1 - JITTER, 1 + JITTER), MAX_DELAY)
+    delay = DELIVERY_BACKOFF.delay(attempt, rng)
+    if delay is None:
+        return None
     asked = _retry_after_seconds(outcome.retry_after, now)
     if asked is not None and asked > delay:
         # Only upwards, so the host still gets the quiet it asked for; every delivery it
@@ -143,19 +182,10 @@ def _as_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _longest_schedule() -> timedelta:
-    # Every wait at its most jittered (and capped), as next_delay can draw it.
-    waits = (
-        min(BASE_DELAY * 2 ** (attempt - 1) * (1 + JITTER), MAX_DELAY)
-        for attempt in range(1, MAX_ATTEMPTS)
-    )
-    return timedelta(seconds=sum(waits))
-
-
 # The longest a delivery's own schedule can keep it alive (~56.5 h). A row older than this
 # is given up on whatever its attempts: while its host's breaker is open it is not tried at
 # all, and without an age limit it would wait, and grow the queue, as long as the host is down.
-RETRY_SPAN = _longest_schedule()
+RETRY_SPAN = DELIVERY_BACKOFF.longest()
 
 # Mastodon's DeliveryFailureTracker: a server whose deliveries failed on 7 different days,
 # with no success in between, is unavailable: nothing is queued for it any more until it

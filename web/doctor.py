@@ -22,7 +22,14 @@ from sqlalchemy import func, select
 
 from federation.client import tls_context
 from federation.db import Database, utcnow
-from federation.models import Delivery, Follower, Following, ReceivedActivity
+from federation.models import (
+    Delivery,
+    DeliveryState,
+    Follower,
+    Following,
+    InboxState,
+    ReceivedActivity,
+)
 from federation.netguard import ForbiddenAddress, GuardedResolver, check_url
 from web import backup
 from web.settings import Settings
@@ -117,16 +124,16 @@ class Doctor:
         async with db.read() as session:
             waiting = await session.scalar(
                 select(func.min(Delivery.next_attempt_at)).where(
-                    Delivery.state == "pending", Delivery.attempts == 0
+                    Delivery.state == DeliveryState.PENDING, Delivery.attempts == 0
                 )
             )
             received = await session.scalar(
                 select(func.min(ReceivedActivity.received_at)).where(
-                    ReceivedActivity.state == "pending", ReceivedActivity.attempts == 0
+                    ReceivedActivity.state == InboxState.PENDING, ReceivedActivity.attempts == 0
                 )
             )
             dead = await session.scalar(
-                select(func.count(Delivery.id)).where(Delivery.state == "dead")
+                select(func.count(Delivery.id)).where(Delivery.state == DeliveryState.DEAD)
             )
         stuck = [
             f"{what} has waited {_minutes(now - since)}"

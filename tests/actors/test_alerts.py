@@ -14,7 +14,7 @@ from actors import alert_text, alert_to_as, alerts
 from actors.errors import ValidationError
 from actors.models import Alert
 from federation import follows
-from federation.delivery import LANE_PRIORITY, DeliveryWorker, enqueue
+from federation.delivery import LANE_PRIORITY, DeliveryWorker
 from federation.models import (
     Delivery,
     Follower,
@@ -278,7 +278,7 @@ async def test_an_announce_of_an_alert_its_origin_never_published_is_refused(sta
     relayer = await org(b)
     announce_id = b.federation.new_id()
     async with b.db.transaction() as session:
-        await enqueue(
+        await b.federation.enqueue(
             session,
             {
                 "@context": alert_to_as.ALERT_CONTEXT,
@@ -291,7 +291,6 @@ async def test_an_announce_of_an_alert_its_origin_never_published_is_refused(sta
                 "hops": 1,
             },
             actor=relayer,
-            own_host=b.federation.own_host,
             followers_of=[relayer],
             priority=LANE_PRIORITY,
         )
@@ -326,7 +325,7 @@ async def test_an_alert_goes_out_before_a_backlog(start_node, sink_factory):
         )
     for n in range(30):
         async with node.db.transaction() as session:
-            await enqueue(
+            await node.federation.enqueue(
                 session,
                 {
                     "@context": "https://www.w3.org/ns/activitystreams",
@@ -338,7 +337,6 @@ async def test_an_alert_goes_out_before_a_backlog(start_node, sink_factory):
                 },
                 actor=actor,
                 inboxes=[sink.url(f"/backlog/{n}")],
-                own_host=node.federation.own_host,
             )
     alert = await alerts.raise_alert(node.federation, strike())
     worker = DeliveryWorker(node.federation, batch_size=5)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from support import eventually
 
 from federation.db import utcnow
-from federation.delivery import LANE_PRIORITY, DeliveryWorker, enqueue
+from federation.delivery import LANE_PRIORITY, DeliveryWorker
 from federation.models import Delivery, DeliveryHost, LocalActor
 
 
@@ -43,12 +43,11 @@ def note_activity(node, actor, n=0):
 async def send(node, inboxes, *, priority=0, n=0):
     actor = await org_actor(node)
     async with node.db.transaction() as session:
-        await enqueue(
+        await node.federation.enqueue(
             session,
             note_activity(node, actor, n),
             actor=actor,
             inboxes=inboxes,
-            own_host=node.federation.own_host,
             priority=priority,
         )
 

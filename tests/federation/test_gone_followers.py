@@ -5,19 +5,18 @@ from __future__ import annotations
 from sqlalchemy import select
 from test_delivery_queue import deliveries, note_activity, org_actor
 
-from federation.delivery import DeliveryWorker, enqueue
+from federation.delivery import DeliveryWorker
 from federation.models import Follower
 
 
 async def publish(node, n):
     actor = await org_actor(node)
     async with node.db.transaction() as session:
-        await enqueue(
+        await node.federation.enqueue(
             session,
             note_activity(node, actor, n),
             actor=actor,
             followers_of=[actor],
-            own_host=node.federation.own_host,
         )
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 from support import eventually
 
 from federation import blocks
-from federation.inbox_queue import MAX_ATTEMPTS, InboxProcessor
+from federation.inbox_queue import HANDLER_RETRY, InboxProcessor
 from federation.models import Follower, OutboxActivity, ReceivedActivity
 from federation.signatures import sign_request
 
@@ -98,14 +98,14 @@ async def test_a_failing_handler_is_retried_then_given_up(start_node):
     # The background processor tried once; drive the remaining tries with a moving clock.
     processor = InboxProcessor(b.federation, clock=lambda: clock[0])
     clock = [row.received_at]
-    for _ in range(MAX_ATTEMPTS * 2):
+    for _ in range(HANDLER_RETRY.attempts * 2):
         clock[0] += timedelta(days=1)
         await processor.run_once()
     (row,) = await rows(b)
     assert row.state == "failed"
-    assert row.attempts == MAX_ATTEMPTS
+    assert row.attempts == HANDLER_RETRY.attempts
     assert "could not handle" in row.last_error
-    assert len(calls) == MAX_ATTEMPTS
+    assert len(calls) == HANDLER_RETRY.attempts
 
 
 async def test_stored_activities_read_back_as_sent_whatever_the_json_encoding(start_node):
@@ -230,10 +230,10 @@ async def test_a_handler_whose_lease_ran_out_commits_nothing(start_node):
     await eventually(lambda: asyncio.sleep(0, len(calls) == 1))
     (row,) = await eventually(lambda: _failed_once(b))
     start = row.next_attempt_at + timedelta(seconds=1)
-    first = InboxProcessor(b.federation, clock=lambda: start)
-    first.name = "first"
-    second = InboxProcessor(b.federation, clock=lambda: start + timedelta(minutes=10))
-    second.name = "second"
+    first = InboxProcessor(b.federation, clock=lambda: start, name="first")
+    second = InboxProcessor(
+        b.federation, clock=lambda: start + timedelta(minutes=10), name="second"
+    )
     held = asyncio.create_task(first.run_once())
     await first_waiting.wait()
     assert await second.run_once() == 1  # the first one's lease has run out on this clock

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from support import eventually
 
 from federation.db import utcnow
-from federation.delivery import DeliveryWorker, enqueue
+from federation.delivery import DeliveryWorker
 from federation.delivery_fanout import expand_fanouts
 from federation.inbox_queue import InboxProcessor
 from federation.models import Delivery, Follower, ReceivedActivity
@@ -48,9 +48,7 @@ async def fan_out(node, inboxes):
         "object": {"id": node.federation.new_id("notes"), "type": "Note", "content": "x"},
     }
     async with node.db.transaction() as session:
-        await enqueue(
-            session, activity, actor=actor, inboxes=inboxes, own_host=node.federation.own_host
-        )
+        await node.federation.enqueue(session, activity, actor=actor, inboxes=inboxes)
     # Into one row per inbox now, so that a bare claim() finds them.
     await expand_fanouts(node.db, node.federation.own_host, now=utcnow(), limit=len(inboxes))
 
@@ -176,12 +174,10 @@ async def test_a_dead_processors_activities_go_to_another_after_one_lease(start_
     ids, due = await queued_for_tests(a, b, record, 3)
     lease = timedelta(seconds=b.federation.config.lease_seconds)
     clock = Clock(due + timedelta(seconds=1))
-    dead = InboxProcessor(b.federation, clock=clock)
-    dead.name = "dead"
+    dead = InboxProcessor(b.federation, clock=clock, name="dead")
     assert len(await dead.claim()) == 3  # ...and it is killed before handling any
 
-    survivor = InboxProcessor(b.federation, clock=clock)
-    survivor.name = "survivor"
+    survivor = InboxProcessor(b.federation, clock=clock, name="survivor")
     clock.advance(seconds=lease.total_seconds() - 1)
     assert await survivor.run_once() == 0  # not before the lease is over: it may be alive
     clock.advance(seconds=2)
@@ -217,8 +213,7 @@ async def test_a_live_processor_keeps_an_activity_past_the_lease_while_its_handl
 
     _ids, due = await queued_for_tests(a, b, slow_then_writes, 1)
     clock = Clock(due + timedelta(seconds=1))
-    live = InboxProcessor(b.federation, clock=clock, lease=timedelta(seconds=0.6))
-    live.name = "live"
+    live = InboxProcessor(b.federation, clock=clock, lease=timedelta(seconds=0.6), name="live")
     handled = asyncio.create_task(live.run_once())
     await handling.wait()
     clock.advance(minutes=10)
@@ -228,8 +223,7 @@ async def test_a_live_processor_keeps_an_activity_past_the_lease_while_its_handl
         return row.lease_owner == "live" and row.lease_until > clock.now
 
     await eventually(renewed)
-    other = InboxProcessor(b.federation, clock=clock)
-    other.name = "other"
+    other = InboxProcessor(b.federation, clock=clock, name="other")
     assert await other.run_once() == 0
     release.set()
     assert await handled == 1

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from federation.db import utcnow
-from federation.delivery import enqueue, expand_fanouts
+from federation.delivery import expand_fanouts
 from federation.maintenance import prune
 from federation.models import Delivery, ReceivedActivity
 
@@ -28,11 +28,10 @@ async def test_prune_drops_only_old_rows(start_node):
                     received_at=now - timedelta(days=age),
                 )
             )
-        await enqueue(
+        await node.federation.enqueue(
             session,
             {"id": node.federation.new_id(), "type": "Create", "actor": actor.uri},
             actor=actor,
-            own_host=node.federation.own_host,
             inboxes=[f"http://127.0.0.1:1/{n}" for n in range(4)],
         )
     await expand_fanouts(node.db, node.federation.own_host)

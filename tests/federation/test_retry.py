@@ -10,6 +10,7 @@ from federation.retry import (
     MAX_ATTEMPTS,
     MAX_DELAY,
     MAX_RETRY_AFTER,
+    Backoff,
     FailureKind,
     Outcome,
     host_unavailable_until,
@@ -70,6 +71,14 @@ def test_whole_schedule_lasts_about_two_days_then_gives_up():
 def test_attempt_is_one_based():
     with pytest.raises(ValueError):
         next_delay(0, TIMEOUT, now=NOW)
+    with pytest.raises(ValueError):
+        Backoff(base=30, factor=4, attempts=5).delay(0)
+
+
+def test_a_schedule_without_jitter_is_exact_and_ends_after_its_attempts():
+    backoff = Backoff(base=30, factor=4, attempts=5)
+    assert [backoff.delay(n) for n in range(1, 7)] == [30, 120, 480, 1920, None, None]
+    assert backoff.longest() == timedelta(seconds=30 + 120 + 480 + 1920)
 
 
 @pytest.mark.parametrize("status", [400, 403, 404, 405, 410, 413, 422, 451, 501])

@@ -13,7 +13,6 @@ from remote_servers import SlowInbox
 from sqlalchemy import func, select
 from support import eventually, free_socket
 
-from federation.delivery import enqueue
 from federation.models import Delivery
 
 IWSN = str(Path(sys.executable).parent / "iwsn")
@@ -31,9 +30,7 @@ async def fan_out(node, inboxes):
         "object": {"id": node.federation.new_id("notes"), "type": "Note", "content": "x"},
     }
     async with node.db.transaction() as session:
-        await enqueue(
-            session, activity, actor=actor, inboxes=inboxes, own_host=node.federation.own_host
-        )
+        await node.federation.enqueue(session, activity, actor=actor, inboxes=inboxes)
 
 
 async def count_state(node, state):

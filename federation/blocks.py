@@ -14,6 +14,7 @@ every few seconds in case a wake-up was lost.
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
 import logging
 import re
@@ -57,6 +58,10 @@ class BlockError(ValueError):
 
 class Blocked(ForbiddenAddress):
     """A URL on a blocked server: never fetched, never delivered to (and never retried)."""
+
+    def __init__(self, host: str) -> None:
+        self.host = self.address = host
+        OSError.__init__(self, errno.EACCES, f"{host} is blocked on this node")
 
 
 @dataclass(frozen=True)
@@ -123,7 +128,7 @@ class BlockList:
     def check_url(self, url: str) -> None:
         """Raise `Blocked` for a URL on a blocked server: the client's guard."""
         if self._servers and self.server_blocked(host_of(url)):
-            raise Blocked(f"{host_of(url)} is blocked on this node")
+            raise Blocked(host_of(url))
 
     def load(self, version: int, blocks: list[tuple[str, str]]) -> None:
         self._servers = frozenset(t for kind, t in blocks if kind == SERVER)

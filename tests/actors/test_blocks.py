@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from sqlalchemy import select
 from support import eventually, run_iwsn
 from test_alerts import held, org_follows, strike
@@ -17,6 +18,7 @@ from actors import alerts, events
 from actors.models import Event
 from actors.organizations import create_organization
 from federation import blocks
+from federation.client import FetchError
 from federation.models import Delivery, Follower, LocalActor
 
 
@@ -106,6 +108,8 @@ async def test_a_blocked_server_is_refused_hidden_and_restored_by_an_unblock(
     # Nothing is fetched from it, nor sent to it.
     fetch = await run_iwsn(b.env, "follow", f"@alpha@{a.domain}", check=False)
     assert fetch.returncode == 1 and "is blocked on this node" in fetch.stderr
+    with pytest.raises(FetchError, match="is blocked on this node"):
+        await b.federation.client.get_json(a.url("/actors/alpha"))
     await events.publish(b.federation, may_day(title="Second picket"), category="action")
     await sink.start()
     await eventually(lambda: _sent_everything(b))

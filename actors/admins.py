@@ -6,14 +6,13 @@ import functools
 import hashlib
 import secrets
 from datetime import datetime, timedelta
-from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import CursorResult, delete, func, select
+from sqlalchemy import delete, func, select
 
 from actors.models import AdminAccount, AdminSession, AdminSetupToken
-from federation.db import Database, utcnow
+from federation.db import Database, rowcount, utcnow
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 12
@@ -185,4 +184,4 @@ async def close_all_sessions(db: Database, admin_id: int) -> int:
         result = await session.execute(
             delete(AdminSession).where(AdminSession.admin_id == admin_id)
         )
-    return cast(CursorResult[Any], result).rowcount or 0
+    return rowcount(result)

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.errors import Message, NotFound, ValidationError
 from actors.models import Event, Organization, Participant
 from actors.text import display_name
 from federation.as2 import AS_CONTEXT
+from federation.db import rowcount
 from federation.handlers import HandlerRegistry, InboxContext
 from federation.models import LocalActor
 from federation.node import Federation
@@ -172,7 +173,7 @@ async def on_leave(ctx: InboxContext) -> None:
                 Participant.event_id == event.id, Participant.actor_uri == ctx.actor.uri
             )
         )
-        if cast(CursorResult[Any], result).rowcount:
+        if rowcount(result):
             await _move_up_waiting(ctx.federation, session, event, organizer)
 
 

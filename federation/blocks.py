@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import webfinger
 from federation.client import FetchError
-from federation.db import Database
+from federation.db import Database, rowcount
 from federation.models import (
     Block,
     BlockListVersion,
@@ -258,7 +258,7 @@ async def _sever(session: AsyncSession, matches: BlockList) -> dict[str, int]:
                 )
                 .execution_options(synchronize_session=False)
             )
-            dropped += result.rowcount or 0
+            dropped += rowcount(result)
     return {"followers": len(followers), "deliveries": dropped}
 
 
@@ -285,7 +285,7 @@ async def add(federation: Federation, target: Target, reason: str = "") -> dict[
 async def remove(federation: Federation, target: Target) -> None:
     async with federation.db.transaction() as session:
         result = await session.execute(delete(Block).where(Block.target == target.value))
-        if not result.rowcount:
+        if not rowcount(result):
             raise BlockError(f"{target.value} is not blocked")
         await _bump(session)
     await _changed(federation)

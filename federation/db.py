@@ -10,9 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
-from sqlalchemy import DateTime, String, event
+from sqlalchemy import CursorResult, DateTime, Result, String, Table, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -77,7 +77,8 @@ T = TypeVar("T")
 
 
 class Base(DeclarativeBase):
-    pass
+    # Every model here maps one table, which Core statements (bulk inserts) take as such.
+    __table__: ClassVar[Table]
 
 
 class Database:
@@ -229,3 +230,9 @@ def _sqlite_begin_immediate(connection: Any) -> None:
 
 def _sqlite_begin_deferred(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE touched: `execute` types its answer as any Result, though a
+    statement without RETURNING always gives a CursorResult."""
+    return cast(CursorResult[Any], result).rowcount or 0

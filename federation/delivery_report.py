@@ -47,7 +47,7 @@ async def queue_status(session: AsyncSession, *, now: datetime | None = None) ->
             # Shown even once its rows are pruned: the admin is the one who can resume it.
             given_up[host] = since
             hosts.setdefault(host, {"due": 0, "retrying": 0, "dead": 0, "delivered": 0})
-        else:
+        elif until is not None:
             unavailable[host] = until
     # unavailable: behind the breaker, probed again at that time; given_up: nothing is sent
     # until the host is heard from or an admin resumes it.

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, Exists, and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.db import Database
+from federation.db import Database, rowcount
 from federation.models import Delivery, DeliveryHost, DeliveryState, ReceivedActivity
 from federation.retry import (
     RETRY_SPAN,
@@ -24,7 +24,7 @@ from federation.retry import (
 )
 
 
-def host_resting(now: datetime) -> exists:
+def host_resting(now: datetime) -> Exists:
     """For a claim: the row's host is behind its breaker, or given up on."""
     return exists().where(
         and_(
@@ -133,7 +133,7 @@ async def sweep(session: AsyncSession, now: datetime) -> Swept:
         .values(state=DeliveryState.DEAD, last_error="gave up: the server is unavailable")
         .execution_options(synchronize_session=False)
     )
-    return Swept(too_old.rowcount or 0, unavailable.rowcount or 0, resumed)
+    return Swept(rowcount(too_old), rowcount(unavailable), resumed)
 
 
 async def resume(session: AsyncSession, hosts: list[str]) -> list[str]:
@@ -212,7 +212,7 @@ def _on_host(uri: str, host: str) -> bool:
     return uri.startswith((f"https://{host}/", f"http://{host}/"))
 
 
-def _not_in_flight(now: datetime) -> object:
+def _not_in_flight(now: datetime) -> ColumnElement[bool]:
     # A row a worker holds is that worker's to record.
     return or_(Delivery.lease_until.is_(None), Delivery.lease_until < now)
 

@@ -19,12 +19,12 @@ import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Hashable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Row, Select, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
-from federation.db import Database
+from federation.db import Database, rowcount
 from federation.leases import LeaseKeeper
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class LeaseLoop:
     def ours(self) -> ColumnElement[bool]:
         """Rows leased to this holder: a row whose lease ran out may be another's by now, and
         what this holder writes about it must not land."""
-        return self.model.lease_owner == self.name
+        return cast(ColumnElement[bool], self.model.lease_owner == self.name)
 
     async def claim(
         self, due: Select[Any], *columns: Any, now: datetime | None = None
@@ -148,7 +148,7 @@ class LeaseLoop:
                 .values(lease_until=None, lease_owner=None)
                 .execution_options(synchronize_session=False)
             )
-            return result.rowcount or 0
+            return rowcount(result)
 
     async def run(
         self, work: Callable[[], Awaitable[bool]], stop: asyncio.Event, wake: asyncio.Event

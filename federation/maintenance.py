@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 
-from federation.db import Database, utcnow
+from federation.db import Database, rowcount, utcnow
 from federation.models import Delivery, DeliveryState, ReceivedActivity
 
 # Senders retry for days (Mastodon about a week): a redelivery inside this window is still
@@ -42,4 +42,4 @@ async def prune(db: Database, *, now: datetime | None = None) -> Pruned:
                 Delivery.state == DeliveryState.DEAD, Delivery.last_attempt_at < now - KEEP_DEAD
             )
         )
-    return Pruned(received.rowcount or 0, delivered.rowcount or 0, dead.rowcount or 0)
+    return Pruned(rowcount(received), rowcount(delivered), rowcount(dead))

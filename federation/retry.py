@@ -173,7 +173,7 @@ def host_unavailable_until(
     ):
         return None
     doublings = min(consecutive_failures - BREAKER_MIN_FAILURES, 16)
-    return now + min(PROBE_FIRST_INTERVAL * 2**doublings, PROBE_MAX_INTERVAL)
+    return now + min(PROBE_FIRST_INTERVAL * (1 << doublings), PROBE_MAX_INTERVAL)
 
 
 def _as_utc(moment: datetime) -> datetime:

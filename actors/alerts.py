@@ -16,14 +16,14 @@ from typing import Any
 from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actors import alert_to_as, countries, hashtags, owned, vocabulary
+from actors import alert_to_as, countries, hashtags, owned, publishing, vocabulary
 from actors.errors import Message, Problems
 from actors.models import Alert, Organization
 from actors.organizations import resolve
 from actors.urls import http_url
 from actors.visibility import visible
 from federation.db import utcnow
-from federation.delivery import LANE_PRIORITY
+from federation.delivery import LANE_PRIORITY as URGENT
 from federation.models import LocalActor
 from federation.node import Federation
 
@@ -180,32 +180,19 @@ async def raise_alert(federation: Federation, data: AlertInput, *, org: str | No
         )
         session.add(alert)
         await session.flush()
-        await federation.publish(
-            session,
-            alert_to_as.activity(
-                "Create", federation.config.base_url, federation.new_id, alert, actor
-            ),
-            actor=actor,
-            priority=LANE_PRIORITY,
+        await publishing.send(
+            federation, session, "Create", alert_to_as.activity, alert, actor, priority=URGENT
         )
     return alert
-
-
-def _advance(alert: Alert) -> None:
-    # Mastodon applies an Update only when `updated` moves forward (to the second).
-    alert.updated_at = max(utcnow(), alert.updated_at + timedelta(seconds=1)).replace(microsecond=0)
-    alert.relayed_version = alert.updated_at
 
 
 async def _send_update(
     federation: Federation, session: AsyncSession, alert: Alert, actor: LocalActor
 ) -> None:
-    await federation.publish(
-        session,
-        alert_to_as.activity("Update", federation.config.base_url, federation.new_id, alert, actor),
-        actor=actor,
-        priority=LANE_PRIORITY,
+    await publishing.changed(
+        federation, session, alert_to_as.activity, alert, actor, priority=URGENT
     )
+    alert.relayed_version = alert.updated_at  # ours: never relayed back to us
 
 
 async def update(federation: Federation, uri: str, data: AlertInput) -> Alert:
@@ -215,7 +202,6 @@ async def update(federation: Federation, uri: str, data: AlertInput) -> Alert:
         alert, _organization, actor = await own_alert(session, uri=uri)
         for name, value in values.items():
             setattr(alert, name, value)
-        _advance(alert)
         await _send_update(federation, session, alert, actor)
     return alert
 
@@ -225,7 +211,6 @@ async def resolve_alert(federation: Federation, uri: str) -> Alert:
     async with federation.db.transaction() as session:
         alert, _organization, actor = await own_alert(session, uri=uri)
         alert.status = "resolved"
-        _advance(alert)
         await _send_update(federation, session, alert, actor)
     return alert
 
@@ -234,17 +219,10 @@ async def withdraw(federation: Federation, uri: str) -> Alert:
     """Withdraw an alert raised in error: 410 with a Tombstone, and `Delete` to followers."""
     async with federation.db.transaction() as session:
         alert, _organization, actor = await own_alert(session, uri=uri)
-        alert.deleted_at = utcnow()
-        _advance(alert)
-        await federation.retract_from_outbox(session, alert.uri)
-        await federation.publish(
-            session,
-            alert_to_as.activity(
-                "Delete", federation.config.base_url, federation.new_id, alert, actor
-            ),
-            actor=actor,
-            priority=LANE_PRIORITY,
+        await publishing.withdrawn(
+            federation, session, alert_to_as.activity, alert, actor, priority=URGENT
         )
+        alert.relayed_version = alert.updated_at
     return alert
 
 

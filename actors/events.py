@@ -15,7 +15,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actors import countries, event_to_as, hashtags, owned, solidarity_days, vocabulary
+from actors import (
+    countries,
+    event_to_as,
+    hashtags,
+    owned,
+    publishing,
+    solidarity_days,
+    vocabulary,
+)
 from actors.errors import Message, Problems, ValidationError
 from actors.models import Event, Organization, Participant, Reply
 from actors.organizations import resolve
@@ -216,13 +224,7 @@ async def publish(
         )
         session.add(event)
         await session.flush()
-        await federation.publish(
-            session,
-            event_to_as.activity(
-                "Create", federation.config.base_url, federation.new_id, event, actor
-            ),
-            actor=actor,
-        )
+        await publishing.send(federation, session, "Create", event_to_as.activity, event, actor)
     return event
 
 
@@ -247,25 +249,13 @@ async def _going(session: AsyncSession, event: Event) -> int:
     ).scalar_one()
 
 
-def _advance(event: Event) -> None:
-    # Mastodon re-renders an updated post only when `updated` moves forward, and `updated` is
-    # published to the second: two edits within one second must still differ.
-    event.updated_at = max(utcnow(), event.updated_at + timedelta(seconds=1)).replace(microsecond=0)
-
-
 async def _send_update(
     federation: Federation, session: AsyncSession, event: Event, actor: LocalActor
 ) -> None:
     count = await _going(session, event)
-    update = event_to_as.activity(
-        "Update",
-        federation.config.base_url,
-        federation.new_id,
-        event,
-        actor,
-        participant_count=count,
+    await publishing.changed(
+        federation, session, event_to_as.activity, event, actor, participant_count=count
     )
-    await federation.publish(session, update, actor=actor)
 
 
 async def edit(federation: Federation, uri: str, data: EventInput) -> Event:
@@ -276,7 +266,6 @@ async def edit(federation: Federation, uri: str, data: EventInput) -> Event:
         await _with_day_hashtag(session, checked)
         for name, value in checked.values.items():
             setattr(event, name, value)
-        _advance(event)
         await _send_update(federation, session, event, actor)
     return event
 
@@ -286,7 +275,6 @@ async def cancel(federation: Federation, uri: str) -> Event:
     async with federation.db.transaction() as session:
         event, _organization, actor = await own_event(session, uri=uri)
         event.status = "cancelled"
-        _advance(event)
         await _send_update(federation, session, event, actor)
     return event
 
@@ -295,17 +283,7 @@ async def delete(federation: Federation, uri: str) -> Event:
     """Withdraw an event: it answers 410 with a Tombstone, and followers get `Delete`."""
     async with federation.db.transaction() as session:
         event, _organization, actor = await own_event(session, uri=uri)
-        event.deleted_at = utcnow()
-        _advance(event)
-        # Servers reading our outbox later (Gancio does, on follow) must not revive it.
-        await federation.retract_from_outbox(session, event.uri)
-        await federation.publish(
-            session,
-            event_to_as.activity(
-                "Delete", federation.config.base_url, federation.new_id, event, actor
-            ),
-            actor=actor,
-        )
+        await publishing.withdrawn(federation, session, event_to_as.activity, event, actor)
     return event
 
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actors import day_to_as, hashtags, owned
+from actors import day_to_as, hashtags, owned, publishing
 from actors.errors import Message, Problems
 from actors.models import Event, Organization, SolidarityDay
 from actors.organizations import resolve
@@ -99,16 +99,8 @@ async def declare(
         )
         session.add(day)
         await session.flush()
-        document = day_to_as.activity(
-            "Create", federation.config.base_url, federation.new_id, day, actor
-        )
-        await federation.publish(session, document, actor=actor)
+        await publishing.send(federation, session, "Create", day_to_as.activity, day, actor)
     return day
-
-
-def _advance(day: SolidarityDay) -> None:
-    # Mastodon applies an Update only when `updated` moves forward (to the second).
-    day.updated_at = max(utcnow(), day.updated_at + timedelta(seconds=1)).replace(microsecond=0)
 
 
 async def edit(federation: Federation, uri: str, data: DayInput) -> SolidarityDay:
@@ -118,11 +110,7 @@ async def edit(federation: Federation, uri: str, data: DayInput) -> SolidarityDa
         day, _organization, actor = await own_day(session, uri=uri)
         for name, value in values.items():
             setattr(day, name, value)
-        _advance(day)
-        document = day_to_as.activity(
-            "Update", federation.config.base_url, federation.new_id, day, actor
-        )
-        await federation.publish(session, document, actor=actor)
+        await publishing.changed(federation, session, day_to_as.activity, day, actor)
     return day
 
 
@@ -130,13 +118,7 @@ async def delete(federation: Federation, uri: str) -> SolidarityDay:
     """Withdraw a day: it answers 410 with a Tombstone, and followers get `Delete`."""
     async with federation.db.transaction() as session:
         day, _organization, actor = await own_day(session, uri=uri)
-        day.deleted_at = utcnow()
-        _advance(day)
-        await federation.retract_from_outbox(session, day.uri)
-        document = day_to_as.activity(
-            "Delete", federation.config.base_url, federation.new_id, day, actor
-        )
-        await federation.publish(session, document, actor=actor)
+        await publishing.withdrawn(federation, session, day_to_as.activity, day, actor)
     return day
 
 

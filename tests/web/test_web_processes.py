@@ -85,6 +85,16 @@ async def test_three_web_processes_serve_one_node(start_node, tmp_path):
         await eventually(lambda: asyncio.sleep(0, len(helpers_of(process.pid))), expect=2)
         helpers = helpers_of(process.pid)
 
+        async def every_process_answers():
+            # A helper takes connections as soon as it binds, before it can answer them: on a
+            # loaded machine, one still starting would hold the follow's fetch past its limit.
+            statuses = await asyncio.gather(
+                *(answers(beta.url("/nodeinfo/2.1")) for _ in range(12))
+            )
+            return all(status == 200 for status in statuses)
+
+        await eventually(every_process_answers, expect=True, timeout=60)
+
         # The follow reaches whichever process accepts the connection; the first process
         # handles it and delivers the Accept.
         async with alpha.db.read() as session:

@@ -22,7 +22,7 @@ from typing import Any
 
 from babel import Locale
 from babel.languages import get_official_languages
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -136,11 +136,13 @@ async def _load(db: Database) -> None:
                 session.add(PlaceData(id=1, version=version, places=len(places)))
             await session.flush()
             for start in range(0, len(places), _BATCH):
-                await session.execute(Place.__table__.insert(), places[start : start + _BATCH])
+                await session.execute(insert(Place), places[start : start + _BATCH])
             for start in range(0, len(names), _BATCH):
-                await session.execute(PlaceName.__table__.insert(), names[start : start + _BATCH])
+                await session.execute(insert(PlaceName), names[start : start + _BATCH])
             # Every event is placed again: the data under the cities may have changed.
-            await session.execute(Event.__table__.update().values(geo_source=None))
+            await session.execute(
+                update(Event).values(geo_source=None).execution_options(synchronize_session=False)
+            )
     except IntegrityError:
         return  # another process inserted the marker first and has loaded the table
     log.info("place table loaded: %s places, %s names (%s)", len(places), len(names), version)

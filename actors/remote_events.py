@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actors import as_to_day, remote_days
+from actors import as_to_day, places, remote_days
 from actors.as_to_event import NotAnEvent, event_fields
 from actors.models import Event, Reply, SolidarityDay
 from actors.ownership import NODE_ACTOR_TYPES, may_change, may_withdraw
@@ -69,7 +69,9 @@ async def _store(
         log.info("event %s: change from %s refused (not its owner)", fields["uri"], sender)
         return False
     if event is None:
-        session.add(Event(is_local=False, document=document, **fields))
+        event = Event(is_local=False, document=document, **fields)
+        await places.place_event(session, event)
+        session.add(event)
         return True
     if fields["updated_at"] <= event.updated_at:
         return False  # a stale or repeated Update changes nothing
@@ -78,6 +80,7 @@ async def _store(
             setattr(event, name, value)
     event.document = document
     event.deleted_at = None
+    await places.place_event(session, event)
     return True
 
 

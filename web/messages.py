@@ -69,6 +69,14 @@ WORDING: dict[Message, str] = {
     Message.YOUR_NAME_REQUIRED: _("Please give your name."),
     Message.EMAIL_INVALID: _("That email address does not look right."),
     Message.NO_REGISTRATIONS: _("This event does not take registrations."),
+    Message.PLACE_REQUIRED: _("Write the name of a city or town."),
+    Message.PLACE_TOO_LONG: _("The place is longer than %(limit)s characters."),
+    Message.PLACE_UNKNOWN: _(
+        "No city or town called “%(value)s” is known here: check the spelling, or try a larger "
+        "town nearby."
+    ),
+    Message.RADIUS_UNREADABLE: _("“%(value)s” is not a distance: write a number of km like 50."),
+    Message.RADIUS_RANGE: _("The distance must be between %(low)s and %(high)s km."),
     Message.HANDLE_INVALID: _(
         "Invalid organization handle “%(value)s”: use 1-30 lower-case letters, digits or _."
     ),

@@ -85,6 +85,9 @@ async def public_pages(start_node):
         "alerts": node.url("/alerts"),
         "organization": node.url("/actors/workers"),
         "tag": node.url("/tags/mayday"),
+        "near": node.url("/near"),
+        "near results": node.url("/near?place=Lisbonne&radius=50"),
+        "near refused": node.url("/near?place=Xqzzyville"),
     }
 
 
@@ -103,8 +106,10 @@ async def test_the_public_pages_have_no_axe_violation(public_pages):
                 )
                 page = await context.new_page()
                 for name, url in pages.items():
-                    response = await page.goto(f"{url}?lang={lang}")
-                    assert response is not None and response.status == 200, (name, lang)
+                    joiner = "&" if "?" in url else "?"
+                    response = await page.goto(f"{url}{joiner}lang={lang}")
+                    expected = 400 if name == "near refused" else 200
+                    assert response is not None and response.status == expected, (name, lang)
                     problems = await violations(page)
                     if problems:
                         found[f"{name} ({lang}, {viewport[0]}px)"] = problems
@@ -139,5 +144,30 @@ async def test_the_tag_page_reads_on_a_phone_without_javascript(public_pages):
                 assert title in main
             await page.get_by_role("link", name="May Day march").click()
             await page.wait_for_url(pages["action"])
+        finally:
+            await browser.close()
+
+
+async def test_near_you_works_on_a_360px_phone_without_javascript(public_pages):
+    _node, pages = public_pages
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            context = await browser.new_context(
+                viewport={"width": 360, "height": 740},
+                is_mobile=True,
+                java_script_enabled=False,
+                locale="pt",
+            )
+            page = await context.new_page()
+            await page.goto(pages["near"] + "?lang=pt")
+            await page.get_by_label("Cidade ou localidade").fill("Lisbon")
+            await page.get_by_role("button", name="Procurar").click()
+            await page.wait_for_url("**/near?place=Lisbon*")
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(SHOTS / "50-near-phone.png"), full_page=True)
+            assert await page.evaluate("document.documentElement.scrollWidth") <= 360
+            results = await page.locator("ol.near").inner_text()
+            assert "May Day march" in results and " km" in results
         finally:
             await browser.close()

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from sqlalchemy import func, select
 
+from federation import heartbeats
 from federation.client import tls_context
 from federation.db import Database, utcnow
 from federation.models import (
@@ -140,16 +141,37 @@ class Doctor:
             for what, since in (("a new delivery", waiting), ("a received activity", received))
             if since is not None and now - since > STUCK
         ]
+        running = await heartbeats.alive(db, now=now)
+        start_one = (
+            "Start `iwsn worker` (docker compose: the worker service), or `iwsn serve` "
+            "without --no-workers."
+        )
         if stuck:
             self.note(
                 FAIL,
                 "workers",
-                f"{' and '.join(stuck)} without being taken: no worker is running. Start "
-                "`iwsn worker` (docker compose: the worker service), or `iwsn serve` "
-                "without --no-workers.",
+                f"{' and '.join(stuck)} without being taken: no worker is running. {start_one}",
+            )
+        elif not running:
+            last = await heartbeats.last_beat(db)
+            since = (
+                f"the last one stopped {_minutes(now - last)} ago"
+                if last is not None
+                else "none has run yet"
+            )
+            self.note(
+                FAIL,
+                "workers",
+                f"no process is running the background work ({since}): nothing would be "
+                f"delivered or received. {start_one}",
             )
         else:
-            self.note(OK, "workers", "nothing new is waiting: the queue moves")
+            names = ", ".join(row.name for row in running)
+            self.note(
+                OK,
+                "workers",
+                f"{len(running)} running ({names}), nothing new is waiting: the queue moves",
+            )
         if dead:
             self.note(
                 WARN,

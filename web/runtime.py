@@ -7,6 +7,7 @@ import contextlib
 import logging
 
 from actors.bootstrap import BootstrapResult, bootstrap, register_handlers
+from federation import heartbeats
 from federation.db import Database
 from federation.delivery import DeliveryWorker
 from federation.handlers import HandlerRegistry
@@ -51,6 +52,9 @@ class Node:
         """Delivery workers, the inbox processor and housekeeping: the node's background work."""
         self._stop.clear()
         self._worker_tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
+        self._worker_tasks.append(
+            asyncio.create_task(heartbeats.keep_beating(self.db, self._stop), name="heartbeat")
+        )
         self.start_inbox_processor()
         for index in range(count):
             worker = DeliveryWorker(self.federation, poll_interval=self.settings.poll_seconds)
@@ -84,6 +88,7 @@ class Node:
                 pruned = await prune(self.db)
                 if pruned.received or pruned.delivered or pruned.dead:
                     log.info("pruned %s", pruned)
+                await heartbeats.prune(self.db)
             except Exception:
                 log.exception("housekeeping failed; trying again later")
             with contextlib.suppress(TimeoutError):

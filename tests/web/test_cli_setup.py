@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 from pathlib import Path
 
-from support import create_database, drop_database, run_iwsn
+from support import IWSN, create_database, drop_database, run_iwsn
+
+from federation import heartbeats
+from federation.db import Database
 
 
 async def production_env(tmp_path: Path) -> dict[str, str]:
@@ -51,6 +56,11 @@ async def test_doctor_says_what_is_wrong_and_exits_1(tmp_path):
         result = await run_iwsn(env, "doctor", check=False)
         assert result.returncode == 1
         assert "ok    database: reachable, schema up to date" in result.stdout
+        # Nothing waits in the queues of a new node, yet no worker has ever run.
+        assert (
+            "FAIL  workers: no process is running the background work (none has run yet)"
+            in result.stdout
+        ), result.stdout
         assert (
             "FAIL  nodeinfo: https://iwsn-doctor.invalid/.well-known/nodeinfo cannot be reached "
             "from here: the name does not resolve" in result.stdout
@@ -58,4 +68,38 @@ async def test_doctor_says_what_is_wrong_and_exits_1(tmp_path):
         assert "Traceback" not in result.stderr
     finally:
         if "IWSN_DATABASE_URL" in env:
+            await drop_database(env["IWSN_DATABASE_URL"])
+
+
+async def test_doctor_sees_a_worker_run_and_stop_on_an_idle_node(tmp_path):
+    env = await production_env(tmp_path)
+    env.setdefault("IWSN_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'data' / 'iwsn.sqlite3'}")
+    db = Database(env["IWSN_DATABASE_URL"])
+    worker = None
+    try:
+        await run_iwsn(env, "setup")
+        worker = await asyncio.create_subprocess_exec(
+            IWSN, "worker", env={**os.environ, **env}, stderr=asyncio.subprocess.DEVNULL
+        )
+        while not await heartbeats.alive(db):
+            assert worker.returncode is None, "the worker exited"
+            await asyncio.sleep(0.05)
+        running = await run_iwsn(env, "doctor", check=False)
+        assert f"ok    workers: 1 running ({heartbeats.process_name().split(':')[0]}:" in (
+            running.stdout
+        ), running.stdout
+        worker.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(worker.wait(), 60) == 0
+        worker = None
+        stopped = await run_iwsn(env, "doctor", check=False)
+        assert (
+            "FAIL  workers: no process is running the background work (the last one stopped 0 "
+            "minutes ago)" in stopped.stdout
+        ), stopped.stdout
+    finally:
+        if worker is not None and worker.returncode is None:
+            worker.kill()
+            await worker.wait()
+        await db.dispose()
+        if "IWSN_DATABASE_URL" in env and not env["IWSN_DATABASE_URL"].startswith("sqlite"):
             await drop_database(env["IWSN_DATABASE_URL"])

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from test_admin import PASSWORD, client, csrf_from, login, setup_admin
 
+from federation import heartbeats
 from federation.db import utcnow
 from federation.models import DeliveryHost
 
@@ -57,3 +59,21 @@ async def test_the_dashboard_shows_an_unavailable_server_and_resumes_it(start_no
         assert (await host_row(node, "gone.example")).unavailable_since is None
         page = await http.get("/admin")
         assert "nothing is sent to it until it is heard from" not in page.text
+
+
+async def test_the_dashboard_says_whether_background_work_runs(start_node):
+    working = await start_node("alpha")
+    idle = await start_node("beta", workers=0)
+    while not await heartbeats.alive(working.db):  # the first beat is the task's first step
+        await asyncio.sleep(0.01)
+    for node in (working, idle):
+        await setup_admin(node)
+    async with client(working) as http:
+        await login(http, "admin", PASSWORD)
+        page = await http.get("/admin")
+        assert "Background work: 1 process is sending and receiving." in page.text
+        assert "No process is sending or receiving" not in page.text
+    async with client(idle) as http:
+        await login(http, "admin", PASSWORD)
+        page = await http.get("/admin?lang=de")
+        assert "Kein Prozess sendet oder empfängt" in page.text

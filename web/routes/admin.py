@@ -14,7 +14,7 @@ from actors import admins
 from actors.errors import ValidationError
 from actors.models import Event, Reply
 from actors.organizations import all_organizations, by_name, update_profile
-from federation import follows
+from federation import follows, heartbeats
 from federation.client import FetchError
 from federation.delivery import queue_status, resume_host
 from federation.models import Follower, Following, LocalActor
@@ -141,6 +141,7 @@ async def dashboard(request: Request) -> Response:
         followers = await follows.latest(session, Follower)
         following = await follows.latest(session, Following)
         queue = await queue_status(session)
+    working = await heartbeats.alive(node.db)
     names = {actor.id: org.name for org, actor in organizations}
     return request.app.state.templates.render(
         request,
@@ -151,6 +152,7 @@ async def dashboard(request: Request) -> Response:
             "following": following,
             "names": names,
             "queue": queue,
+            "working": len(working),
             "flash_error": request.session.pop("flash_error", None),
         },
     )

@@ -1,6 +1,6 @@
 """worker heartbeats: which processes run background work, and when they last said so
 
-Revision ID: 0017
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-02 22:00:00.000000
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017"
+revision: str = "0012"
 down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -81,6 +81,21 @@ class Message(StrEnum):
     RADIUS_UNREADABLE = "radius_unreadable"
     RADIUS_RANGE = "radius_range"
 
+    # The contact form (and other public forms: their anti-abuse checks).
+    EMAIL_REQUIRED = "email_required"
+    TOPIC_UNKNOWN = "topic_unknown"
+    MESSAGE_REQUIRED = "message_required"
+    MESSAGE_TOO_LONG = "message_too_long"
+    FIELD_TOO_LONG = "field_too_long"
+    NO_MARKUP = "no_markup"
+    FORM_TOO_FAST = "form_too_fast"
+    FORM_EXPIRED = "form_expired"
+    FORM_AUTOMATED = "form_automated"
+    FORWARD_ADDRESS_INVALID = "forward_address_invalid"
+    TOO_MANY_ADDRESSES = "too_many_addresses"
+    RETENTION_RANGE = "retention_range"
+    REPLY_REQUIRED = "reply_required"
+
     # Organizations.
     HANDLE_INVALID = "handle_invalid"
     HANDLE_RESERVED = "handle_reserved"
@@ -96,6 +111,7 @@ class Message(StrEnum):
     DAY_NOT_FOUND = "day_not_found"
     ORGANIZATION_NOT_FOUND = "organization_not_found"
     PARTICIPANT_NOT_FOUND = "participant_not_found"
+    CONTACT_MESSAGE_NOT_FOUND = "contact_message_not_found"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -301,3 +301,37 @@ class AlertSettings(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     relay: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ContactMessage(Base):
+    """A message someone sent through the contact form. Private: it stays on this node (no
+    AS2 mapper reads this table) and is deleted after the retention the admin sets."""
+
+    __tablename__ = "contact_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    organization: Mapped[str] = mapped_column(String(200), default="")
+    topic: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    # The language the form was filled in: the reply is worded in it.
+    language: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ContactSettings(Base):
+    """Where contact messages are forwarded and how long they are kept: one row (absent: the
+    defaults, no forwarding)."""
+
+    __tablename__ = "contact_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Addresses, one per line.
+    forward_to: Mapped[str] = mapped_column(Text, default="")
+    # The language forwarded messages are introduced in: the admin's who set the addresses.
+    forward_language: Mapped[str] = mapped_column(String(16), default="en")
+    retention_days: Mapped[int] = mapped_column(Integer, default=365)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

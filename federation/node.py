@@ -44,6 +44,7 @@ class Federation:
         )
         self.delivery_wake = asyncio.Event()
         self.inbox_wake = asyncio.Event()
+        self._other_wakes: dict[str, asyncio.Event] = {}
         self.wakeups = Wakeups(db.url, self._woken)
         self.inbox_writer = InboxWriter(db, self._inbox_written)
         # Queries find the block list, to leave out what came from blocked servers.
@@ -51,8 +52,17 @@ class Federation:
         db.read_sessions.configure(info={"blocks": self.blocks})
 
     def _woken(self, kind: str) -> None:
-        wakes = {"delivery": self.delivery_wake, "blocks": self.blocks_wake}
+        wakes = {"delivery": self.delivery_wake, "blocks": self.blocks_wake, **self._other_wakes}
         wakes.get(kind, self.inbox_wake).set()
+
+    def wake_event(self, kind: str) -> asyncio.Event:
+        """The event set when `kind` work is announced by this process or another: for queues
+        that layers above keep on the same wake-ups (the outgoing mail)."""
+        event = self._other_wakes.get(kind)
+        if event is None:
+            event = self._other_wakes[kind] = asyncio.Event()
+            self.wakeups.kinds.add(kind)
+        return event
 
     def _delivery_enqueued(self) -> None:
         self.delivery_wake.set()

@@ -60,6 +60,8 @@ class Wakeups:
         self.database_url = database_url
         self.on_wake = on_wake
         self.is_postgresql = make_url(database_url).get_backend_name() == "postgresql"
+        # The queues of this layer, and any a layer above adds (Federation.wake_event).
+        self.kinds: set[str] = set(KINDS)
         self._dir = None if self.is_postgresql else sqlite_socket_dir(database_url)
         self._own: Path | None = None
         self._sender: socket.socket | None = None
@@ -99,12 +101,12 @@ class Wakeups:
             await self._listen_sqlite(stop)
 
     def _heard(self, kind: str) -> None:
-        if kind in KINDS:
+        if kind in self.kinds:
             self.on_wake(kind)
 
     def _heard_everything(self) -> None:
         """Once listening: work committed before that moment would otherwise wait for a poll."""
-        for kind in sorted(KINDS):
+        for kind in sorted(self.kinds):
             self.on_wake(kind)
 
     async def _listen_sqlite(self, stop: asyncio.Event) -> None:

@@ -5,6 +5,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
+import actors.mail.models
 import actors.models  # noqa: F401  (registers the domain's tables on the metadata)
 import federation.models  # noqa: F401
 import web.throttle  # noqa: F401  (the login and form throttle's table)

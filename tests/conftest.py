@@ -1,3 +1,3 @@
 """Fixtures live in support.py, beside the helpers tests import from it."""
 
-from support import sink_factory, start_node  # noqa: F401
+from support import sink_factory, smtp_catcher, start_node  # noqa: F401

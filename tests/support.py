@@ -11,7 +11,7 @@ import os
 import socket
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -293,3 +293,87 @@ async def run_iwsn(env: dict[str, str], *args: str, check: bool = True) -> Comma
     if check:
         assert result.returncode == 0, result.stderr
     return result
+
+
+@dataclass
+class CaughtMail:
+    sender: str
+    recipients: list[str]
+    message: Any  # email.message.EmailMessage
+
+
+@dataclass
+class SmtpCatcher:
+    """A real SMTP server (aiosmtpd) on a loopback port that keeps what it is sent.
+
+    It can be stopped and started again at the same address (a mail server down, then back),
+    refuse recipients with a 5xx (`refuse`), and require a login (`credentials`)."""
+
+    port: int
+    caught: list[CaughtMail] = field(default_factory=list)
+    refuse: dict[str, str] = field(default_factory=dict)
+    credentials: tuple[str, str] | None = None
+    controller: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult
+
+        catcher = self
+
+        class Handler:
+            async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+                if address in catcher.refuse:
+                    return catcher.refuse[address]
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
+            async def handle_DATA(self, server, session, envelope):
+                from email import message_from_bytes, policy
+
+                message = message_from_bytes(envelope.original_content, policy=policy.default)
+                catcher.caught.append(
+                    CaughtMail(envelope.mail_from, list(envelope.rcpt_tos), message)
+                )
+                return "250 Message accepted"
+
+        def authenticate(server, session, envelope, mechanism, auth_data):
+            wanted = catcher.credentials
+            given = (auth_data.login.decode(), auth_data.password.decode())
+            return AuthResult(success=wanted is not None and given == wanted)
+
+        options: dict[str, Any] = {}
+        if self.credentials is not None:
+            options = {"authenticator": authenticate, "auth_require_tls": False}
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, **options)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def to(self, address: str) -> list[Any]:
+        return [mail.message for mail in self.caught if address in mail.recipients]
+
+
+@pytest.fixture
+def smtp_catcher() -> Iterator[Callable[..., SmtpCatcher]]:
+    """`smtp_catcher()` makes an SMTP catcher on a free loopback port, not yet started."""
+    made: list[SmtpCatcher] = []
+
+    def make(**options: Any) -> SmtpCatcher:
+        sock = free_socket()
+        port = sock.getsockname()[1]
+        sock.close()
+        catcher = SmtpCatcher(port, **options)
+        made.append(catcher)
+        return catcher
+
+    yield make
+    for catcher in made:
+        catcher.stop()

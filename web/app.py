@@ -20,18 +20,21 @@ from actors.errors import NotFound, ValidationError
 from web import i18n, messages
 from web.alert_banner import AlertBannerMiddleware
 from web.auth import AdminSessions, csrf_token
+from web.form_guard import FormGuard
 from web.inbox_endpoint import InboxEndpoint
-from web.labels import alert_asked, alert_place, ask_label, kind_label
+from web.labels import alert_asked, alert_place, ask_label, kind_label, topic_label
 from web.negotiation import wants_activity_json
 from web.routes import (
     activitypub,
     admin,
     admin_alerts,
     admin_blocks,
+    admin_contact,
     admin_days,
     admin_events,
     admin_participants,
     alerts,
+    contact,
     days,
     events,
     feeds,
@@ -113,6 +116,7 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
             *alerts.routes,
             *tags.routes,
             *near.routes,
+            *contact.routes,
             *pages.routes,
             *admin.routes,
             *admin_events.routes,
@@ -120,6 +124,7 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
             *admin_days.routes,
             *admin_participants.routes,
             *admin_blocks.routes,
+            *admin_contact.routes,
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[
@@ -151,6 +156,7 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
             "node_domain": settings.domain,
             "csrf_token": csrf_token,
             "kind_label": kind_label,
+            "topic_label": topic_label,
             "alert_place": alert_place,
             "alert_asked": alert_asked,
             "ask_label": ask_label,
@@ -163,5 +169,13 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
     # Registrations on assembly pages: generous for a union office behind one address.
     app.state.register_throttle = Throttle(
         node.db, "register", max_attempts=30, window_seconds=3600
+    )
+    # The contact form: a few messages an hour per client address and per e-mail address.
+    app.state.contact_guard = FormGuard(settings.secret_key, "contact")
+    app.state.contact_address_throttle = Throttle(
+        node.db, "contact-address", max_attempts=5, window_seconds=3600
+    )
+    app.state.contact_email_throttle = Throttle(
+        node.db, "contact-email", max_attempts=3, window_seconds=3600
     )
     return app

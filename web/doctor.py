@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from sqlalchemy import func, select
 
+from actors.mail import smtp
 from federation import heartbeats
 from federation.client import tls_context
 from federation.db import Database, utcnow
@@ -62,6 +63,7 @@ class Doctor:
 
     async def run(self) -> list[Finding]:
         self.configuration()
+        await self.smtp()
         db = Database(self.settings.database_url)
         try:
             if await self.database(db):
@@ -94,6 +96,25 @@ class Doctor:
             )
         else:
             self.note(OK, "settings", f"production settings for {self.settings.base_url}/")
+
+    async def smtp(self) -> None:
+        """Connect to the mail server as the mail worker does; send nothing."""
+        server = self.settings.smtp
+        if server is None:
+            self.note(
+                WARN,
+                "mail",
+                "not set (IWSN_SMTP_URL): the node keeps its mail in the queue, unsent; "
+                "the admin pages show it as not sent",
+            )
+            return
+        where = f"{server.host}:{server.port}"
+        try:
+            done = await smtp.check(server)
+        except smtp.SendFailed as failure:
+            self.note(FAIL, "mail", f"{where} does not work: {failure.reason}")
+            return
+        self.note(OK, "mail", f"{where} works: {done}; mail comes from {self.settings.mail_from}")
 
     async def database(self, db: Database) -> bool:
         try:

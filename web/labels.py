@@ -55,3 +55,17 @@ def alert_asked(alert: Any) -> str:
     if alert.ask_text and kinds:
         return f"{alert.ask_text} ({kinds})"
     return alert.ask_text or kinds
+
+
+# What a contact message is about (actors.contact.TOPICS), as the form offers it.
+TOPIC_LABELS = {
+    "question": _("A question"),
+    "idea": _("An idea or a proposal"),
+    "press": _("Press and media"),
+    "joining": _("Joining the network"),
+    "other": _("Something else"),
+}
+
+
+def topic_label(topic: str) -> str:
+    return translate(TOPIC_LABELS.get(topic, TOPIC_LABELS["other"]))

@@ -77,6 +77,24 @@ WORDING: dict[Message, str] = {
     ),
     Message.RADIUS_UNREADABLE: _("“%(value)s” is not a distance: write a number of km like 50."),
     Message.RADIUS_RANGE: _("The distance must be between %(low)s and %(high)s km."),
+    Message.EMAIL_REQUIRED: _("Give an e-mail address we can answer you at."),
+    Message.TOPIC_UNKNOWN: _("Choose what your message is about."),
+    Message.MESSAGE_REQUIRED: _("Write your message."),
+    Message.MESSAGE_TOO_LONG: _("The message is longer than %(limit)s characters."),
+    Message.FIELD_TOO_LONG: _("This is longer than %(limit)s characters."),
+    Message.NO_MARKUP: _("Write plain text, without HTML tags such as <script> or <a>."),
+    Message.FORM_TOO_FAST: _(
+        "That was very fast: please read your message over, then send it again."
+    ),
+    Message.FORM_EXPIRED: _("This form is too old or damaged. Please send it again."),
+    Message.FORM_AUTOMATED: _(
+        "This form was filled in by a program, so it was not sent. If you are a person, "
+        "please send it again."
+    ),
+    Message.FORWARD_ADDRESS_INVALID: _("“%(value)s” is not an e-mail address."),
+    Message.TOO_MANY_ADDRESSES: _("At most %(limit)s addresses."),
+    Message.RETENTION_RANGE: _("Keep messages between %(low)s and %(high)s days."),
+    Message.REPLY_REQUIRED: _("Write your answer."),
     Message.HANDLE_INVALID: _(
         "Invalid organization handle “%(value)s”: use 1-30 lower-case letters, digits or _."
     ),
@@ -91,6 +109,7 @@ WORDING: dict[Message, str] = {
     Message.DAY_NOT_FOUND: _("No such solidarity day on this node."),
     Message.ORGANIZATION_NOT_FOUND: _("No such organization on this node."),
     Message.PARTICIPANT_NOT_FOUND: _("No such participant."),
+    Message.CONTACT_MESSAGE_NOT_FOUND: _("No such contact message (it may have been deleted)."),
 }
 # A message without words would fail only when someone first meets it: fail at start instead.
 if missing := set(Message) - set(WORDING):

@@ -5,8 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 
+from actors import contact
 from actors.bootstrap import BootstrapResult, bootstrap, register_handlers
+from actors.mail import queue as mail_queue
+from actors.mail.queue import MailQueue
+from actors.mail.worker import MailWorker
 from federation import heartbeats
 from federation.db import Database
 from federation.delivery import DeliveryWorker
@@ -14,6 +19,7 @@ from federation.handlers import HandlerRegistry
 from federation.inbox_queue import InboxProcessor
 from federation.maintenance import prune
 from federation.node import Federation
+from web.mail import MailTemplates
 from web.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -26,6 +32,12 @@ class Node:
         registry = HandlerRegistry()
         register_handlers(registry)
         self.federation = Federation(settings.federation_config(), self.db, registry)
+        self.mail_wake = self.federation.wake_event(mail_queue.WAKE_KIND)
+        self.mail = MailQueue(
+            MailTemplates(settings.node_name, settings.base_url),
+            sender=settings.mail_from,
+            announce=self._mail_queued,
+        )
         self._stop = asyncio.Event()
         self._worker_tasks: list[asyncio.Task[None]] = []
         self._listening = False
@@ -48,14 +60,20 @@ class Node:
         )
         self._worker_tasks.append(asyncio.create_task(watch, name="blocks"))
 
+    def _mail_queued(self) -> None:
+        self.mail_wake.set()
+        self.federation.wakeups.after_commit(mail_queue.WAKE_KIND)
+
     def start_workers(self, count: int = 1) -> None:
-        """Delivery workers, the inbox processor and housekeeping: the node's background work."""
+        """Delivery workers, the inbox processor, the mail worker and housekeeping: the node's
+        background work."""
         self._stop.clear()
         self._worker_tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
         self._worker_tasks.append(
             asyncio.create_task(heartbeats.keep_beating(self.db, self._stop), name="heartbeat")
         )
         self.start_inbox_processor()
+        self.start_mail_worker()
         for index in range(count):
             worker = DeliveryWorker(self.federation, poll_interval=self.settings.poll_seconds)
             task = asyncio.create_task(
@@ -71,6 +89,23 @@ class Node:
             asyncio.create_task(
                 processor.run(self._stop, self.federation.inbox_wake), name="inbox-processor"
             )
+        )
+
+    def start_mail_worker(self) -> None:
+        """Without an SMTP server set, mail stays queued (and the admin sees it unsent)."""
+        if self.settings.smtp is None:
+            return
+        self._stop.clear()
+        self._listen_for_wakeups()
+        worker = MailWorker(
+            self.db,
+            self.settings.smtp,
+            sender=self.settings.mail_from,
+            lease=timedelta(seconds=self.settings.lease_seconds),
+            poll_interval=self.settings.poll_seconds,
+        )
+        self._worker_tasks.append(
+            asyncio.create_task(worker.run(self._stop, self.mail_wake), name="mail")
         )
 
     def _listen_for_wakeups(self) -> None:
@@ -89,6 +124,10 @@ class Node:
                 if pruned.received or pruned.delivered or pruned.dead:
                     log.info("pruned %s", pruned)
                 await heartbeats.prune(self.db)
+                mails = await mail_queue.prune(self.db)
+                messages = await contact.prune(self.db)
+                if mails or messages:
+                    log.info("pruned %d sent or failed mails, %d contact messages", mails, messages)
             except Exception:
                 log.exception("housekeeping failed; trying again later")
             with contextlib.suppress(TimeoutError):
@@ -99,6 +138,7 @@ class Node:
         self.federation.delivery_wake.set()
         self.federation.inbox_wake.set()
         self.federation.blocks_wake.set()
+        self.mail_wake.set()
         for task in self._worker_tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout=30)

@@ -9,8 +9,11 @@ import secrets
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email.utils import parseaddr
 from pathlib import Path
 
+from actors.mail import addresses
+from actors.mail.smtp import SmtpServer
 from federation.config import FederationConfig
 
 DOMAIN = re.compile(r"^[a-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9a-f:]+\](:[0-9]{1,5})?$")
@@ -47,6 +50,10 @@ class Settings:
     allowed_private: tuple[str, ...] = ()
     # Certificate authorities trusted besides the system's (IWSN_CA_FILE); never fewer.
     ca_file: str | None = None
+    # Where mail goes out (IWSN_SMTP_URL); without one, mail waits in the queue, unsent.
+    smtp: SmtpServer | None = None
+    # The From of every mail (IWSN_MAIL_FROM), "Name <address>" or an address.
+    mail_from: str = ""
 
     @property
     def base_url(self) -> str:
@@ -125,6 +132,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         env.get("IWSN_ALLOWED_PRIVATE_ADDRESSES"), "IWSN_ALLOWED_PRIVATE_ADDRESSES"
     )
     ca_file = _ca_file(env.get("IWSN_CA_FILE"))
+    smtp, mail_from = _mail(env, domain, ca_file)
     return Settings(
         domain=domain,
         scheme=scheme,
@@ -140,7 +148,36 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         trusted_proxies=trusted_proxies,
         allowed_private=allowed_private,
         ca_file=ca_file,
+        smtp=smtp,
+        mail_from=mail_from,
     )
+
+
+def _mail(
+    env: Mapping[str, str], domain: str, ca_file: str | None
+) -> tuple[SmtpServer | None, str]:
+    host = domain.rsplit(":", 1)[0] if not domain.startswith("[") else domain.split("]")[0][1:]
+    url = (env.get("IWSN_SMTP_URL") or "").strip()
+    sender = (env.get("IWSN_MAIL_FROM") or "").strip()
+    if sender:
+        _name, address = parseaddr(sender)
+        if "\n" in sender or "\r" in sender or addresses.normalized(address) is None:
+            raise SettingsError(
+                f"IWSN_MAIL_FROM must be an address, or a name and <address>, not {sender!r}"
+            )
+    if not url:
+        # Nothing is sent; a From still names the node in the queued mail's Message-ID.
+        return None, sender or f"noreply@{host}"
+    if not sender:
+        raise SettingsError(
+            "IWSN_SMTP_URL is set but IWSN_MAIL_FROM is not: give the address mail comes from"
+        )
+    try:
+        server = SmtpServer.from_url(url, local_hostname=host, ca_file=ca_file)
+    except ValueError as exc:
+        # The URL may hold a password: say what is wrong without repeating it.
+        raise SettingsError(f"IWSN_SMTP_URL {exc}") from None
+    return server, sender
 
 
 def _networks(value: str | None, name: str) -> tuple[str, ...]:

@@ -10,8 +10,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from actors import admins
+from actors import admins, contact
 from actors.errors import ValidationError
+from actors.mail import queue as mail_queue
 from actors.models import Event, Reply
 from actors.organizations import all_organizations, by_name, update_profile
 from federation import follows, heartbeats
@@ -141,6 +142,8 @@ async def dashboard(request: Request) -> Response:
         followers = await follows.latest(session, Follower)
         following = await follows.latest(session, Following)
         queue = await queue_status(session)
+        contact_unread = await contact.unread_count(session)
+        mail = await mail_queue.status(session, recent=0)
     working = await heartbeats.alive(node.db)
     names = {actor.id: org.name for org, actor in organizations}
     return request.app.state.templates.render(
@@ -152,6 +155,9 @@ async def dashboard(request: Request) -> Response:
             "following": following,
             "names": names,
             "queue": queue,
+            "contact_unread": contact_unread,
+            "mail": mail,
+            "mail_on": node.settings.smtp is not None,
             "working": len(working),
             "flash_error": request.session.pop("flash_error", None),
         },

@@ -1,0 +1,152 @@
+"""Queueing a mail with the change that causes it, and what the admin reads of the queue."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.utils import make_msgid
+from typing import Any, Protocol
+
+from sqlalchemy import delete, event, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from actors.mail.models import MailState, OutgoingMail
+from federation.db import Database, rowcount, utcnow
+from federation.wakeups import notify_with_commit
+
+WAKE_KIND = "mail"
+# Private data (addresses, what people wrote): kept only as long as an admin may want to see
+# what went out or why it did not.
+KEEP_SENT = timedelta(days=7)
+KEEP_FAILED = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+class Renderer(Protocol):
+    """Words a mail: its template, in the recipient's language, with the context's values.
+    The web layer provides it (templates and catalogs live there)."""
+
+    def __call__(self, template: str, language: str, context: Mapping[str, Any]) -> Rendered: ...
+
+
+class MailQueue:
+    """Where every outgoing mail starts. `announce` tells the workers (of this process and,
+    on SQLite, of the others) once a transaction holding new mail commits."""
+
+    def __init__(
+        self, render: Renderer, *, sender: str, announce: Callable[[], None] | None = None
+    ) -> None:
+        self.render = render
+        self.sender = sender
+        self.announce = announce
+
+    async def enqueue(
+        self,
+        session: AsyncSession,
+        *,
+        to: str,
+        language: str,
+        template: str,
+        context: Mapping[str, Any],
+        headers: Mapping[str, str] | None = None,
+    ) -> OutgoingMail:
+        """Queue one mail in the caller's transaction: sent if, and only if, it commits."""
+        words = self.render(template, language, context)
+        domain = self.sender.rpartition("@")[2] or None
+        mail = OutgoingMail(
+            recipient=to,
+            language=language,
+            template=template,
+            subject=words.subject,
+            body_text=words.text,
+            body_html=words.html,
+            message_id=make_msgid(domain=domain),
+            headers=dict(headers or {}),
+            state=MailState.PENDING,
+            attempts=0,
+            next_attempt_at=utcnow(),
+        )
+        session.add(mail)
+        await session.flush()
+        await notify_with_commit(session, WAKE_KIND)
+        if self.announce is not None:
+            announce = self.announce
+            event.listen(session.sync_session, "after_commit", lambda _s: announce(), once=True)
+        return mail
+
+
+@dataclass
+class QueueStatus:
+    waiting: int = 0
+    sent: int = 0
+    failed: int = 0
+    # Rows still trying after a failure: the last error tells why.
+    retrying: int = 0
+    recent: list[OutgoingMail] = field(default_factory=list)
+
+
+async def status(session: AsyncSession, *, recent: int = 50) -> QueueStatus:
+    found = QueueStatus()
+    rows = await session.execute(
+        select(OutgoingMail.state, OutgoingMail.attempts > 0, func.count()).group_by(
+            OutgoingMail.state, OutgoingMail.attempts > 0
+        )
+    )
+    for state, tried, count in rows:
+        if state == MailState.PENDING:
+            found.waiting += count
+            if tried:
+                found.retrying += count
+        elif state == MailState.SENT:
+            found.sent += count
+        else:
+            found.failed += count
+    found.recent = list(
+        (
+            await session.execute(
+                select(OutgoingMail)
+                .order_by(OutgoingMail.created_at.desc(), OutgoingMail.id.desc())
+                .limit(recent)
+            )
+        ).scalars()
+    )
+    return found
+
+
+async def retry_now(db: Database, queue: MailQueue, *, now: datetime | None = None) -> int:
+    """Make every waiting mail due at once (the server is back, or its settings fixed)."""
+    now = now or utcnow()
+    async with db.transaction() as session:
+        result = await session.execute(
+            update(OutgoingMail)
+            .where(OutgoingMail.state == MailState.PENDING, OutgoingMail.next_attempt_at > now)
+            .values(next_attempt_at=now)
+        )
+        await notify_with_commit(session, WAKE_KIND)
+    if queue.announce is not None:
+        queue.announce()
+    return rowcount(result)
+
+
+async def prune(db: Database, *, now: datetime | None = None) -> int:
+    now = now or utcnow()
+    async with db.transaction() as session:
+        sent = await session.execute(
+            delete(OutgoingMail).where(
+                OutgoingMail.state == MailState.SENT, OutgoingMail.sent_at < now - KEEP_SENT
+            )
+        )
+        failed = await session.execute(
+            delete(OutgoingMail).where(
+                OutgoingMail.state == MailState.FAILED,
+                OutgoingMail.last_attempt_at < now - KEEP_FAILED,
+            )
+        )
+    return rowcount(sent) + rowcount(failed)

@@ -344,7 +344,8 @@ class SmtpCatcher:
         def authenticate(server, session, envelope, mechanism, auth_data):
             wanted = catcher.credentials
             given = (auth_data.login.decode(), auth_data.password.decode())
-            return AuthResult(success=wanted is not None and given == wanted)
+            # handled=False: aiosmtpd then answers the refusal itself (535).
+            return AuthResult(success=wanted is not None and given == wanted, handled=False)
 
         options: dict[str, Any] = {}
         if self.credentials is not None:

@@ -65,7 +65,7 @@ async def mails(node) -> list[OutgoingMail]:
 @asynccontextmanager
 async def admin_client(node):
     await setup_admin(node)
-    async with httpx.AsyncClient(base_url=node.base_url) as http:
+    async with httpx.AsyncClient(base_url=node.base_url, timeout=30) as http:
         assert (await login(http, "admin", PASSWORD)).status_code == 303
         yield http
 
@@ -90,7 +90,7 @@ async def test_a_message_reaches_the_inbox_is_forwarded_and_answered(start_node,
     async with admin_client(node) as admin:
         # The admin reads German: forwards are worded in it.
         await forward_to(admin, "orga@iwsn.example, second@iwsn.example", lang="de")
-        async with httpx.AsyncClient(base_url=node.base_url) as visitor:
+        async with httpx.AsyncClient(base_url=node.base_url, timeout=30) as visitor:
             response = await send_contact(visitor, node, lang="pt")
             assert response.status_code == 303
             assert response.headers["location"] == "/contact/thanks"
@@ -157,7 +157,7 @@ async def test_mail_waits_while_the_server_is_down_and_goes_once_it_is_back(
     node = await start_node("alpha", env=smtp_env(catcher))
     async with admin_client(node) as admin:
         await forward_to(admin, "orga@iwsn.example")
-        async with httpx.AsyncClient(base_url=node.base_url) as visitor:
+        async with httpx.AsyncClient(base_url=node.base_url, timeout=30) as visitor:
             assert (await send_contact(visitor, node)).status_code == 303
 
         async def tried():
@@ -193,7 +193,7 @@ async def test_a_permanent_refusal_marks_the_mail_failed_with_the_reply(start_no
     node = await start_node("alpha", env=smtp_env(catcher))
     async with admin_client(node) as admin:
         await forward_to(admin, "gone@iwsn.example\nstill@iwsn.example")
-        async with httpx.AsyncClient(base_url=node.base_url) as visitor:
+        async with httpx.AsyncClient(base_url=node.base_url, timeout=30) as visitor:
             assert (await send_contact(visitor, node)).status_code == 303
 
         async def states():
@@ -212,7 +212,7 @@ async def test_without_a_mail_server_mail_is_kept_and_shown_as_not_sent(start_no
     node = await start_node("alpha")
     async with admin_client(node) as admin:
         await forward_to(admin, "orga@iwsn.example")
-        async with httpx.AsyncClient(base_url=node.base_url) as visitor:
+        async with httpx.AsyncClient(base_url=node.base_url, timeout=30) as visitor:
             form = await visitor.get("/contact")
             assert "you get no confirmation by e-mail" in form.text
             assert (await send_contact(visitor, node)).status_code == 303
@@ -254,7 +254,7 @@ async def test_bad_input_is_refused_with_a_message_and_nothing_is_stored(
     node = await start_node("alpha")
     async with admin_client(node) as admin:
         await forward_to(admin, "orga@iwsn.example")
-    async with httpx.AsyncClient(base_url=node.base_url) as visitor:
+    async with httpx.AsyncClient(base_url=node.base_url, timeout=30) as visitor:
         response = await send_contact(visitor, node, **fields)
     assert response.status_code == status
     assert says in response.text.replace("&lt;", "<").replace("&gt;", ">")
@@ -268,7 +268,7 @@ async def test_bad_input_is_refused_with_a_message_and_nothing_is_stored(
 
 async def test_a_5_mb_message_is_refused_before_it_is_read(start_node):
     node = await start_node("alpha")
-    async with httpx.AsyncClient(base_url=node.base_url) as visitor:
+    async with httpx.AsyncClient(base_url=node.base_url, timeout=30) as visitor:
         page = await visitor.get("/contact")
     cookie = "; ".join(f"{name}={value}" for name, value in visitor.cookies.items())
     body = urlencode(
@@ -296,7 +296,7 @@ async def test_a_5_mb_message_is_refused_before_it_is_read(start_node):
 
 async def test_a_form_sent_at_once_is_too_fast(start_node):
     node = await start_node("alpha")
-    async with httpx.AsyncClient(base_url=node.base_url) as visitor:
+    async with httpx.AsyncClient(base_url=node.base_url, timeout=30) as visitor:
         page = await visitor.get("/contact")
         fresh = re.search(r'name="started" value="([^"]+)"', page.text).group(1)
         response = await send_contact(visitor, node, started=fresh)
@@ -308,7 +308,7 @@ async def test_a_form_sent_at_once_is_too_fast(start_node):
 
 async def test_the_address_is_never_public(start_node):
     node = await start_node("alpha")
-    async with httpx.AsyncClient(base_url=node.base_url) as visitor:
+    async with httpx.AsyncClient(base_url=node.base_url, timeout=30) as visitor:
         assert (await send_contact(visitor, node)).status_code == 303
         as2 = {"Accept": "application/activity+json"}
         pages = [

@@ -18,7 +18,9 @@ from actors.models import ContactMessage
 async def post(base_url: str, node, *, email: str, cookies, token: str, source: str | None = None):
     # A client each: a connection of its own, which the kernel gives to either process.
     transport = httpx.AsyncHTTPTransport(local_address=source) if source else None
-    async with httpx.AsyncClient(base_url=base_url, cookies=cookies, transport=transport) as http:
+    async with httpx.AsyncClient(
+        base_url=base_url, cookies=cookies, transport=transport, timeout=30
+    ) as http:
         response = await http.post(
             "/contact",
             data={
@@ -36,7 +38,7 @@ async def post(base_url: str, node, *, email: str, cookies, token: str, source: 
 
 async def session(base_url: str, source: str | None = None):
     transport = httpx.AsyncHTTPTransport(local_address=source) if source else None
-    async with httpx.AsyncClient(base_url=base_url, transport=transport) as http:
+    async with httpx.AsyncClient(base_url=base_url, transport=transport, timeout=30) as http:
         page = await http.get("/contact")
         return http.cookies, csrf_from(page.text)
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from email.utils import make_msgid
 from typing import Any, Protocol
 
-from sqlalchemy import delete, event, func, select, update
+from sqlalchemy import case, delete, event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.mail.models import MailState, OutgoingMail
@@ -94,16 +94,14 @@ class QueueStatus:
 
 async def status(session: AsyncSession, *, recent: int = 50) -> QueueStatus:
     found = QueueStatus()
+    tried = func.sum(case((OutgoingMail.attempts > 0, 1), else_=0))
     rows = await session.execute(
-        select(OutgoingMail.state, OutgoingMail.attempts > 0, func.count()).group_by(
-            OutgoingMail.state, OutgoingMail.attempts > 0
-        )
+        select(OutgoingMail.state, func.count(), tried).group_by(OutgoingMail.state)
     )
-    for state, tried, count in rows:
+    for state, count, retrying in rows:
         if state == MailState.PENDING:
             found.waiting += count
-            if tried:
-                found.retrying += count
+            found.retrying += int(retrying or 0)
         elif state == MailState.SENT:
             found.sent += count
         else:

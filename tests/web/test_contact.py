@@ -7,6 +7,7 @@ import asyncio
 import re
 import time
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import httpx
@@ -15,8 +16,9 @@ from sqlalchemy import func, select
 from support import eventually
 from test_admin import PASSWORD, csrf_from, login, setup_admin
 
+from actors import contact
 from actors.mail.models import MailState, OutgoingMail
-from actors.models import ContactMessage
+from actors.models import ContactMessage, ContactSettings
 from web.form_guard import FormGuard
 
 VISITOR = "ana.souza@sindicato.example"
@@ -343,3 +345,41 @@ def test_no_activitypub_mapper_reads_contact_or_mail():
         source = path.read_text()
         for private in ("ContactMessage", "actors.contact", "actors.mail", "OutgoingMail"):
             assert private not in source, f"{path.name} imports {private}"
+
+
+async def test_bad_settings_are_refused_and_old_messages_are_deleted(start_node):
+    node = await start_node("alpha")
+    async with admin_client(node) as admin:
+        page = await admin.get("/admin/contact?lang=en")
+        response = await admin.post(
+            "/admin/contact/settings",
+            data={
+                "csrf_token": csrf_from(page.text),
+                "forward_to": "orga@iwsn.example\nnot-an-address",
+                "retention_days": "0",
+            },
+        )
+        assert response.status_code == 400
+        assert "“not-an-address” is not an e-mail address." in response.text
+        assert "Keep messages between 1 and 3,650 days." in response.text
+        assert "orga@iwsn.example\nnot-an-address</textarea>" in response.text
+        assert await count(node, ContactSettings) == 0
+        await forward_to(admin, "orga@iwsn.example")  # and 90 days
+    now = datetime.now(UTC)
+    async with node.db.transaction() as session:
+        for age in (91, 89):
+            session.add(
+                ContactMessage(
+                    name=f"{age} days",
+                    email="a@x.example",
+                    organization="",
+                    topic="other",
+                    message="Hi",
+                    language="en",
+                    created_at=now - timedelta(days=age),
+                )
+            )
+    assert await contact.prune(node.db, now=now) == 1
+    async with node.db.read() as session:
+        kept = (await session.execute(select(ContactMessage.name))).scalars().all()
+    assert kept == ["89 days"]

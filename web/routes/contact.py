@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from babel.numbers import format_decimal
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -61,7 +62,12 @@ def _page(
                 "organization": contact.ORGANIZATION_LIMIT,
                 "message": contact.MESSAGE_LIMIT,
                 "email": addresses.MAX_LENGTH,
+                "links": contact.MAX_LINKS,
             },
+            # "5,000", "5.000", "5 000": as the page's language writes numbers.
+            "message_limit": format_decimal(
+                contact.MESSAGE_LIMIT, locale=i18n.locale(i18n.language(request))
+            ),
             "mail_on": node.settings.smtp is not None,
         },
         status=status,

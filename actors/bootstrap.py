@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from actors import admins, alert_relaying, announces, participation, remote_events
+from actors import (
+    admins,
+    alert_relaying,
+    announces,
+    network_counts,
+    participation,
+    remote_events,
+)
 from actors.organizations import all_organizations, create_organization
 from federation import follows
 from federation.handlers import HandlerRegistry
@@ -18,6 +25,7 @@ def register_handlers(registry: HandlerRegistry) -> None:
     alert_relaying.register(registry)
     announces.register(registry)
     participation.register(registry)
+    network_counts.register(registry)
 
 
 @dataclass(frozen=True)

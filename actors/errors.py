@@ -96,6 +96,19 @@ class Message(StrEnum):
     RETENTION_RANGE = "retention_range"
     REPLY_REQUIRED = "reply_required"
 
+    # Signing on to the call (its anti-abuse checks are the contact form's, above).
+    SIGN_EMAIL_REQUIRED = "sign_email_required"
+    SIGNER_UNKNOWN = "signer_unknown"
+    ORGANIZATION_NAME_REQUIRED = "organization_name_required"
+    ORGANIZATION_KIND_UNKNOWN = "organization_kind_unknown"
+    WEBSITE_NOT_HTTP = "website_not_http"
+    # The call on the home page and its image.
+    IMAGE_REQUIRED = "image_required"
+    IMAGE_TOO_LARGE = "image_too_large"
+    IMAGE_TYPE_UNKNOWN = "image_type_unknown"
+    ALT_REQUIRED = "alt_required"
+    ALT_TOO_LONG = "alt_too_long"
+
     # Organizations.
     HANDLE_INVALID = "handle_invalid"
     HANDLE_RESERVED = "handle_reserved"
@@ -112,6 +125,7 @@ class Message(StrEnum):
     ORGANIZATION_NOT_FOUND = "organization_not_found"
     PARTICIPANT_NOT_FOUND = "participant_not_found"
     CONTACT_MESSAGE_NOT_FOUND = "contact_message_not_found"
+    SIGNATURE_NOT_FOUND = "signature_not_found"
 
 
 @dataclasses.dataclass(frozen=True)

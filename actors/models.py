@@ -335,3 +335,93 @@ class ContactSettings(Base):
     forward_language: Mapped[str] = mapped_column(String(16), default="en")
     retention_days: Mapped[int] = mapped_column(Integer, default=365)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Signature(Base):
+    """Someone who signed on to the call, as a person or for an organization.
+
+    Private: the e-mail and any name not chosen for the public list stay on this node. No AS2
+    mapper imports this table; `actors.signatures` hands the mappers only what is public. The
+    links sent by e-mail are random tokens of which only hashes are kept here.
+    """
+
+    __tablename__ = "signatures"
+    __table_args__ = (Index("ix_signatures_confirmed", "confirmed_at", "public"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Case-folded and trimmed: one signature per address.
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    signer: Mapped[str] = mapped_column(String(16))  # individual | organization
+    organization_name: Mapped[str | None] = mapped_column(String(200))
+    organization_kind: Mapped[str | None] = mapped_column(String(16))
+    website: Mapped[str | None] = mapped_column(String(2048))
+    country: Mapped[str | None] = mapped_column(String(2))
+    city: Mapped[str | None] = mapped_column(String(200))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    wants_membership: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirm_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    manage_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SignatureState(Base):
+    """One row: this node's confirmed count, and a version every change of what the public
+    sees of the signatures moves on, in the transaction of the change. Pages read this row
+    instead of counting, and keep what they built for a version until it moves."""
+
+    __tablename__ = "signature_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    confirmed: Mapped[int] = mapped_column(Integer, default=0)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NetworkCount(Base):
+    """The last count of signatures another node told us of, read only from that node.
+
+    `collection_uri` is on `host`, the sender's own host: a node speaks only for itself.
+    """
+
+    __tablename__ = "network_counts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collection_uri: Mapped[str] = mapped_column(String(2048), unique=True)
+    host: Mapped[str] = mapped_column(String(255), index=True)
+    total: Mapped[int] = mapped_column(Integer)
+    # The origin's `updated`: an older Update arriving late does not undo a newer one.
+    origin_updated: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+class CallText(Base):
+    """The admin's own words for the network's call on the home page, one row per language.
+
+    No row: that language shows the call shipped with the node (web/locales/<lang>/call.md).
+    `html` is `markdown` sanitized once, when saved, so a page view never renders Markdown.
+    """
+
+    __tablename__ = "call_texts"
+
+    language: Mapped[str] = mapped_column(String(16), primary_key=True)
+    markdown: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CallImage(Base):
+    """The image beside the call: at most one row. The file is in the data directory (and so
+    in every backup), named by its content, so a new image is a new URL that caches never
+    confuse with the old one."""
+
+    __tablename__ = "call_image"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(64))
+    media_type: Mapped[str] = mapped_column(String(32))
+    # Alt text per language ({"en": "...", "es": "..."}); at least one is given.
+    alts: Mapped[dict[str, str]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

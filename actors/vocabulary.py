@@ -9,3 +9,6 @@ EVENT_CATEGORIES = ("action", "assembly")
 ALERT_ASK_KINDS = ("messages", "protests", "donations", "solidarity_strikes")
 ALERT_URGENCIES = ("urgent", "normal")
 ALERT_STATUSES = ("active", "resolved")
+# Signing on to the call.
+SIGNER_KINDS = ("individual", "organization")
+ORGANIZATION_KINDS = ("union", "workers_centre", "collective", "party", "other")

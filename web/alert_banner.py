@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from actors import alerts
 from web.negotiation import wants_activity_json
 
-SKIP = ("/static/", "/inbox", "/.well-known/", "/nodeinfo")
+SKIP = ("/static/", "/media/", "/inbox", "/.well-known/", "/nodeinfo")
 
 
 class AlertBannerMiddleware:

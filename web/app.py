@@ -22,17 +22,26 @@ from web.alert_banner import AlertBannerMiddleware
 from web.auth import AdminSessions, csrf_token
 from web.form_guard import FormGuard
 from web.inbox_endpoint import InboxEndpoint
-from web.labels import alert_asked, alert_place, ask_label, kind_label, topic_label
+from web.labels import (
+    alert_asked,
+    alert_place,
+    ask_label,
+    kind_label,
+    organization_kind_label,
+    topic_label,
+)
 from web.negotiation import wants_activity_json
 from web.routes import (
     activitypub,
     admin,
     admin_alerts,
     admin_blocks,
+    admin_call,
     admin_contact,
     admin_days,
     admin_events,
     admin_participants,
+    admin_signatures,
     alerts,
     contact,
     days,
@@ -40,6 +49,7 @@ from web.routes import (
     feeds,
     near,
     pages,
+    signatures,
     tags,
     wellknown,
 )
@@ -118,13 +128,16 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
             *near.routes,
             *contact.routes,
             *pages.routes,
+            *signatures.routes,
             *admin.routes,
             *admin_events.routes,
             *admin_alerts.routes,
             *admin_days.routes,
             *admin_participants.routes,
+            *admin_signatures.routes,
             *admin_blocks.routes,
             *admin_contact.routes,
+            *admin_call.routes,
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[
@@ -160,6 +173,7 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
             "alert_place": alert_place,
             "alert_asked": alert_asked,
             "ask_label": ask_label,
+            "organization_kind_label": organization_kind_label,
         }
     )
     # Failed logins, counted in the database so that every web process sees them all.
@@ -178,4 +192,7 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
     app.state.contact_email_throttle = Throttle(
         node.db, "contact-email", max_attempts=3, window_seconds=3600
     )
+    # Signatures of the call: a union office may sign for many people from one address.
+    app.state.sign_throttle = Throttle(node.db, "sign", max_attempts=30, window_seconds=3600)
+    app.state.sign_guard = FormGuard(settings.secret_key, "sign")
     return app

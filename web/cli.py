@@ -11,7 +11,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from web import cli_alerts, cli_blocks, cli_days, cli_events, cli_near
+from web import cli_alerts, cli_blocks, cli_days, cli_events, cli_near, cli_signatures
 from web.lazy import lazy
 from web.settings import Settings, SettingsError, load, prepare_data_dir
 
@@ -502,6 +502,7 @@ def parser() -> argparse.ArgumentParser:
     cli_alerts.add_commands(sub, _with_node)
     cli_blocks.add_commands(sub, _with_node)
     cli_near.add_commands(sub, _with_node)
+    cli_signatures.add_commands(sub, _with_node)
     return top
 
 

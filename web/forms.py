@@ -9,11 +9,13 @@ goes back with what the domain finds wrong in the rest (`refuse_unread`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
+from functools import wraps
 
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import Message
 
 from actors.errors import Problems, ValidationError
@@ -30,6 +32,7 @@ def _(message: str) -> str:
 
 
 TOO_LARGE = _("This form is too large (more than 1 MB). Shorten the text and send it again.")
+UPLOAD_TOO_LARGE = _("This file is far too large. Make it smaller and send it again.")
 # Without it the server would read (and drop) the rest of the body to keep the connection.
 _CLOSE = {"Connection": "close"}
 
@@ -39,27 +42,58 @@ async def read_form(request: Request) -> FormData:
     cached = getattr(request.state, "form", None)
     if cached is not None:
         return cached
+    upload: int | None = getattr(request.state, "upload_bytes", None)
+    limit = MAX_FORM_BYTES + upload if upload else MAX_FORM_BYTES
+    refusal = UPLOAD_TOO_LARGE if upload else TOO_LARGE
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_FORM_BYTES):
-        raise HTTPException(413, TOO_LARGE, headers=_CLOSE)
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise HTTPException(413, refusal, headers=_CLOSE)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_FORM_BYTES:
-            raise HTTPException(413, TOO_LARGE, headers=_CLOSE)
+        if size > limit:
+            raise HTTPException(413, refusal, headers=_CLOSE)
         chunks.append(chunk)
     body = b"".join(chunks)
 
     async def replay() -> Message:
         return {"type": "http.request", "body": body, "more_body": False}
 
-    # Our forms carry no files; text fields are bounded by the body cap above.
+    # Only routes marked `accepts_upload` take a file (one); text fields are bounded by the
+    # body cap above.
     form = await Request(request.scope, replay).form(
-        max_files=0, max_fields=MAX_FIELDS, max_part_size=MAX_FORM_BYTES
+        max_files=1 if upload else 0, max_fields=MAX_FIELDS, max_part_size=MAX_FORM_BYTES
     )
     request.state.form = form
     return form
+
+
+def accepts_upload(
+    max_bytes: int,
+) -> Callable[[Callable[[Request], Awaitable[Response]]], Callable[[Request], Awaitable[Response]]]:
+    """Let this route's form carry one file. `max_bytes` is twice what the domain accepts, so
+    a file a little too large reaches the domain and is refused beside its field; only a
+    far larger body is cut off here. Put it outside `admin_required`, whose CSRF check reads
+    the form first."""
+
+    def decorate(
+        endpoint: Callable[[Request], Awaitable[Response]],
+    ) -> Callable[[Request], Awaitable[Response]]:
+        @wraps(endpoint)
+        async def reading_files(request: Request) -> Response:
+            request.state.upload_bytes = max_bytes
+            try:
+                return await endpoint(request)
+            finally:
+                # The file waits in a temporary file (on disk when large) until closed.
+                form = getattr(request.state, "form", None)
+                if form is not None:
+                    await form.close()
+
+        return reading_files
+
+    return decorate
 
 
 def refuse_unread(

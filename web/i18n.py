@@ -15,13 +15,13 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from babel import Locale, negotiate_locale
-from babel.dates import format_date
+from babel.dates import format_date, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -167,6 +167,11 @@ def translate(message: str, lang: str | None = None) -> str:
     if lang is None:
         return gettext(message)
     return translations(lang).gettext(message)
+
+
+def format_age(age: timedelta, lang: str) -> str:
+    """How long ago, as the language says it: "3 minutes ago", "há 3 minutos"."""
+    return format_timedelta(-age, locale=locale(lang), add_direction=True, threshold=1.0)
 
 
 def format_day(day: date, lang: str) -> str:

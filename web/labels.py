@@ -69,3 +69,16 @@ TOPIC_LABELS = {
 
 def topic_label(topic: str) -> str:
     return translate(TOPIC_LABELS.get(topic, TOPIC_LABELS["other"]))
+
+
+ORGANIZATION_KIND_LABELS = {
+    "union": _("Union"),
+    "workers_centre": _("Workers' centre"),
+    "collective": _("Collective"),
+    "party": _("Party"),
+    "other": _("Other organization"),
+}
+
+
+def organization_kind_label(kind: str, lang: str | None = None) -> str:
+    return translate(ORGANIZATION_KIND_LABELS.get(kind, ORGANIZATION_KIND_LABELS["other"]), lang)

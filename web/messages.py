@@ -95,6 +95,20 @@ WORDING: dict[Message, str] = {
     Message.TOO_MANY_ADDRESSES: _("At most %(limit)s addresses."),
     Message.RETENTION_RANGE: _("Keep messages between %(low)s and %(high)s days."),
     Message.REPLY_REQUIRED: _("Write your answer."),
+    Message.SIGN_EMAIL_REQUIRED: _(
+        "Give your e-mail address: the confirmation link is sent there."
+    ),
+    Message.SIGNER_UNKNOWN: _("Choose whether you sign as a person or for an organization."),
+    Message.ORGANIZATION_NAME_REQUIRED: _("Give the name of the organization you sign for."),
+    Message.ORGANIZATION_KIND_UNKNOWN: _("Choose what kind of organization it is."),
+    Message.WEBSITE_NOT_HTTP: _("The website must be an address starting with https:// or http://."),
+    Message.IMAGE_REQUIRED: _("Choose an image file to upload."),
+    Message.IMAGE_TOO_LARGE: _("The image is larger than %(limit)s MB: make it smaller first."),
+    Message.IMAGE_TYPE_UNKNOWN: _("The image must be a PNG, JPEG or WebP file."),
+    Message.ALT_REQUIRED: _(
+        "Describe the image in a few words for people who cannot see it, in at least one language."
+    ),
+    Message.ALT_TOO_LONG: _("The description of the image is longer than %(limit)s characters."),
     Message.HANDLE_INVALID: _(
         "Invalid organization handle “%(value)s”: use 1-30 lower-case letters, digits or _."
     ),
@@ -110,6 +124,7 @@ WORDING: dict[Message, str] = {
     Message.ORGANIZATION_NOT_FOUND: _("No such organization on this node."),
     Message.PARTICIPANT_NOT_FOUND: _("No such participant."),
     Message.CONTACT_MESSAGE_NOT_FOUND: _("No such contact message (it may have been deleted)."),
+    Message.SIGNATURE_NOT_FOUND: _("No such signature (it may have been withdrawn)."),
 }
 # A message without words would fail only when someone first meets it: fail at start instead.
 if missing := set(Message) - set(WORDING):

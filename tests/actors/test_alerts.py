@@ -159,6 +159,7 @@ async def test_an_alert_reaches_every_follower_hop_by_hop_and_is_relayed_once(st
     async with httpx.AsyncClient() as http:
         document = (await http.get(alert.uri, headers=AS2)).json()
         home = (await http.get(a.url("/"))).text
+        listing = (await http.get(a.url("/actions"))).text
         page = (await http.get(a.url(f"/alerts/remote/{at_a.id}"))).text
     assert document["type"] == "Note" and "summary" not in document
     assert document["alert"] is True and document["urgency"] == "urgent"
@@ -168,7 +169,9 @@ async def test_an_alert_reaches_every_follower_hop_by_hop_and_is_relayed_once(st
     assert "https://example.org/report" in document["content"]
     assert "#<span>GarmentStrike</span>" in document["content"]
     assert "Send messages to the brands" in document["content"]
-    assert "alert-banner" in home and "Garment workers" in home
+    # In the banner of every page; on the home page, in its own section instead.
+    assert "alert-banner" in listing and "Garment workers" in listing
+    assert "home-alerts" in home and "Garment workers" in home
     assert "Ashulia" in page and b.url("/actors/beta") in page
 
     # An update, then the resolution, reach every node that holds the alert.
@@ -192,7 +195,8 @@ async def test_an_alert_reaches_every_follower_hop_by_hop_and_is_relayed_once(st
     assert [await relays(n, alert.uri) for n in (a, b, c, d, e)] == [3, 3, 3, 0, 3]
     async with httpx.AsyncClient() as http:
         home = (await http.get(a.url("/"))).text
-    assert "alert-banner" not in home
+        listing = (await http.get(a.url("/actions"))).text
+    assert "alert-banner" not in listing and "home-alerts" not in home
 
 
 async def test_a_version_held_already_is_not_fetched_again(start_node):

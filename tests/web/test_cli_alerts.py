@@ -43,11 +43,14 @@ async def test_alert_lifecycle_from_the_command_line(start_node):
         document = (await http.get(url, headers=AS2)).json()
         page = (await http.get(url)).text
         home = (await http.get(node.url("/"))).text
+        listing = (await http.get(node.url("/actions"))).text
     assert document["type"] == "Note" and document["country"] == "CL"
     assert document["asks"] == ["messages", "solidarity_strikes"]
     assert document["expires"] == "2099-12-01T00:00:00Z"
     assert "Riot police" in page and "Valparaíso" in page
-    assert "alert-banner" in home and "Dock strike under attack" in home
+    # In the banner of every page; on the home page, in its own section instead.
+    assert "alert-banner" in listing and "Dock strike under attack" in listing
+    assert "home-alerts" in home and "Dock strike under attack" in home
 
     await run(env, "alert", "update", url, "--title", "Dock strike: police withdraw")
     listed = (await run(env, "alert", "list")).stdout
@@ -55,7 +58,8 @@ async def test_alert_lifecycle_from_the_command_line(start_node):
     await run(env, "alert", "resolve", url)
     assert "\tresolved\t" in (await run(env, "alert", "list")).stdout
     async with httpx.AsyncClient() as http:
-        assert "alert-banner" not in (await http.get(node.url("/"))).text
+        assert "alert-banner" not in (await http.get(node.url("/actions"))).text
+        assert "home-alerts" not in (await http.get(node.url("/"))).text
         assert (await http.get(url, headers=AS2)).json()["alertStatus"] == "resolved"
 
     await run(env, "alert", "withdraw", url)

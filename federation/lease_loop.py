@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Hash
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, Select, or_, select, update
+from sqlalchemy import ColumnElement, Row, Select, and_, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from federation.db import Database, rowcount
@@ -66,8 +66,15 @@ class LeaseLoop:
         return self.leases.held
 
     def free(self, now: datetime) -> ColumnElement[bool]:
-        """Rows nobody holds: never leased, handed back, or their holder's lease ran out."""
-        return or_(self.model.lease_until.is_(None), self.model.lease_until < now)
+        """Rows nobody holds: never leased, handed back, or their holder's lease ran out.
+
+        Never one this holder is still working on: if its heartbeat comes late (a loaded
+        machine) the row's lease lapses, and claiming it again would send it twice from here.
+        """
+        lapsed = or_(self.model.lease_until.is_(None), self.model.lease_until < now)
+        if not self.held:
+            return lapsed
+        return and_(lapsed, self.key.not_in(list(self.held)))
 
     def ours(self) -> ColumnElement[bool]:
         """Rows leased to this holder: a row whose lease ran out may be another's by now, and

@@ -108,6 +108,22 @@ async def test_a_live_worker_keeps_its_deliveries_past_the_lease_while_sending(s
     assert stalled.received == ["/inbox"]
 
 
+async def test_a_worker_never_claims_again_a_row_it_still_holds(start_node, sink_factory):
+    """Its heartbeat late (a loaded machine), a worker's own lease lapses while it sends: the
+    row is another worker's to take, never its own a second time."""
+    node = await start_node("alpha", workers=0)
+    sink = sink_factory()
+    await sink.start()
+    await fan_out(node, [sink.url("/inbox/1")])
+    clock = Clock()
+    busy = DeliveryWorker(node.federation, clock=clock, name="busy")
+    assert len(await busy.claim()) == 1
+    clock.advance(seconds=node.federation.config.lease_seconds + 1)
+    assert await busy.claim() == []
+    other = DeliveryWorker(node.federation, clock=clock, name="other")
+    assert len(await other.claim()) == 1
+
+
 def note(sender, n):
     base = sender.uri.rsplit("/actors/", 1)[0]
     return {

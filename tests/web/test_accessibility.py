@@ -85,6 +85,8 @@ async def public_pages(start_node):
         "alerts": node.url("/alerts"),
         "organization": node.url("/actors/workers"),
         "tag": node.url("/tags/mayday"),
+        "submit": node.url("/submit"),
+        "submit sent": node.url("/submit/sent"),
         "near": node.url("/near"),
         "near results": node.url("/near?place=Lisbonne&radius=50"),
         "near refused": node.url("/near?place=Xqzzyville"),

@@ -452,6 +452,13 @@ class Submission(Base):
     language: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     reason: Mapped[str] = mapped_column(Text, default="")
+    # "form", or "fediverse": a `Create` of an `Event` a remote actor addressed to one of our
+    # organizations (Mobilizon and Gancio users can), kept as it came, Announced if approved.
+    source: Mapped[str] = mapped_column(String(16), default="form")
+    remote_actor_uri: Mapped[str | None] = mapped_column(String(2048))
+    remote_activity_uri: Mapped[str | None] = mapped_column(String(2048))
+    remote_object_uri: Mapped[str | None] = mapped_column(String(2048), unique=True)
+    remote_object: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

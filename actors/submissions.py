@@ -165,6 +165,7 @@ async def submit(
             language=who.language,
             token_hash=hashed,
             reason="",
+            source="form",
             created_at=now,
             updated_at=now,
         )
@@ -317,15 +318,21 @@ async def approve(
     return event
 
 
-async def reject(
-    db: Database, mail: MailQueue, submission_id: int, reason: str, *, base_url: str
-) -> None:
-    """Refuse the plan, and tell the submitter why (their words stay; nothing is published)."""
+def checked_reason(reason: str) -> str:
+    """A moderator's reason as it is kept, or ValidationError."""
     text = strip_controls(reason).replace("\r\n", "\n").strip()
     if not text:
         raise ValidationError.one("reason", Message.REASON_REQUIRED)
     if len(text) > REASON_LIMIT:
         raise ValidationError.one("reason", Message.FIELD_TOO_LONG, limit=REASON_LIMIT)
+    return text
+
+
+async def reject(
+    db: Database, mail: MailQueue, submission_id: int, reason: str, *, base_url: str
+) -> None:
+    """Refuse the plan, and tell the submitter why (their words stay; nothing is published)."""
+    text = checked_reason(reason)
     async with db.transaction() as session:
         row = await get(session, submission_id)
         if row.state != WAITING:
@@ -341,7 +348,9 @@ async def remove_as_spam(db: Database, submission_id: int, *, block: str = "") -
     async with db.transaction() as session:
         row = await get(session, submission_id)
         pattern = None
-        if block == "address":
+        if row.source != "form":
+            pass  # no address to refuse: a server is refused with the node's blocks
+        elif block == "address":
             pattern = row.email.casefold()
         elif block == "domain":
             pattern = "@" + row.email.rpartition("@")[2].casefold()

@@ -1,5 +1,5 @@
-"""submissions: plans for actions sent by anyone through /submit, waiting for a moderator,
-and the addresses and domains refused as submitters
+"""submissions: plans for actions sent by anyone through /submit or by a fediverse actor,
+waiting for a moderator, and the addresses and domains refused as submitters
 
 Revision ID: 0016
 Revises: 0015
@@ -31,6 +31,11 @@ def upgrade() -> None:
         sa.Column("language", sa.String(length=16), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("remote_actor_uri", sa.String(length=2048), nullable=True),
+        sa.Column("remote_activity_uri", sa.String(length=2048), nullable=True),
+        sa.Column("remote_object_uri", sa.String(length=2048), nullable=True),
+        sa.Column("remote_object", sa.JSON(), nullable=True),
         sa.Column("event_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -39,6 +44,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["event_id"], ["events.id"], ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("token_hash"),
+        sa.UniqueConstraint("remote_object_uri"),
     )
     op.create_index("ix_submissions_state", "submissions", ["state", "created_at"])
     op.create_table(

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from actors import events, submissions
+from actors import events, remote_submissions, submissions
 from actors.errors import ValidationError
 from web import i18n, messages
 from web.auth import admin_required
@@ -60,15 +60,19 @@ async def _page(
     async with node.db.read() as session:
         row = await submissions.get(session, request.path_params["id"])
         organization = await submissions.organization_of(session, row)
-    values = values or values_from(submissions.plan_from_json(row.plan))
+    remote = row.source == remote_submissions.FEDIVERSE
+    if values is None:
+        values = {} if remote else values_from(submissions.plan_from_json(row.plan))
     context: dict[str, Any] = {
+        "remote": remote_submissions.preview(row) if remote else None,
         "submission": row,
         "organization": organization,
         "values": values,
         "problems": problems or {},
         "reason": values.get("reason", ""),
-        **await choices(request, values),
     }
+    if not remote:
+        context.update(await choices(request, values))
     return request.app.state.templates.render(
         request, "admin/submission.html", context, status=status
     )
@@ -94,11 +98,18 @@ async def approve(request: Request) -> Response:
     node = common.node(request)
     lang = i18n.language(request)
     form = await read_form(request)
+    async with node.db.read() as session:
+        row = await submissions.get(session, request.path_params["id"])
+    if row.source == remote_submissions.FEDIVERSE:
+        try:
+            event = await remote_submissions.approve(node.federation, row.id)
+        except ValidationError as exc:
+            return await _page(request, problems=messages.beside_fields(exc, lang), status=400)
+        request.session[FLASH] = i18n.translate(APPROVED, lang) % {"title": event.title}
+        return RedirectResponse("/admin/submissions", status_code=303)
     values = {name: common.form_text(form, name) for name in PLAN_FIELDS}
     values.update(dict.fromkeys(("agenda", "sections", "capacity"), ""))
     data, unread = parse(values, "action", "markdown")
-    async with node.db.read() as session:
-        row = await submissions.get(session, request.path_params["id"])
     written_in = data.language if data.language in i18n.catalogs() else row.language
     try:
         refuse_unread(unread, lambda: events.check(data, "action"))
@@ -124,14 +135,22 @@ async def reject(request: Request) -> Response:
     lang = i18n.language(request)
     form = await read_form(request)
     reason = common.form_text(form, "reason")
+    async with node.db.read() as session:
+        row = await submissions.get(session, request.path_params["id"])
     try:
-        await submissions.reject(
-            node.db, node.mail, request.path_params["id"], reason, base_url=node.settings.base_url
-        )
+        if row.source == remote_submissions.FEDIVERSE:
+            # No e-mail to a fediverse sender: its server is told by a `Reject`.
+            await remote_submissions.reject(
+                node.federation, row.id, submissions.checked_reason(reason)
+            )
+        else:
+            await submissions.reject(
+                node.db, node.mail, row.id, reason, base_url=node.settings.base_url
+            )
     except ValidationError as exc:
-        async with node.db.read() as session:
-            row = await submissions.get(session, request.path_params["id"])
-        values = {**values_from(submissions.plan_from_json(row.plan)), "reason": reason}
+        values = {"reason": reason}
+        if row.source != remote_submissions.FEDIVERSE:
+            values.update(values_from(submissions.plan_from_json(row.plan)))
         return await _page(
             request, values=values, problems=messages.beside_fields(exc, lang), status=400
         )

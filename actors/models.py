@@ -474,3 +474,15 @@ class SubmissionBlock(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     pattern: Mapped[str] = mapped_column(String(320), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SubmissionSettings(Base):
+    """Who hears of a new plan by e-mail: one row (absent: nobody, the dashboard's count only)."""
+
+    __tablename__ = "submission_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Addresses, one per line; the notices are worded in `notify_language`.
+    notify_to: Mapped[str] = mapped_column(Text, default="")
+    notify_language: Mapped[str] = mapped_column(String(16), default="en")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -28,7 +28,7 @@ from actors import events
 from actors.errors import Message, NotFound, Problems, ValidationError
 from actors.mail import addresses
 from actors.mail.queue import MailQueue
-from actors.models import Event, Organization, Submission, SubmissionBlock
+from actors.models import Event, Organization, Submission, SubmissionBlock, SubmissionSettings
 from actors.organizations import resolve
 from actors.text import has_markup, link_count, strip_controls
 from federation.db import Database, utcnow
@@ -38,6 +38,7 @@ WAITING, APPROVED, REJECTED = "waiting", "approved", "rejected"
 NAME_LIMIT = 200
 ORGANIZATION_LIMIT = 200
 REASON_LIMIT = 2_000
+MAX_NOTIFIED = 10
 # A plan's description may hold a few links (a map, a call-out); a list of them is spam.
 MAX_LINKS = 5
 _DATETIME_FIELDS = ("starts", "ends")
@@ -172,7 +173,58 @@ async def submit(
         session.add(row)
         await session.flush()
         await _mail(session, mail, row, "submission_received", base_url, token=token)
+        await notify_moderators(session, mail, row, organization, base_url=base_url)
     return row, token
+
+
+async def notify_moderators(
+    session: AsyncSession,
+    mail: MailQueue,
+    row: Submission,
+    organization: Organization,
+    *,
+    base_url: str,
+) -> None:
+    """A notice of a new plan to each address the moderators asked for, in their language."""
+    kept = await settings(session)
+    recipients, _bad = addresses.listed(kept.notify_to)
+    for address in recipients:
+        await mail.enqueue(
+            session,
+            to=address,
+            language=kept.notify_language,
+            template="submission_waiting",
+            context={
+                "title": str(row.plan.get("title", "")),
+                "sender": row.submitter_name,
+                "organization": organization.display_name,
+                "link": f"{base_url}/admin/submissions/{row.id}",
+            },
+            headers={"List-Unsubscribe": f"<{base_url}/admin/submissions#settings>"},
+        )
+
+
+async def settings(session: AsyncSession) -> SubmissionSettings:
+    """The stored settings, or the defaults (not stored): nobody is e-mailed."""
+    row = (await session.execute(select(SubmissionSettings).limit(1))).scalar_one_or_none()
+    return row or SubmissionSettings(notify_to="", notify_language="en")
+
+
+async def save_settings(db: Database, *, notify_to: str, language: str) -> SubmissionSettings:
+    good, bad = addresses.listed(notify_to)
+    if bad:
+        raise ValidationError.one("notify_to", Message.FORWARD_ADDRESS_INVALID, value=bad[0][:100])
+    if len(good) > MAX_NOTIFIED:
+        raise ValidationError.one("notify_to", Message.TOO_MANY_ADDRESSES, limit=MAX_NOTIFIED)
+    async with db.transaction() as session:
+        row = (await session.execute(select(SubmissionSettings).limit(1))).scalar_one_or_none()
+        if row is None:
+            row = SubmissionSettings()
+            session.add(row)
+        row.notify_to = "\n".join(good)
+        row.notify_language = language
+        row.updated_at = utcnow()
+    return row
 
 
 async def _mail(

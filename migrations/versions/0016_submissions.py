@@ -1,5 +1,6 @@
 """submissions: plans for actions sent by anyone through /submit or by a fediverse actor,
-waiting for a moderator, and the addresses and domains refused as submitters
+waiting for a moderator, the addresses and domains refused as submitters, and who hears of
+new plans by e-mail
 
 Revision ID: 0016
 Revises: 0015
@@ -57,7 +58,18 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "submission_settings",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("notify_to", sa.Text(), nullable=False),
+        sa.Column("notify_language", sa.String(length=16), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("submission_settings")
     op.drop_table("submission_blocks")
     op.drop_index("ix_submissions_state", table_name="submissions")
     op.drop_table("submissions")

@@ -363,3 +363,36 @@ def test_no_mapper_to_activitystreams_reads_the_submissions():
         source = mapper.read_text()
         assert "Submission" not in source and "submissions" not in source, mapper
 
+
+
+async def test_moderators_who_asked_for_it_get_a_notice_of_each_new_plan(start_node, smtp_catcher):
+    catcher = smtp_catcher()
+    catcher.start()
+    a = await start_node("alpha", env=smtp_env(catcher))
+    admin = await admin_session(a)
+    try:
+        page = await admin.get("/admin/submissions?lang=fr")
+        bad = await admin.post(
+            "/admin/submissions/settings",
+            data={"csrf_token": csrf_from(page.text), "notify_to": "mod@union.example\nnope"},
+        )
+        assert bad.status_code == 400 and "nope" in bad.text
+        saved = await admin.post(
+            "/admin/submissions/settings?lang=fr",
+            data={
+                "csrf_token": csrf_from(page.text),
+                "notify_to": "mod@union.example, deux@union.example",
+            },
+        )
+        assert saved.status_code == 303
+    finally:
+        await admin.aclose()
+    async with httpx.AsyncClient(base_url=a.base_url, timeout=30) as visitor:
+        assert (await send_plan(visitor, a)).status_code == 303
+    await eventually(lambda: _caught(catcher, "deux@union.example"), expect=1)
+    notice = catcher.to("mod@union.example")[0]
+    assert notice["Subject"] == "Nouveau projet à modérer : Huelga de las kellys en Madrid"
+    text = notice.get_body(("plain",)).get_content()
+    submission_id = await waiting_id(a)
+    assert f"{a.base_url}/admin/submissions/{submission_id}" in text
+    assert VISITOR not in text  # the notice needs no address; the admin page has it

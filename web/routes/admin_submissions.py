@@ -33,20 +33,55 @@ CREDIT_WITH_ORGANIZATION = _("Plan sent by %(name)s (%(organization)s)")
 APPROVED = _("Approved and published: “%(title)s”.")
 REJECTED = _("Rejected; the person who sent it gets the reason by e-mail.")
 REMOVED = _("Removed as spam.")
+SAVED = _("Settings saved.")
 REMOVED_AND_BLOCKED = _("Removed as spam; plans from %(pattern)s are refused from now on.")
 
 
-@admin_required
-async def queue(request: Request) -> Response:
+async def _queue(
+    request: Request,
+    *,
+    typed: dict[str, str] | None = None,
+    problems: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
     node = common.node(request)
     async with node.db.read() as session:
         waiting = await submissions.waiting(session)
         decided = await submissions.decided(session)
+        kept = await submissions.settings(session)
     return request.app.state.templates.render(
         request,
         "admin/submissions.html",
-        {"waiting": waiting, "decided": decided, "notice": request.session.pop(FLASH, None)},
+        {
+            "waiting": waiting,
+            "decided": decided,
+            "notice": request.session.pop(FLASH, None),
+            "typed": typed or {"notify_to": kept.notify_to},
+            "problems": problems or {},
+            "mail_on": node.settings.smtp is not None,
+        },
+        status=status,
     )
+
+
+@admin_required
+async def queue(request: Request) -> Response:
+    return await _queue(request)
+
+
+@admin_required
+async def save_settings(request: Request) -> Response:
+    form = await read_form(request)
+    typed = {"notify_to": common.form_text(form, "notify_to")}
+    lang = i18n.language(request)
+    try:
+        await submissions.save_settings(common.node(request).db, **typed, language=lang)
+    except ValidationError as exc:
+        return await _queue(
+            request, typed=typed, problems=messages.beside_fields(exc, lang), status=400
+        )
+    request.session[FLASH] = i18n.translate(SAVED, lang)
+    return RedirectResponse("/admin/submissions#settings", status_code=303)
 
 
 async def _page(
@@ -176,6 +211,7 @@ async def spam(request: Request) -> Response:
 
 routes = [
     Route("/admin/submissions", queue),
+    Route("/admin/submissions/settings", save_settings, methods=["POST"]),
     Route("/admin/submissions/{id:int}", show),
     Route("/admin/submissions/{id:int}/approve", approve, methods=["POST"]),
     Route("/admin/submissions/{id:int}/reject", reject, methods=["POST"]),

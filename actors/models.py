@@ -289,6 +289,44 @@ class Alert(Base):
     document: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+class Report(Base):
+    """A report from the struggle: an organization's own, or received from one we follow.
+
+    Experience and ideas in writing, published as an ActivityStreams `Article`. `body_source`
+    is the Markdown an organizer wrote (ours only); `body_html` is what pages and the wire
+    show, sanitized once when stored. `draft`: one of ours taken off the network (unpublished)
+    whose text the admin keeps to publish again; it answers as withdrawn meanwhile.
+    """
+
+    __tablename__ = "reports"
+    __table_args__ = (Index("ix_reports_listed", "deleted_at", "published_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uri: Mapped[str] = mapped_column(String(2048), unique=True)
+    url: Mapped[str | None] = mapped_column(String(2048))
+    is_local: Mapped[bool] = mapped_column(Boolean, default=True)
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    origin_actor_uri: Mapped[str] = mapped_column(String(2048))
+    origin_host: Mapped[str] = mapped_column(String(255))
+    origin_name: Mapped[str | None] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    body_source: Mapped[str | None] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str | None] = mapped_column(String(16))
+    hashtags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Ids of the actions, assemblies, alerts and days the report is about.
+    related: Mapped[list[str]] = mapped_column(JSON, default=list)
+    draft: Mapped[bool] = mapped_column(Boolean, default=False)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    document: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
 class AlertSettings(Base):
     """How this node passes on alerts it receives: one row (absent: the defaults).
 

@@ -1,0 +1,58 @@
+"""reports: reports from the struggle, our own and received
+
+Revision ID: 0017
+Revises: 0015
+Create Date: 2026-12-03 08:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0017"
+down_revision: str | None = "0015"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "reports",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uri", sa.String(length=2048), nullable=False),
+        sa.Column("url", sa.String(length=2048), nullable=True),
+        sa.Column("is_local", sa.Boolean(), nullable=False),
+        sa.Column("organization_id", sa.Integer(), nullable=True),
+        sa.Column("origin_actor_uri", sa.String(length=2048), nullable=False),
+        sa.Column("origin_host", sa.String(length=255), nullable=False),
+        sa.Column("origin_name", sa.String(length=300), nullable=True),
+        sa.Column("title", sa.String(length=300), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("body_source", sa.Text(), nullable=True),
+        sa.Column("body_html", sa.Text(), nullable=False),
+        sa.Column("language", sa.String(length=16), nullable=True),
+        sa.Column("hashtags", sa.JSON(), nullable=False),
+        sa.Column("related", sa.JSON(), nullable=False),
+        sa.Column("draft", sa.Boolean(), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("document", sa.JSON(), nullable=True),
+        sa.ForeignKeyConstraint(["organization_id"], ["organizations.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("uri"),
+    )
+    with op.batch_alter_table("reports", schema=None) as batch_op:
+        batch_op.create_index("ix_reports_listed", ["deleted_at", "published_at"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_reports_organization_id"), ["organization_id"], unique=False
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("reports", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_reports_organization_id"))
+        batch_op.drop_index("ix_reports_listed")
+    op.drop_table("reports")

@@ -11,6 +11,7 @@ from actors import (
     network_counts,
     participation,
     remote_events,
+    remote_reports,
 )
 from actors.organizations import all_organizations, create_organization
 from federation import follows
@@ -22,6 +23,7 @@ def register_handlers(registry: HandlerRegistry) -> None:
     """Everything the domain does with incoming activities is wired here."""
     follows.register(registry)
     remote_events.register(registry)
+    remote_reports.register(registry)
     alert_relaying.register(registry)
     announces.register(registry)
     participation.register(registry)

@@ -1,0 +1,96 @@
+"""Reports from other servers, as our domain: lenient in what we read, strict in what we keep.
+
+Any public `Article` that is not a reply is a report when it comes from an organization or
+node we follow (`actors.remote_reports` decides that). Texts are cut to the lengths our own
+reports keep to; the body is sanitized HTML, read from at most `MAX_REMOTE_HTML` characters
+of what was sent, so a huge article costs us no more than a long one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors import hashtags
+from actors.reports import MAX_BODY, MAX_RELATED, MAX_SUMMARY, MAX_TAGS, MAX_TITLE, language_tag
+from actors.text import one_line, plain_text, sanitize_html
+from actors.urls import http_url
+from federation.as2 import first_id, parse_datetime
+from federation.db import utcnow
+from federation.uris import host_of
+
+# Markup around the text: a report of MAX_BODY characters may take twice that in HTML.
+MAX_REMOTE_HTML = 2 * MAX_BODY
+
+
+class NotAReport(ValueError):
+    pass
+
+
+def is_report(document: Any) -> bool:
+    return (
+        isinstance(document, dict)
+        and document.get("type") == "Article"
+        and not document.get("inReplyTo")
+    )
+
+
+def _first_of_map(document: dict[str, Any], name: str) -> tuple[str | None, Any]:
+    values = document.get(f"{name}Map")
+    if isinstance(values, dict) and values:
+        language, value = next(iter(values.items()))
+        return (language if isinstance(language, str) else None), value
+    return None, None
+
+
+def report_fields(document: dict[str, Any]) -> dict[str, Any]:
+    """Columns of `Report` for a remote report; raises NotAReport when it cannot be one."""
+    uri = document.get("id")
+    if http_url(uri) is None:
+        raise NotAReport("the report has no http(s) id")
+    attributed = http_url(first_id(document.get("attributedTo")))
+    if attributed is None or host_of(attributed) != host_of(uri):
+        raise NotAReport("the report is not attributed to an actor of its own server")
+    content_language, mapped_content = _first_of_map(document, "content")
+    _name_language, mapped_name = _first_of_map(document, "name")
+    title = one_line(document.get("name"), MAX_TITLE) or one_line(mapped_name, MAX_TITLE)
+    if not title:
+        raise NotAReport("the report has no title")
+    content = document.get("content")
+    if not isinstance(content, str) or not content.strip():
+        content = mapped_content if isinstance(mapped_content, str) else ""
+    body_html = sanitize_html(content[:MAX_REMOTE_HTML], headings=True)
+    if not body_html:
+        raise NotAReport("the report has no text")
+    _summary_language, mapped_summary = _first_of_map(document, "summary")
+    summary = document.get("summary")
+    if not isinstance(summary, str):
+        summary = mapped_summary if isinstance(mapped_summary, str) else ""
+    names = []
+    for tag in document.get("tag") or []:
+        if isinstance(tag, dict) and tag.get("type") == "Hashtag":
+            name = hashtags.normalize(str(tag.get("name", "")))
+            if name:
+                names.append(name[:64])
+    about = document.get("about")
+    if not isinstance(about, list):
+        about = [about] if about else []
+    related = [link for item in about if (link := http_url(first_id(item)))][:MAX_RELATED]
+    language = language_tag(content_language) or language_tag(
+        document.get("inLanguage") if isinstance(document.get("inLanguage"), str) else None
+    )
+    published = parse_datetime(document.get("published")) or utcnow()
+    return {
+        "uri": uri,
+        "url": http_url(first_id(document.get("url"))) or uri,
+        "origin_actor_uri": attributed,
+        "origin_host": host_of(uri),
+        "title": title,
+        # The origin's summary may be HTML or plain: kept as plain text either way.
+        "summary": " ".join(plain_text(summary).split())[:MAX_SUMMARY],
+        "body_html": body_html,
+        "language": language,
+        "hashtags": list(dict.fromkeys(names))[:MAX_TAGS],
+        "related": related,
+        "published_at": published,
+        "updated_at": parse_datetime(document.get("updated")) or published,
+    }

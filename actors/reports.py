@@ -119,9 +119,7 @@ def check(data: ReportInput) -> dict[str, Any]:
     }
 
 
-async def _known_related(
-    session: AsyncSession, links: list[str], base_url: str
-) -> list[str]:
+async def _known_related(session: AsyncSession, links: list[str], base_url: str) -> list[str]:
     """The ids of what the links name, as this node holds them; ValidationError for a link to
     something it does not know (a report about it would point nowhere)."""
     problems = Problems()
@@ -161,9 +159,7 @@ async def _related_id(session: AsyncSession, link: str, base_url: str) -> str | 
 # --- entry points -----------------------------------------------------------------------
 
 
-async def publish(
-    federation: Federation, data: ReportInput, *, org: str | None = None
-) -> Report:
+async def publish(federation: Federation, data: ReportInput, *, org: str | None = None) -> Report:
     """Store a new report of one of our organizations and send `Create` to its followers."""
     values = check(data)
     async with federation.db.transaction() as session:
@@ -371,17 +367,13 @@ async def related_items(session: AsyncSession, report: Report) -> list[RelatedIt
     it; what it does not hold (a received report's links), linked to where it lives."""
     items: list[RelatedItem] = []
     for uri in report.related:
-        event = (
-            await session.execute(select(Event).where(Event.uri == uri))
-        ).scalar_one_or_none()
+        event = (await session.execute(select(Event).where(Event.uri == uri))).scalar_one_or_none()
         if event is not None and event.deleted_at is None:
             # Received events have no page here: the listings link them to their origin too.
             path = event.uri if event.is_local else (http_url(event.url) or event.uri)
             items.append(RelatedItem(event.category, event.title, path))
             continue
-        alert = (
-            await session.execute(select(Alert).where(Alert.uri == uri))
-        ).scalar_one_or_none()
+        alert = (await session.execute(select(Alert).where(Alert.uri == uri))).scalar_one_or_none()
         if alert is not None and alert.deleted_at is None:
             path = alert.uri if alert.is_local else f"/alerts/remote/{alert.id}"
             items.append(RelatedItem("alert", alert.title, path))

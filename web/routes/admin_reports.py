@@ -1,0 +1,191 @@
+"""Admin pages for reports from the struggle: list, write, edit, unpublish, publish again,
+delete.
+
+The form turns what the organizer types into a `reports.ReportInput`; every rule stays in
+`actors.reports`, which also sends each change to the organization's followers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from actors import reports
+from actors.errors import ValidationError
+from actors.models import Organization, Report
+from web import messages
+from web.auth import admin_required
+from web.forms import read_form
+from web.i18n import language
+from web.routes import common
+from web.runtime import Node
+
+FLASH = "admin_reports_notice"
+TEXT_FIELDS = ("title", "summary", "body", "language", "tags", "related", "org")
+
+
+def parse(values: dict[str, str]) -> reports.ReportInput:
+    """The form's text as input for the domain: hashtags separated by spaces or commas, the
+    related addresses one a line."""
+    return reports.ReportInput(
+        title=values["title"],
+        summary=values["summary"],
+        body=values["body"],
+        language=values["language"] or None,
+        tags=[tag for tag in values["tags"].replace(",", " ").split() if tag],
+        related=[line.strip() for line in values["related"].splitlines() if line.strip()],
+    )
+
+
+def values_from(data: reports.ReportInput) -> dict[str, str]:
+    return {
+        "title": data.title,
+        "summary": data.summary,
+        "body": data.body,
+        "language": data.language or "",
+        "tags": " ".join(f"#{tag}" for tag in data.tags),
+        "related": "\n".join(data.related),
+        "org": "",
+    }
+
+
+async def _own_report(node: Node, report_id: int) -> tuple[Report, Organization]:
+    async with node.db.read() as session:
+        report, organization, _actor = await reports.own_report(session, report_id=report_id)
+    return report, organization
+
+
+def _render_form(
+    request: Request,
+    *,
+    values: dict[str, str],
+    organizations: list[tuple[Organization, Any]],
+    report: Report | None = None,
+    organization: Organization | None = None,
+    error: ValidationError | None = None,
+    status: int = 200,
+) -> Response:
+    lang = language(request)
+    return request.app.state.templates.render(
+        request,
+        "admin/report_form.html",
+        {
+            "values": values,
+            "report": report,
+            "organization": organization,
+            "organizations": organizations,
+            "languages": common.language_options(lang),
+            "problems": messages.beside_fields(error, lang),
+        },
+        status=status,
+    )
+
+
+def _form_values(form: Any) -> dict[str, str]:
+    return {name: common.form_text(form, name) for name in TEXT_FIELDS}
+
+
+@admin_required
+async def new_report(request: Request) -> Response:
+    node = common.node(request)
+    organizations = await common.organizations(node)
+    if request.method == "GET":
+        return _render_form(
+            request, values=dict.fromkeys(TEXT_FIELDS, ""), organizations=organizations
+        )
+    values = _form_values(await read_form(request))
+    try:
+        report = await reports.publish(node.federation, parse(values), org=values["org"] or None)
+    except ValidationError as exc:
+        return _render_form(
+            request, values=values, organizations=organizations, error=exc, status=400
+        )
+    request.session[FLASH] = {"what": "published", "title": report.title, "page": report.uri}
+    return RedirectResponse("/admin/reports", status_code=303)
+
+
+@admin_required
+async def edit_report(request: Request) -> Response:
+    node = common.node(request)
+    report, organization = await _own_report(node, request.path_params["id"])
+    context: dict[str, Any] = {
+        "report": report,
+        "organization": organization,
+        "organizations": await common.organizations(node),
+    }
+    if request.method == "GET":
+        return _render_form(request, values=values_from(reports.input_from(report)), **context)
+    values = _form_values(await read_form(request))
+    try:
+        changed = await reports.edit(node.federation, report.uri, parse(values))
+    except ValidationError as exc:
+        return _render_form(request, values=values, error=exc, status=400, **context)
+    request.session[FLASH] = {"what": "updated", "title": changed.title, "page": report.uri}
+    return RedirectResponse("/admin/reports", status_code=303)
+
+
+@admin_required
+async def unpublish_report(request: Request) -> Response:
+    node = common.node(request)
+    report, _organization = await _own_report(node, request.path_params["id"])
+    await reports.unpublish(node.federation, report.uri)
+    request.session[FLASH] = {"what": "unpublished", "title": report.title, "page": ""}
+    return RedirectResponse("/admin/reports", status_code=303)
+
+
+@admin_required
+async def republish_report(request: Request) -> Response:
+    node = common.node(request)
+    report = await reports.republish(node.federation, request.path_params["id"])
+    request.session[FLASH] = {"what": "published", "title": report.title, "page": report.uri}
+    return RedirectResponse("/admin/reports", status_code=303)
+
+
+@admin_required
+async def delete_report(request: Request) -> Response:
+    node = common.node(request)
+    report_id = request.path_params["id"]
+    async with node.db.read() as session:
+        rows = await reports.own_reports(session)
+    found = next((report for report, _org in rows if report.id == report_id), None)
+    if found is not None and found.draft:
+        gone = await reports.discard_draft(node.federation, report_id)
+    else:
+        report, _organization = await _own_report(node, report_id)  # 404 if gone meanwhile
+        gone = await reports.delete(node.federation, report.uri)
+    request.session[FLASH] = {"what": "deleted", "title": gone.title, "page": ""}
+    return RedirectResponse("/admin/reports", status_code=303)
+
+
+@admin_required
+async def list_reports(request: Request) -> Response:
+    node = common.node(request)
+    async with node.db.read() as session:
+        rows = await reports.own_reports(session)
+    items = [
+        {"report": report, "organization": organization, "page": report.uri}
+        for report, organization in rows
+    ]
+    return request.app.state.templates.render(
+        request,
+        "admin/reports.html",
+        {
+            "published": [i for i in items if not i["report"].draft],
+            "drafts": [i for i in items if i["report"].draft],
+            "several_organizations": len(await common.organizations(node)) > 1,
+            "notice": request.session.pop(FLASH, None),
+        },
+    )
+
+
+routes = [
+    Route("/admin/reports", list_reports),
+    Route("/admin/reports/new", new_report, methods=["GET", "POST"]),
+    Route("/admin/reports/{id:int}/edit", edit_report, methods=["GET", "POST"]),
+    Route("/admin/reports/{id:int}/unpublish", unpublish_report, methods=["POST"]),
+    Route("/admin/reports/{id:int}/republish", republish_report, methods=["POST"]),
+    Route("/admin/reports/{id:int}/delete", delete_report, methods=["POST"]),
+]

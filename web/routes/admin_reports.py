@@ -150,8 +150,8 @@ async def delete_report(request: Request) -> Response:
     report_id = request.path_params["id"]
     async with node.db.read() as session:
         rows = await reports.own_reports(session)
-    found = next((report for report, _org in rows if report.id == report_id), None)
-    if found is not None and found.draft:
+    drafts = {report.id for report, _organization in rows if report.draft}
+    if report_id in drafts:
         gone = await reports.discard_draft(node.federation, report_id)
     else:
         report, _organization = await _own_report(node, report_id)  # 404 if gone meanwhile
@@ -165,7 +165,7 @@ async def list_reports(request: Request) -> Response:
     node = common.node(request)
     async with node.db.read() as session:
         rows = await reports.own_reports(session)
-    items = [
+    items: list[dict[str, Any]] = [
         {"report": report, "organization": organization, "page": report.uri}
         for report, organization in rows
     ]

@@ -327,6 +327,43 @@ class Report(Base):
     document: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+class ReportReply(Base):
+    """A fediverse reply to one of our reports, or to a reply under it: the thread is kept by
+    `in_reply_to` (the report's id or the parent reply's). Shown unless an admin hides it."""
+
+    __tablename__ = "report_replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uri: Mapped[str] = mapped_column(String(2048), unique=True)
+    url: Mapped[str | None] = mapped_column(String(2048))
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), index=True
+    )
+    in_reply_to: Mapped[str] = mapped_column(String(2048))
+    actor_uri: Mapped[str] = mapped_column(String(2048))
+    author_name: Mapped[str] = mapped_column(String(300))
+    author_handle: Mapped[str | None] = mapped_column(String(300))
+    content_html: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ReportBoost(Base):
+    """Someone boosted (`Announce`d) one of our reports: counted on its page, once per actor,
+    until they take it back (`Undo`)."""
+
+    __tablename__ = "report_boosts"
+    __table_args__ = (UniqueConstraint("report_id", "actor_uri"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), index=True
+    )
+    actor_uri: Mapped[str] = mapped_column(String(2048))
+    activity_uri: Mapped[str] = mapped_column(String(2048))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class AlertSettings(Base):
     """How this node passes on alerts it receives: one row (absent: the defaults).
 

@@ -11,15 +11,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.as_to_report import NotAReport, is_report, report_fields
-from actors.models import Report
+from actors.models import Report, ReportBoost, ReportReply
 from actors.ownership import may_change, may_withdraw
 from actors.remote_events import followed
 from actors.reports import MAX_ORIGIN_NAME, by_uri
-from actors.text import display_name
+from actors.text import display_name, reply_html
+from actors.urls import http_url
+from federation.as2 import first_id, parse_datetime
 from federation.client import FetchError
 from federation.db import utcnow
 from federation.handlers import HandlerRegistry, InboxContext
@@ -29,10 +31,17 @@ from federation.uris import host_of
 log = logging.getLogger(__name__)
 
 
+REPLY_TYPES = ("Note", "Article")
+# What a reply keeps of its HTML: a long post, not a second report.
+MAX_REPLY_HTML = 20_000
+
+
 def register(registry: HandlerRegistry) -> None:
-    registry.add("Create", on_create_or_update, objects=("Article",))
+    registry.add("Create", on_create, objects=("Article", "Note"))
     registry.add("Update", on_create_or_update, objects=("Article",))
     registry.add("Delete", on_delete)
+    registry.add("Announce", on_announce)
+    registry.add("Undo", on_undo, objects=("Announce",))
 
 
 async def store_remote(
@@ -94,11 +103,124 @@ async def on_create_or_update(ctx: InboxContext) -> None:
         await _accept(ctx, obj, via=ctx.actor.uri, sender=ctx.actor.uri)
 
 
+async def on_create(ctx: InboxContext) -> None:
+    obj = ctx.object
+    if is_report(obj):
+        await on_create_or_update(ctx)
+    elif isinstance(obj, dict) and obj.get("type") in REPLY_TYPES and obj.get("inReplyTo"):
+        await _accept_reply(ctx, obj)
+
+
+async def _thread_of(session: AsyncSession, target: str) -> Report | None:
+    """Our live report that `target` is, or that the reply `target` is under."""
+    report = (
+        await session.execute(
+            select(Report).where(
+                Report.uri == target, Report.is_local.is_(True), Report.deleted_at.is_(None)
+            )
+        )
+    ).scalar_one_or_none()
+    if report is not None:
+        return report
+    parent = (
+        await session.execute(select(ReportReply).where(ReportReply.uri == target))
+    ).scalar_one_or_none()
+    if parent is None:
+        return None
+    report = await session.get(Report, parent.report_id)
+    return report if report is not None and report.deleted_at is None else None
+
+
+async def _accept_reply(ctx: InboxContext, note: dict[str, Any]) -> None:
+    """A reply to one of our reports, or to a reply under one, from anyone: kept sanitized
+    (links http(s) only), shown in its thread unless hidden."""
+    target = first_id(note.get("inReplyTo"))
+    uri = note.get("id")
+    if target is None or http_url(uri) is None:
+        return
+    author = first_id(note.get("attributedTo"))
+    if author is not None and author != ctx.actor.uri:
+        return  # a neighbour's note, taken by its id before its author could send it
+    content = note.get("content")
+    if not isinstance(content, str) or not content.strip():
+        return
+    html = reply_html(content[:MAX_REPLY_HTML])
+    if not html:
+        return
+    async with ctx.transaction() as session:
+        report = await _thread_of(session, target)
+        if report is None:
+            return
+        if (await session.execute(select(ReportReply.id).where(ReportReply.uri == uri))).first():
+            return
+        handle = f"@{ctx.actor.username}@{ctx.actor.host}" if ctx.actor.username else None
+        session.add(
+            ReportReply(
+                uri=uri,
+                url=http_url(first_id(note.get("url"))) or uri,
+                report_id=report.id,
+                in_reply_to=target,
+                actor_uri=ctx.actor.uri,
+                author_name=display_name(ctx.actor.name, ctx.actor.username, ctx.actor.uri) or "",
+                author_handle=handle,
+                content_html=html,
+                published_at=parse_datetime(note.get("published")) or utcnow(),
+            )
+        )
+
+
+async def on_announce(ctx: InboxContext) -> None:
+    """A boost of one of our reports, by anyone: counted once per actor."""
+    target = ctx.object_id
+    activity_id = ctx.activity.get("id")
+    if target is None or not isinstance(activity_id, str):
+        return
+    async with ctx.transaction() as session:
+        report = (
+            await session.execute(
+                select(Report).where(
+                    Report.uri == target, Report.is_local.is_(True), Report.deleted_at.is_(None)
+                )
+            )
+        ).scalar_one_or_none()
+        if report is None:
+            return
+        known = await session.execute(
+            select(ReportBoost.id).where(
+                ReportBoost.report_id == report.id, ReportBoost.actor_uri == ctx.actor.uri
+            )
+        )
+        if known.first() is None:
+            session.add(
+                ReportBoost(report_id=report.id, actor_uri=ctx.actor.uri, activity_uri=activity_id)
+            )
+
+
+async def on_undo(ctx: InboxContext) -> None:
+    """A boost taken back: by its activity's id, and only by whoever boosted."""
+    boost = ctx.object_id
+    if boost is None:
+        return
+    async with ctx.transaction() as session:
+        await session.execute(
+            delete(ReportBoost).where(
+                ReportBoost.activity_uri == boost, ReportBoost.actor_uri == ctx.actor.uri
+            )
+        )
+
+
 async def on_delete(ctx: InboxContext) -> None:
     target = ctx.object_id
     if target is None or host_of(target) != host_of(ctx.actor.uri):
         return
     async with ctx.transaction() as session:
+        # A deleted reply leaves its thread; only its author can delete it. Its own replies
+        # stay, shown under the report's thread where their parent was.
+        await session.execute(
+            delete(ReportReply).where(
+                ReportReply.uri == target, ReportReply.actor_uri == ctx.actor.uri
+            )
+        )
         await _withdraw(session, target, by=ctx.actor.uri)
 
 

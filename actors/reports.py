@@ -16,16 +16,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors import hashtags, owned, publishing, report_to_as
 from actors.errors import Message, NotFound, Problems
-from actors.models import Alert, Event, Organization, Report, SolidarityDay
+from actors.models import (
+    Alert,
+    Event,
+    Organization,
+    Report,
+    ReportBoost,
+    ReportReply,
+    SolidarityDay,
+)
 from actors.organizations import resolve
 from actors.text import markdown_to_html
 from actors.urls import http_url
-from actors.visibility import visible
+from actors.visibility import by_visible_authors, visible
 from federation.db import utcnow
 from federation.models import LocalActor
 from federation.node import Federation
@@ -388,3 +396,70 @@ async def related_items(session: AsyncSession, report: Report) -> list[RelatedIt
         if http_url(uri):
             items.append(RelatedItem("unknown", uri, uri))
     return items
+
+
+# --- replies and boosts -------------------------------------------------------------------
+
+
+@dataclass
+class ThreadNode:
+    reply: ReportReply
+    children: list[ThreadNode] = field(default_factory=list)
+
+
+async def thread(session: AsyncSession, report: Report) -> tuple[list[ThreadNode], int]:
+    """The replies a report's page shows, as a tree, and how many there are.
+
+    A reply hidden by an admin is left out with the replies under it (they answer something
+    no longer shown); one whose parent is not here (deleted by its author, never received)
+    stands under the report itself. Authors that are blocked are left out.
+    """
+    replies = by_visible_authors(
+        session,
+        (
+            await session.execute(
+                select(ReportReply)
+                .where(ReportReply.report_id == report.id)
+                .order_by(ReportReply.published_at, ReportReply.id)
+            )
+        ).scalars(),
+    )
+    nodes = {reply.uri: ThreadNode(reply) for reply in replies}
+    roots: list[ThreadNode] = []
+    for node in nodes.values():
+        parent = nodes.get(node.reply.in_reply_to)
+        if parent is None or parent is node:
+            roots.append(node)
+        else:
+            parent.children.append(node)
+
+    def shown(branch: list[ThreadNode]) -> list[ThreadNode]:
+        kept = [node for node in branch if not node.reply.hidden]
+        for node in kept:
+            node.children = shown(node.children)
+        return kept
+
+    def size(branch: list[ThreadNode]) -> int:
+        return sum(1 + size(node.children) for node in branch)
+
+    tree = shown(roots)
+    return tree, size(tree)
+
+
+async def boost_count(session: AsyncSession, report: Report) -> int:
+    return (
+        await session.execute(
+            select(func.count(ReportBoost.id)).where(ReportBoost.report_id == report.id)
+        )
+    ).scalar_one()
+
+
+async def hide_reply(federation: Federation, reply_id: int) -> Report:
+    """An admin hides a reply (and what answers it) under one of our reports."""
+    async with federation.db.transaction() as session:
+        reply = await session.get(ReportReply, reply_id)
+        report = await session.get(Report, reply.report_id) if reply is not None else None
+        if reply is None or report is None or not report.is_local:
+            raise NotFound(Message.REPORT_NOT_FOUND, str(reply_id))
+        reply.hidden = True
+    return report

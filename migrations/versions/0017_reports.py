@@ -1,4 +1,4 @@
-"""reports: reports from the struggle, our own and received
+"""reports: reports from the struggle, our own and received; replies to ours, and boosts
 
 Revision ID: 0017
 Revises: 0015
@@ -49,9 +49,43 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_reports_organization_id"), ["organization_id"], unique=False
         )
+    op.create_table(
+        "report_replies",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uri", sa.String(length=2048), nullable=False),
+        sa.Column("url", sa.String(length=2048), nullable=True),
+        sa.Column("report_id", sa.Integer(), nullable=False),
+        sa.Column("in_reply_to", sa.String(length=2048), nullable=False),
+        sa.Column("actor_uri", sa.String(length=2048), nullable=False),
+        sa.Column("author_name", sa.String(length=300), nullable=False),
+        sa.Column("author_handle", sa.String(length=300), nullable=True),
+        sa.Column("content_html", sa.Text(), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("hidden", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(["report_id"], ["reports.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("uri"),
+    )
+    with op.batch_alter_table("report_replies", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_report_replies_report_id"), ["report_id"])
+    op.create_table(
+        "report_boosts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("report_id", sa.Integer(), nullable=False),
+        sa.Column("actor_uri", sa.String(length=2048), nullable=False),
+        sa.Column("activity_uri", sa.String(length=2048), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["report_id"], ["reports.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("report_id", "actor_uri"),
+    )
+    with op.batch_alter_table("report_boosts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_report_boosts_report_id"), ["report_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("report_boosts")
+    op.drop_table("report_replies")
     with op.batch_alter_table("reports", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_reports_organization_id"))
         batch_op.drop_index("ix_reports_listed")

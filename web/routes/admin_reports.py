@@ -161,6 +161,13 @@ async def delete_report(request: Request) -> Response:
 
 
 @admin_required
+async def hide_reply(request: Request) -> Response:
+    node = common.node(request)
+    report = await reports.hide_reply(node.federation, request.path_params["id"])
+    return RedirectResponse(reports.page_path(report) + "#replies", status_code=303)
+
+
+@admin_required
 async def list_reports(request: Request) -> Response:
     node = common.node(request)
     async with node.db.read() as session:
@@ -188,4 +195,5 @@ routes = [
     Route("/admin/reports/{id:int}/unpublish", unpublish_report, methods=["POST"]),
     Route("/admin/reports/{id:int}/republish", republish_report, methods=["POST"]),
     Route("/admin/reports/{id:int}/delete", delete_report, methods=["POST"]),
+    Route("/admin/reports/replies/{id:int}/hide", hide_reply, methods=["POST"]),
 ]

@@ -70,11 +70,20 @@ async def report_page(request: Request) -> Response:
         return ActivityJSONResponse(with_context(report_to_as.REPORT_CONTEXT, document))
     async with node.db.read() as session:
         related = await reports.related_items(session, report)
+        replies, reply_count = await reports.thread(session, report)
+        boosts = await reports.boost_count(session, report)
     lang = i18n.language(request)
     return templates.render(
         request,
         "report.html",
-        {**item(report, lang), "related": related, "original": report.url or report.uri},
+        {
+            **item(report, lang),
+            "related": related,
+            "original": report.url or report.uri,
+            "replies": replies,
+            "reply_count": reply_count,
+            "boosts": boosts,
+        },
     )
 
 

@@ -20,6 +20,8 @@ from federation.uris import host_of
 
 # Markup around the text: a report of MAX_BODY characters may take twice that in HTML.
 MAX_REMOTE_HTML = 2 * MAX_BODY
+# Languages kept besides the report's own: enough for any network, not a way to send megabytes.
+MAX_TRANSLATIONS = 8
 
 
 class NotAReport(ValueError):
@@ -80,6 +82,7 @@ def report_fields(document: dict[str, Any]) -> dict[str, Any]:
     )
     published = parse_datetime(document.get("published")) or utcnow()
     return {
+        "translations": _translations(document, language, title),
         "uri": uri,
         "url": http_url(first_id(document.get("url"))) or uri,
         "origin_actor_uri": attributed,
@@ -94,3 +97,35 @@ def report_fields(document: dict[str, Any]) -> dict[str, Any]:
         "published_at": published,
         "updated_at": parse_datetime(document.get("updated")) or published,
     }
+
+
+def _translations(
+    document: dict[str, Any], language: str | None, title: str
+) -> dict[str, dict[str, str]]:
+    """The other languages of `contentMap`, each with its own title and summary if given."""
+    contents = document.get("contentMap")
+    if language is None or not isinstance(contents, dict):
+        return {}
+    names = document.get("nameMap")
+    names = names if isinstance(names, dict) else {}
+    summaries = document.get("summaryMap")
+    summaries = summaries if isinstance(summaries, dict) else {}
+    found: dict[str, dict[str, str]] = {}
+    for code, content in contents.items():
+        tag = language_tag(code) if isinstance(code, str) else None
+        if tag is None or tag == language or tag in found or not isinstance(content, str):
+            continue
+        body_html = sanitize_html(content[:MAX_REMOTE_HTML], headings=True)
+        if not body_html:
+            continue
+        summary = summaries.get(code)
+        found[tag] = {
+            "title": one_line(names.get(code), MAX_TITLE) or title,
+            "summary": " ".join(plain_text(summary).split())[:MAX_SUMMARY]
+            if isinstance(summary, str)
+            else "",
+            "body_html": body_html,
+        }
+        if len(found) == MAX_TRANSLATIONS:
+            break
+    return found

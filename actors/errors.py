@@ -75,6 +75,8 @@ class Message(StrEnum):
     BODY_TOO_LONG = "body_too_long"
     BODY_HAS_SCRIPT = "body_has_script"
     RELATED_UNKNOWN = "related_unknown"
+    ORIGINAL_LANGUAGE_FIRST = "original_language_first"
+    TRANSLATION_SAME_LANGUAGE = "translation_same_language"
 
     # Taking part in an assembly.
     YOUR_NAME_REQUIRED = "your_name_required"

@@ -319,6 +319,9 @@ class Report(Base):
     hashtags: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Ids of the actions, assemblies, alerts and days the report is about.
     related: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The same report in other languages: {"es": {"title", "summary", "body_html"[,
+    # "body_source" (ours)]}}. The report's own language is not among them.
+    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(JSON, default=dict)
     draft: Mapped[bool] = mapped_column(Boolean, default=False)
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -336,9 +339,7 @@ class ReportReply(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     uri: Mapped[str] = mapped_column(String(2048), unique=True)
     url: Mapped[str | None] = mapped_column(String(2048))
-    report_id: Mapped[int] = mapped_column(
-        ForeignKey("reports.id", ondelete="CASCADE"), index=True
-    )
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
     in_reply_to: Mapped[str] = mapped_column(String(2048))
     actor_uri: Mapped[str] = mapped_column(String(2048))
     author_name: Mapped[str] = mapped_column(String(300))
@@ -356,9 +357,7 @@ class ReportBoost(Base):
     __table_args__ = (UniqueConstraint("report_id", "actor_uri"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    report_id: Mapped[int] = mapped_column(
-        ForeignKey("reports.id", ondelete="CASCADE"), index=True
-    )
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
     actor_uri: Mapped[str] = mapped_column(String(2048))
     activity_uri: Mapped[str] = mapped_column(String(2048))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -472,6 +471,8 @@ class NetworkCount(Base):
     # The origin's `updated`: an older Update arriving late does not undo a newer one.
     origin_updated: Mapped[datetime | None] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class CallText(Base):
     """The admin's own words for the network's call on the home page, one row per language.
 

@@ -49,11 +49,25 @@ def article(base_url: str, report: Report, actor: LocalActor) -> dict[str, Any]:
     if report.summary:
         document["summary"] = html.escape(report.summary, quote=False)
     if report.language:
-        # Mastodon takes the post's language from the first key of these maps.
-        document["contentMap"] = {report.language: report.body_html}
-        document["nameMap"] = {report.language: report.title}
-        if report.summary:
-            document["summaryMap"] = {report.language: document["summary"]}
+        # Mastodon takes the post's language from the first key of these maps: the report's
+        # own language comes first, its translations after it.
+        texts = {
+            report.language: {
+                "title": report.title,
+                "summary": report.summary,
+                "body_html": report.body_html,
+            }
+        }
+        texts.update(report.translations or {})
+        document["contentMap"] = {code: text["body_html"] for code, text in texts.items()}
+        document["nameMap"] = {code: text["title"] for code, text in texts.items()}
+        summaries = {
+            code: html.escape(text["summary"], quote=False)
+            for code, text in texts.items()
+            if text.get("summary")
+        }
+        if summaries:
+            document["summaryMap"] = summaries
     return document
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors import hashtags, owned, publishing, report_to_as
-from actors.errors import Message, NotFound, Problems
+from actors.errors import Message, NotFound, Problems, ValidationError
 from actors.models import (
     Alert,
     Event,
@@ -214,6 +214,11 @@ async def edit(federation: Federation, uri: str, data: ReportInput) -> Report:
         values["related"] = await _known_related(session, values["related"], base)
         for name, value in values.items():
             setattr(report, name, value)
+        if report.language in report.translations:
+            # The report itself is now written in that language: it is no translation any more.
+            report.translations = {
+                code: text for code, text in report.translations.items() if code != report.language
+            }
         await publishing.changed(federation, session, report_to_as.activity, report, actor)
     return report
 
@@ -243,6 +248,7 @@ async def republish(federation: Federation, report_id: int) -> Report:
                 "language",
                 "hashtags",
                 "related",
+                "translations",
             )
         }
         draft.draft = False
@@ -263,6 +269,88 @@ async def discard_draft(federation: Federation, report_id: int) -> Report:
         draft, _organization, _actor = await _own_draft(session, report_id)
         draft.draft = False
     return draft
+
+
+@dataclass
+class TranslationInput:
+    """The report in another language: its own title, summary and text."""
+
+    language: str
+    title: str
+    body: str
+    summary: str = ""
+
+
+def check_translation(data: TranslationInput, original_language: str | None) -> dict[str, str]:
+    """The stored form of a translation; raises ValidationError naming every wrong field."""
+    problems = Problems()
+    language = language_tag(data.language)
+    if language is None:
+        problems.add("language", Message.LANGUAGE_UNKNOWN, value=data.language or "")
+    elif original_language is None:
+        problems.add("language", Message.ORIGINAL_LANGUAGE_FIRST)
+    elif language == original_language:
+        problems.add("language", Message.TRANSLATION_SAME_LANGUAGE)
+    try:
+        values = check(ReportInput(title=data.title, body=data.body, summary=data.summary))
+    except ValidationError as exc:
+        problems.extend(exc)
+        values = {}
+    problems.raise_any()
+    assert language is not None
+    return {
+        "language": language,
+        "title": values["title"],
+        "summary": values["summary"],
+        "body_source": values["body_source"],
+        "body_html": values["body_html"],
+    }
+
+
+async def translate(federation: Federation, uri: str, data: TranslationInput) -> Report:
+    """Add (or replace) the report in another language, and send `Update` with every
+    language in its `contentMap`."""
+    async with federation.db.transaction() as session:
+        report, _organization, actor = await own_report(session, uri=uri)
+        values = check_translation(data, report.language)
+        language = values.pop("language")
+        # A new dict: the JSON column notices a replaced value, not one changed in place.
+        report.translations = {**report.translations, language: values}
+        await publishing.changed(federation, session, report_to_as.activity, report, actor)
+    return report
+
+
+async def remove_translation(federation: Federation, uri: str, language: str) -> Report:
+    async with federation.db.transaction() as session:
+        report, _organization, actor = await own_report(session, uri=uri)
+        if language not in report.translations:
+            raise NotFound(Message.REPORT_NOT_FOUND, f"{uri} ({language})")
+        report.translations = {
+            code: text for code, text in report.translations.items() if code != language
+        }
+        await publishing.changed(federation, session, report_to_as.activity, report, actor)
+    return report
+
+
+@dataclass(frozen=True)
+class Version:
+    """The report as one reader sees it: the original, or one of its translations."""
+
+    language: str | None
+    title: str
+    summary: str
+    body_html: str
+    translated: bool
+
+
+def version(report: Report, wanted: str | None) -> Version:
+    """The report in `wanted` (a language code, or its main part: "pt" finds "pt-BR") if it
+    has that translation, else as written."""
+    if wanted and wanted != report.language:
+        for code, text in report.translations.items():
+            if code == wanted or code.split("-", 1)[0] == wanted.split("-", 1)[0]:
+                return Version(code, text["title"], text["summary"], text["body_html"], True)
+    return Version(report.language, report.title, report.summary, report.body_html, False)
 
 
 def input_from(report: Report) -> ReportInput:

@@ -75,6 +75,15 @@ async def edit(node: Node, args: argparse.Namespace) -> None:
     print(report.uri)
 
 
+async def translate(node: Node, args: argparse.Namespace) -> None:
+    report = await _own(node, args.url)
+    data = reports.TranslationInput(
+        language=args.language, title=args.title, body=args.body, summary=args.summary or ""
+    )
+    await reports.translate(node.federation, report.uri, data)
+    print(report.uri)
+
+
 async def delete(node: Node, args: argparse.Namespace) -> None:
     report = await _own(node, args.url)
     await reports.delete(node.federation, report.uri)
@@ -101,6 +110,15 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], with_
     change.add_argument("url")
     _options(change, creating=False)
     change.set_defaults(func=with_node(edit))
+    other = group.add_parser(
+        "translate", help="add or replace the report in another language (--lang)"
+    )
+    other.add_argument("url")
+    other.add_argument("--lang", dest="language", required=True, help="e.g. es or pt-BR")
+    other.add_argument("--title", required=True)
+    other.add_argument("--file", type=_body_file, dest="body", required=True)
+    other.add_argument("--summary")
+    other.set_defaults(func=with_node(translate))
     withdraw = group.add_parser("delete", help="withdraw a report entirely")
     withdraw.add_argument("url")
     withdraw.set_defaults(func=with_node(delete))

@@ -73,6 +73,12 @@ WORDING: dict[Message, str] = {
         "The report contains code (a script, an embed or a javascript: link). Write it as "
         "text: formatting with Markdown is fine, code that runs is not."
     ),
+    Message.ORIGINAL_LANGUAGE_FIRST: _(
+        "Say in which language the report itself is written before adding a translation."
+    ),
+    Message.TRANSLATION_SAME_LANGUAGE: _(
+        "The report itself is in that language: choose another one for the translation."
+    ),
     Message.RELATED_UNKNOWN: _(
         "“%(value)s” is not an action, assembly, alert or day this node knows. Copy the "
         "address from its page here."

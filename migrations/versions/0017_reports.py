@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("language", sa.String(length=16), nullable=True),
         sa.Column("hashtags", sa.JSON(), nullable=False),
         sa.Column("related", sa.JSON(), nullable=False),
+        sa.Column("translations", sa.JSON(), nullable=False),
         sa.Column("draft", sa.Boolean(), nullable=False),
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),

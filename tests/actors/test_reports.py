@@ -212,3 +212,64 @@ async def test_bad_input_is_refused_and_stores_nothing(start_node, case):
     async with node.db.read() as session:
         sent = (await session.execute(select(func.count(OutboxActivity.id)))).scalar_one()
     assert sent == 0
+
+
+async def test_a_translation_reaches_a_follower_and_shows_to_a_spanish_reader(start_node):
+    a = await start_node("alpha")
+    b = await start_node("beta")
+    await node_follows(b, a.url("/actors/alpha"))
+    report = await reports.publish(
+        a.federation,
+        report_input(
+            title="The rent strike",
+            summary="How we held out.",
+            body="We *held out*.",
+            language="en",
+        ),
+    )
+    # No translation into the report's own language, nor a broken one: nothing changes.
+    for wrong, field in (
+        (reports.TranslationInput(language="en", title="Again", body="Again"), "language"),
+        (reports.TranslationInput(language="es", title="", body="<script>x()</script>"), "title"),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            await reports.translate(a.federation, report.uri, wrong)
+        assert field in refused.value.problems
+    assert (await held(a, report.uri)).translations == {}
+
+    await reports.translate(
+        a.federation,
+        report.uri,
+        reports.TranslationInput(
+            language="es",
+            title="La huelga de alquileres",
+            summary="Cómo resistimos.",
+            body="*Resistimos*.",
+        ),
+    )
+    async with httpx.AsyncClient() as http:
+        article = (await http.get(report.uri, headers=AS2)).json()
+    assert list(article["contentMap"]) == ["en", "es"]  # its own language first, for Mastodon
+    assert article["nameMap"] == {"en": "The rent strike", "es": "La huelga de alquileres"}
+    assert article["summaryMap"]["es"] == "Cómo resistimos."
+    assert article["name"] == "The rent strike"
+
+    async def translated_on_b():
+        found = await held(b, report.uri)
+        return found is not None and "es" in found.translations
+
+    await eventually(translated_on_b)
+    copy = await held(b, report.uri)
+    assert copy.language == "en" and copy.translations["es"]["title"] == "La huelga de alquileres"
+    async with httpx.AsyncClient() as http:
+        spanish = (
+            await http.get(
+                b.url(f"/reports/remote/{copy.id}"), headers={"Accept-Language": "es-ES,es"}
+            )
+        ).text
+        english = (await http.get(b.url(f"/reports/remote/{copy.id}?lang=en"))).text
+        chosen = (await http.get(b.url(f"/reports/remote/{copy.id}?lang=en&in=es"))).text
+    assert "<h1><bdi>La huelga de alquileres</bdi></h1>" in spanish
+    assert "<em>Resistimos</em>" in spanish and 'lang="es"' in spanish
+    assert "<h1><bdi>The rent strike</bdi></h1>" in english and "?in=es" in english
+    assert "<h1><bdi>La huelga de alquileres</bdi></h1>" in chosen

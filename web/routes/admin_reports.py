@@ -7,6 +7,7 @@ The form turns what the organizer types into a `reports.ReportInput`; every rule
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from starlette.requests import Request
@@ -66,6 +67,7 @@ def _render_form(
     report: Report | None = None,
     organization: Organization | None = None,
     error: ValidationError | None = None,
+    translation: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
     lang = language(request)
@@ -78,6 +80,7 @@ def _render_form(
             "organization": organization,
             "organizations": organizations,
             "languages": common.language_options(lang),
+            "translation": translation or dict.fromkeys(TRANSLATION_FIELDS, ""),
             "problems": messages.beside_fields(error, lang),
         },
         status=status,
@@ -125,6 +128,52 @@ async def edit_report(request: Request) -> Response:
         return _render_form(request, values=values, error=exc, status=400, **context)
     request.session[FLASH] = {"what": "updated", "title": changed.title, "page": report.uri}
     return RedirectResponse("/admin/reports", status_code=303)
+
+
+TRANSLATION_FIELDS = ("t_language", "t_title", "t_summary", "t_body")
+
+
+@admin_required
+async def translate_report(request: Request) -> Response:
+    """Add or replace one translation, from the form under the report's own on its edit page."""
+    node = common.node(request)
+    report, organization = await _own_report(node, request.path_params["id"])
+    form = await read_form(request)
+    given = {name: common.form_text(form, name) for name in TRANSLATION_FIELDS}
+    data = reports.TranslationInput(
+        language=given["t_language"],
+        title=given["t_title"],
+        summary=given["t_summary"],
+        body=given["t_body"],
+    )
+    try:
+        await reports.translate(node.federation, report.uri, data)
+    except ValidationError as exc:
+        # The translation form's fields are named apart from the report's own.
+        error = ValidationError(
+            dataclasses.replace(problem, field=f"t_{problem.field}")
+            for problem in exc.problems.values()
+        )
+        return _render_form(
+            request,
+            values=values_from(reports.input_from(report)),
+            organizations=await common.organizations(node),
+            report=report,
+            organization=organization,
+            error=error,
+            translation=given,
+            status=400,
+        )
+    request.session[FLASH] = {"what": "translated", "title": report.title, "page": report.uri}
+    return RedirectResponse("/admin/reports", status_code=303)
+
+
+@admin_required
+async def remove_translation(request: Request) -> Response:
+    node = common.node(request)
+    report, _organization = await _own_report(node, request.path_params["id"])
+    await reports.remove_translation(node.federation, report.uri, request.path_params["lang"])
+    return RedirectResponse(f"/admin/reports/{report.id}/edit#translations", status_code=303)
 
 
 @admin_required
@@ -192,6 +241,10 @@ routes = [
     Route("/admin/reports", list_reports),
     Route("/admin/reports/new", new_report, methods=["GET", "POST"]),
     Route("/admin/reports/{id:int}/edit", edit_report, methods=["GET", "POST"]),
+    Route("/admin/reports/{id:int}/translate", translate_report, methods=["POST"]),
+    Route(
+        "/admin/reports/{id:int}/translations/{lang}/delete", remove_translation, methods=["POST"]
+    ),
     Route("/admin/reports/{id:int}/unpublish", unpublish_report, methods=["POST"]),
     Route("/admin/reports/{id:int}/republish", republish_report, methods=["POST"]),
     Route("/admin/reports/{id:int}/delete", delete_report, methods=["POST"]),

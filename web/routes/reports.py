@@ -73,11 +73,21 @@ async def report_page(request: Request) -> Response:
         replies, reply_count = await reports.thread(session, report)
         boosts = await reports.boost_count(session, report)
     lang = i18n.language(request)
+    # `?in=es` picks a version; else the reader's language if there is a translation into it.
+    wanted = request.query_params.get("in") or lang
+    shown_version = reports.version(report, wanted)
+    others = [report.language, *report.translations] if report.language else []
     return templates.render(
         request,
         "report.html",
         {
             **item(report, lang),
+            "version": shown_version,
+            "versions": [
+                {"code": code, "name": i18n.language_name(code, lang)}
+                for code in others
+                if code and code != shown_version.language
+            ],
             "related": related,
             "original": report.url or report.uri,
             "replies": replies,

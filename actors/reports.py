@@ -420,9 +420,14 @@ async def received(session: AsyncSession, report_id: int) -> Report | None:
 
 
 async def latest(
-    session: AsyncSession, *, limit: int = 50, local: bool | None = None
+    session: AsyncSession,
+    *,
+    limit: int = 50,
+    local: bool | None = None,
+    organization_id: int | None = None,
 ) -> list[Report]:
-    """Reports not withdrawn (own and received, none from blocked origins), newest first."""
+    """Reports not withdrawn (own and received, none from blocked origins), newest first;
+    with `organization_id`, that one of our organizations' own."""
     query = (
         select(Report)
         .where(Report.deleted_at.is_(None), visible(session, Report))
@@ -431,6 +436,8 @@ async def latest(
     )
     if local is not None:
         query = query.where(Report.is_local.is_(local))
+    if organization_id is not None:
+        query = query.where(Report.organization_id == organization_id)
     return list((await session.execute(query)).scalars().all())
 
 

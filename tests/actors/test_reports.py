@@ -133,11 +133,16 @@ async def test_a_report_reaches_a_follower_and_its_edit_and_delete_follow(start_
         page = await http.get(b.url(f"/reports/remote/{copy.id}"))
         home = (await http.get(b.url("/"))).text
         feed = (await http.get(b.url("/reports.atom"))).text
+        tag_b = (await http.get(b.url("/tags/dockstrike"))).text
+        organization_a = (await http.get(a.url("/actors/alpha"))).text
     assert "Lessons of the Setúbal dock strike" in listing and a.federation.own_host in listing
     assert page.status_code == 200 and "<h2>Day one</h2>" in page.text
     assert f'href="{report.uri}"' in page.text  # the original, where it lives
     assert "Lessons of the Setúbal dock strike" in home
     assert "<title>Lessons of the Setúbal dock strike</title>" in feed
+    # Per tag (on the follower too) and per organization.
+    assert "Lessons of the Setúbal dock strike" in tag_b
+    assert f'href="{report.uri}"' in organization_a
 
     # An edit reaches B as an Update with `updated` moved on.
     edited = await reports.edit(

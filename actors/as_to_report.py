@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from actors import hashtags
+from actors.call import EXTENSIONS, MAX_ALT
 from actors.reports import MAX_BODY, MAX_RELATED, MAX_SUMMARY, MAX_TAGS, MAX_TITLE, language_tag
 from actors.text import one_line, plain_text, sanitize_html
 from actors.urls import http_url
@@ -81,7 +82,11 @@ def report_fields(document: dict[str, Any]) -> dict[str, Any]:
         document.get("inLanguage") if isinstance(document.get("inLanguage"), str) else None
     )
     published = parse_datetime(document.get("published")) or utcnow()
+    image_url, image_type, image_alt = _image(document)
     return {
+        "image_url": image_url,
+        "image_type": image_type,
+        "image_alt": image_alt,
         "translations": _translations(document, language, title),
         "uri": uri,
         "url": http_url(first_id(document.get("url"))) or uri,
@@ -129,3 +134,23 @@ def _translations(
         if len(found) == MAX_TRANSLATIONS:
             break
     return found
+
+
+def _image(document: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """The report's image: its `image`, else its first image attachment; kept as an http(s)
+    address at the origin with its alt text, never fetched."""
+    candidates: list[Any] = []
+    for name in ("image", "attachment"):
+        value = document.get(name)
+        candidates.extend(value if isinstance(value, list) else [value])
+    for candidate in candidates:
+        if not isinstance(candidate, dict):
+            continue
+        kind = candidate.get("mediaType")
+        if candidate.get("type") not in ("Image", "Document") and kind not in EXTENSIONS:
+            continue
+        url = http_url(first_id(candidate.get("url")) or candidate.get("href"))
+        if url is None:
+            continue
+        return url, kind if kind in EXTENSIONS else None, one_line(candidate.get("name"), MAX_ALT)
+    return None, None, None

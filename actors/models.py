@@ -322,6 +322,12 @@ class Report(Base):
     # The same report in other languages: {"es": {"title", "summary", "body_html"[,
     # "body_source" (ours)]}}. The report's own language is not among them.
     translations: Mapped[dict[str, dict[str, str]]] = mapped_column(JSON, default=dict)
+    # One image: ours is a file in the data directory named by its content (`image_file`);
+    # a received one is only its address at the origin (`image_url`). The alt text always.
+    image_file: Mapped[str | None] = mapped_column(String(64))
+    image_url: Mapped[str | None] = mapped_column(String(2048))
+    image_type: Mapped[str | None] = mapped_column(String(32))
+    image_alt: Mapped[str | None] = mapped_column(String(300))
     draft: Mapped[bool] = mapped_column(Boolean, default=False)
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

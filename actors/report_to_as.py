@@ -48,6 +48,17 @@ def article(base_url: str, report: Report, actor: LocalActor) -> dict[str, Any]:
     }
     if report.summary:
         document["summary"] = html.escape(report.summary, quote=False)
+    if report.image_file and report.image_type:
+        image = {
+            "type": "Image",
+            "mediaType": report.image_type,
+            "url": f"{base_url}/media/reports/{report.image_file}",
+            "name": report.image_alt or "",
+        }
+        # `image` for readers of articles; an attachment for Mastodon, which makes it the
+        # post's picture with `name` as its description.
+        document["image"] = image
+        document["attachment"] = [image]
     if report.language:
         # Mastodon takes the post's language from the first key of these maps: the report's
         # own language comes first, its translations after it.

@@ -10,16 +10,18 @@ delivery queue in one transaction. Its wire form is in `actors.report_to_as` and
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actors import hashtags, owned, publishing, report_to_as
+from actors import call, hashtags, owned, publishing, report_to_as
 from actors.errors import Message, NotFound, Problems, ValidationError
 from actors.models import (
     Alert,
@@ -249,6 +251,9 @@ async def republish(federation: Federation, report_id: int) -> Report:
                 "hashtags",
                 "related",
                 "translations",
+                "image_file",
+                "image_type",
+                "image_alt",
             )
         }
         draft.draft = False
@@ -330,6 +335,59 @@ async def remove_translation(federation: Federation, uri: str, language: str) ->
         }
         await publishing.changed(federation, session, report_to_as.activity, report, actor)
     return report
+
+
+async def set_image(
+    federation: Federation, uri: str, directory: Path, data: bytes | None, alt: str
+) -> Report:
+    """Give a report its image (or a new alt text for the one it has), and send `Update`.
+    Size and kinds as for the call's image (PNG, JPEG, WebP up to 2 MB); the alt text is
+    required, since the image says something a screen reader must say too."""
+    alt = " ".join(alt.split())
+    async with federation.db.read() as session:
+        current, _organization, _actor = await own_report(session, uri=uri)
+    problems = Problems()
+    kind = None
+    if not data:
+        if current.image_file is None:
+            problems.add("image", Message.IMAGE_REQUIRED)
+    elif len(data) > call.MAX_IMAGE_BYTES:
+        problems.add("image", Message.IMAGE_TOO_LARGE, limit=call.MAX_IMAGE_MB)
+    else:
+        kind = call.media_type(data)
+        if kind is None:
+            problems.add("image", Message.IMAGE_TYPE_UNKNOWN)
+    if not alt:
+        problems.add("alt", Message.ALT_REQUIRED)
+    elif len(alt) > call.MAX_ALT:
+        problems.add("alt", Message.ALT_TOO_LONG, limit=call.MAX_ALT)
+    problems.raise_any()
+    name = None
+    if data and kind:
+        # Megabytes to disk: off the event loop, which serves every other request meanwhile.
+        name = await asyncio.to_thread(call.write_image, directory, data, kind)
+    async with federation.db.transaction() as session:
+        report, _organization, actor = await own_report(session, uri=uri)
+        if name is not None:
+            report.image_file, report.image_type = name, kind
+        report.image_alt = alt
+        await publishing.changed(federation, session, report_to_as.activity, report, actor)
+    return report
+
+
+async def remove_image(federation: Federation, uri: str) -> Report:
+    """Take the image off a report, and send `Update`. The file stays: another report, or an
+    unpublished draft, may show the same bytes under the same name."""
+    async with federation.db.transaction() as session:
+        report, _organization, actor = await own_report(session, uri=uri)
+        report.image_file = report.image_type = report.image_alt = None
+        await publishing.changed(federation, session, report_to_as.activity, report, actor)
+    return report
+
+
+def image_path(report: Report) -> str | None:
+    """Where this node serves one of our reports' images."""
+    return f"/media/reports/{report.image_file}" if report.image_file else None
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import httpx
 from sqlalchemy import func, select
-from support import run_iwsn
+from support import eventually, run_iwsn
 from test_admin import PASSWORD, client, csrf_from, login
 
 from actors import admins, reports
 from actors.models import Report
+from federation import follows
+from federation.models import Following
+from federation.node import INSTANCE_USERNAME
 
 AS2 = {"Accept": "application/activity+json"}
 
@@ -142,3 +145,89 @@ async def test_reports_from_the_command_line(start_node, tmp_path):
     await run_iwsn(env, "report", "delete", url)
     async with httpx.AsyncClient() as http:
         assert (await http.get(url, headers=AS2)).status_code == 410
+
+
+async def node_follows(follower, target_uri: str) -> None:
+    async with follower.db.read() as session:
+        me = await follower.federation.local_actor_by_username(session, INSTANCE_USERNAME)
+    await follows.follow(follower.federation, me, target_uri)
+
+    async def accepted():
+        async with follower.db.read() as session:
+            return (
+                await session.execute(
+                    select(Following.state).where(Following.target_uri == target_uri)
+                )
+            ).scalar_one_or_none()
+
+    await eventually(accepted, expect="accepted")
+
+
+def tiny_png() -> bytes:
+    """A real 1×1 PNG, written here rather than shipped as a file."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xcc\x22\x22")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+async def test_a_report_image_with_its_alt_text_reaches_a_follower(start_node):
+    a = await start_node("alpha")
+    b = await start_node("beta")
+    await node_follows(b, a.url("/actors/alpha"))
+    report = await reports.publish(
+        a.federation, reports.ReportInput(title="The picket in pictures", body="It held.")
+    )
+    await admins.create_admin(a.db, "organizer", PASSWORD)
+    async with client(a) as http:
+        assert (await login(http, "organizer", PASSWORD)).status_code == 303
+        edit = await http.get(f"/admin/reports/{report.id}/edit")
+        token = csrf_from(edit.text)
+        # No alt text: refused beside its field, nothing stored.
+        refused = await http.post(
+            f"/admin/reports/{report.id}/image",
+            data={"csrf_token": token, "alt": " "},
+            files={"image": ("picket.png", tiny_png(), "image/png")},
+        )
+        assert refused.status_code == 400
+        assert "alt" in refused.text.lower() and 'aria-invalid="true"' in refused.text
+        async with a.db.read() as session:
+            assert (await reports.by_uri(session, report.uri)).image_file is None
+        saved = await http.post(
+            f"/admin/reports/{report.id}/image",
+            data={"csrf_token": token, "alt": "Dockers holding a banner at the gate"},
+            files={"image": ("picket.png", tiny_png(), "image/png")},
+        )
+        assert saved.status_code == 303
+    async with httpx.AsyncClient() as http:
+        article = (await http.get(report.uri, headers=AS2)).json()
+        page = (await http.get(report.uri)).text
+        image = await http.get(article["image"]["url"])
+    assert article["image"]["name"] == "Dockers holding a banner at the gate"
+    assert article["attachment"] == [article["image"]]
+    assert image.status_code == 200 and image.content == tiny_png()
+    assert image.headers["content-type"] == "image/png"
+    assert 'alt="Dockers holding a banner at the gate"' in page
+
+    async def image_on_b():
+        async with b.db.read() as session:
+            found = await reports.by_uri(session, report.uri)
+        return found and found.image_url
+
+    assert await eventually(image_on_b) == article["image"]["url"]
+    async with b.db.read() as session:
+        copy = await reports.by_uri(session, report.uri)
+    assert copy.image_alt == "Dockers holding a banner at the gate"
+    async with httpx.AsyncClient() as http:
+        shown = (await http.get(b.url(f"/reports/remote/{copy.id}"))).text
+    # B links the image at its origin, named by its alt text, without loading it.
+    assert f'href="{article["image"]["url"]}"' in shown and "<img" not in shown
+    assert "Dockers holding a banner at the gate" in shown

@@ -10,18 +10,20 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from actors import reports
+from actors import call, reports
 from actors.errors import ValidationError
 from actors.models import Organization, Report
 from web import messages
 from web.auth import admin_required
-from web.forms import read_form
+from web.forms import accepts_upload, read_form
 from web.i18n import language
 from web.routes import common
+from web.routes.reports import image_directory
 from web.runtime import Node
 
 FLASH = "admin_reports_notice"
@@ -68,6 +70,7 @@ def _render_form(
     organization: Organization | None = None,
     error: ValidationError | None = None,
     translation: dict[str, str] | None = None,
+    image_alt: str | None = None,
     status: int = 200,
 ) -> Response:
     lang = language(request)
@@ -81,6 +84,9 @@ def _render_form(
             "organizations": organizations,
             "languages": common.language_options(lang),
             "translation": translation or dict.fromkeys(TRANSLATION_FIELDS, ""),
+            "image": reports.image_path(report) if report is not None else None,
+            "image_alt": image_alt if image_alt is not None else (report and report.image_alt),
+            "max_image_mb": call.MAX_IMAGE_MB,
             "problems": messages.beside_fields(error, lang),
         },
         status=status,
@@ -176,6 +182,41 @@ async def remove_translation(request: Request) -> Response:
     return RedirectResponse(f"/admin/reports/{report.id}/edit#translations", status_code=303)
 
 
+@accepts_upload(2 * call.MAX_IMAGE_BYTES)
+@admin_required
+async def report_image(request: Request) -> Response:
+    node = common.node(request)
+    report, organization = await _own_report(node, request.path_params["id"])
+    form = await read_form(request)
+    alt = common.form_text(form, "alt")
+    upload = form.get("image")
+    data = await upload.read() if isinstance(upload, UploadFile) else None
+    try:
+        await reports.set_image(
+            node.federation, report.uri, image_directory(node.settings), data, alt
+        )
+    except ValidationError as exc:
+        return _render_form(
+            request,
+            values=values_from(reports.input_from(report)),
+            organizations=await common.organizations(node),
+            report=report,
+            organization=organization,
+            error=exc,
+            image_alt=alt,
+            status=400,
+        )
+    return RedirectResponse(f"/admin/reports/{report.id}/edit#image", status_code=303)
+
+
+@admin_required
+async def remove_report_image(request: Request) -> Response:
+    node = common.node(request)
+    report, _organization = await _own_report(node, request.path_params["id"])
+    await reports.remove_image(node.federation, report.uri)
+    return RedirectResponse(f"/admin/reports/{report.id}/edit#image", status_code=303)
+
+
 @admin_required
 async def unpublish_report(request: Request) -> Response:
     node = common.node(request)
@@ -242,6 +283,8 @@ routes = [
     Route("/admin/reports/new", new_report, methods=["GET", "POST"]),
     Route("/admin/reports/{id:int}/edit", edit_report, methods=["GET", "POST"]),
     Route("/admin/reports/{id:int}/translate", translate_report, methods=["POST"]),
+    Route("/admin/reports/{id:int}/image", report_image, methods=["POST"]),
+    Route("/admin/reports/{id:int}/image/remove", remove_report_image, methods=["POST"]),
     Route(
         "/admin/reports/{id:int}/translations/{lang}/delete", remove_translation, methods=["POST"]
     ),

@@ -7,15 +7,16 @@ written elsewhere is shown at `/reports/remote/{n}`, with its origin and a link 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from babel.dates import format_date
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from actors import report_to_as, reports
+from actors import call, report_to_as, reports
 from actors.models import Report
 from actors.organizations import actor_of
 from actors.visibility import shown
@@ -23,6 +24,7 @@ from federation.as2 import with_context
 from web import feeds, i18n
 from web.negotiation import ActivityJSONResponse, wants_activity_json
 from web.routes import common
+from web.settings import Settings
 
 FEED_LIMIT = 100
 
@@ -90,6 +92,7 @@ async def report_page(request: Request) -> Response:
             ],
             "related": related,
             "original": report.url or report.uri,
+            "image": reports.image_path(report),
             "replies": replies,
             "reply_count": reply_count,
             "boosts": boosts,
@@ -130,7 +133,26 @@ async def atom(request: Request) -> Response:
     return Response(body, media_type=feeds.ATOM_TYPE)
 
 
+def image_directory(settings: Settings) -> Path:
+    """Where our reports' images are kept: in the data directory, so backups carry them."""
+    return settings.data_dir / "reports"
+
+
+async def image(request: Request) -> Response:
+    node = common.node(request)
+    path = call.image_file(image_directory(node.settings), request.path_params["name"])
+    if path is None:
+        raise HTTPException(404, "No such image")
+    # Named by its content: the same name is always the same bytes.
+    return FileResponse(
+        path,
+        media_type=call.MEDIA_TYPES[path.suffix.lstrip(".")],
+        headers={"Cache-Control": "public, max-age=31536000, immutable"},
+    )
+
+
 routes = [
+    Route("/media/reports/{name}", image),
     Route("/reports", listing),
     Route("/reports.atom", atom),
     Route("/reports/remote/{n:int}", report_page),

@@ -17,6 +17,8 @@ from test_admin import PASSWORD, client, csrf_from, login
 
 from actors import admins, reports
 from actors.models import ReportBoost, ReportReply
+from federation.models import Following, InboxState, ReceivedActivity
+from federation.node import INSTANCE_USERNAME
 
 
 @pytest.fixture
@@ -131,3 +133,73 @@ async def test_replies_thread_under_a_report_and_can_be_hidden(node_and_mastodon
         page = (await http.get(report.uri)).text
     assert "Congratulations" not in page and "Same here in Porto" not in page
     assert "0 replies" in page and "0 boosts" in page
+
+
+def article_from(mastodon, number: int, content: str) -> dict:
+    actor = f"{mastodon.base}/users/rosa"
+    article_id = f"{actor}/articles/{number}"
+    return {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{article_id}/activity/{len(content)}",
+        "type": "Create",
+        "actor": actor,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": {
+            "id": article_id,
+            "type": "Article",
+            "name": "Notes from the night shift",
+            "summary": "<p>What <b>we</b> saw.</p>",
+            "content": content,
+            "attributedTo": actor,
+            "published": "2027-04-22T07:45:03Z",
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        },
+    }
+
+
+async def test_an_article_is_kept_only_from_a_followed_actor_and_only_so_much(node_and_mastodon):
+    node, mastodon = node_and_mastodon
+    rosa = mastodon.serve_document("mastodon_actor.json")
+    uri = f"{mastodon.base}/users/rosa/articles/1"
+
+    # Not followed: answered, and not kept.
+    unasked = article_from(mastodon, 1, "<p>Hello</p>")
+    assert (await mastodon.deliver(node.url("/inbox"), unasked)).status_code == 202
+
+    async def handled():
+        async with node.db.read() as session:
+            return (
+                await session.execute(
+                    select(ReceivedActivity.state).where(ReceivedActivity.uri == unasked["id"])
+                )
+            ).scalar_one_or_none()
+
+    await eventually(handled, expect=InboxState.DONE)
+    async with node.db.read() as session:
+        assert await reports.by_uri(session, uri) is None
+
+    async with node.db.transaction() as session:
+        me = await node.federation.local_actor_by_username(session, INSTANCE_USERNAME)
+        session.add(
+            Following(
+                local_actor_id=me.id,
+                target_uri=rosa["id"],
+                follow_activity_uri=f"{node.base_url}/activities/follow-rosa",
+                state="accepted",
+            )
+        )
+    # Followed: kept, sanitized, its body read from at most 200,000 characters of HTML.
+    long = "<p>" + "solidarity " * 60_000 + "</p><script>steal()</script>"
+    followed = article_from(mastodon, 1, long)
+    assert (await mastodon.deliver(node.url("/inbox"), followed)).status_code == 202
+
+    async def kept():
+        async with node.db.read() as session:
+            return await reports.by_uri(session, uri)
+
+    report = await eventually(kept)
+    assert not report.is_local and report.title == "Notes from the night shift"
+    assert report.summary == "What we saw."
+    assert "<script" not in report.body_html and "steal()" not in report.body_html
+    assert len(report.body_html) <= 2 * reports.MAX_BODY + 20  # the cut, and closing tags
+    assert report.origin_name == "Rosa"

@@ -231,3 +231,43 @@ async def test_a_report_image_with_its_alt_text_reaches_a_follower(start_node):
     # B links the image at its origin, named by its alt text, without loading it.
     assert f'href="{article["image"]["url"]}"' in shown and "<img" not in shown
     assert "Dockers holding a banner at the gate" in shown
+
+
+async def test_a_translation_from_the_admin_page(start_node):
+    node = await start_node("alpha")
+    report = await reports.publish(
+        node.federation,
+        reports.ReportInput(title="The strike fund", body="Every member gave.", language="en"),
+    )
+    await admins.create_admin(node.db, "organizer", PASSWORD)
+    async with client(node) as http:
+        assert (await login(http, "organizer", PASSWORD)).status_code == 303
+        edit = await http.get(f"/admin/reports/{report.id}/edit")
+        token = csrf_from(edit.text)
+        refused = await http.post(
+            f"/admin/reports/{report.id}/translate",
+            data={"csrf_token": token, "t_language": "en", "t_title": "", "t_body": "x"},
+        )
+        assert refused.status_code == 400
+        assert 'href="#f-t_language"' in refused.text and 'href="#f-t_title"' in refused.text
+        assert "The report itself is in that language" in refused.text
+        saved = await http.post(
+            f"/admin/reports/{report.id}/translate",
+            data={
+                "csrf_token": token,
+                "t_language": "pt",
+                "t_title": "O fundo de greve",
+                "t_summary": "",
+                "t_body": "Cada membro contribuiu.",
+            },
+        )
+        assert saved.status_code == 303
+        assert "O fundo de greve" in (await http.get(f"/admin/reports/{report.id}/edit")).text
+        page = (await http.get(report.uri, headers={"Accept-Language": "pt-PT"})).text
+        assert "O fundo de greve" in page and "Cada membro contribuiu." in page
+        removed = await http.post(
+            f"/admin/reports/{report.id}/translations/pt/delete", data={"csrf_token": token}
+        )
+        assert removed.status_code == 303
+    async with node.db.read() as session:
+        assert (await reports.by_uri(session, report.uri)).translations == {}

@@ -11,6 +11,7 @@ from actors import (
     network_counts,
     participation,
     remote_events,
+    remote_reports,
     remote_submissions,
 )
 from actors.organizations import all_organizations, create_organization
@@ -24,6 +25,7 @@ def register_handlers(registry: HandlerRegistry) -> None:
     follows.register(registry)
     remote_events.register(registry)
     remote_submissions.register(registry)
+    remote_reports.register(registry)
     alert_relaying.register(registry)
     announces.register(registry)
     participation.register(registry)

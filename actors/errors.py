@@ -69,6 +69,15 @@ class Message(StrEnum):
     SLOGAN_REQUIRED = "slogan_required"
     SLOGAN_TOO_LONG = "slogan_too_long"
 
+    # Reports from the struggle.
+    SUMMARY_TOO_LONG = "summary_too_long"
+    BODY_REQUIRED = "body_required"
+    BODY_TOO_LONG = "body_too_long"
+    BODY_HAS_SCRIPT = "body_has_script"
+    RELATED_UNKNOWN = "related_unknown"
+    ORIGINAL_LANGUAGE_FIRST = "original_language_first"
+    TRANSLATION_SAME_LANGUAGE = "translation_same_language"
+
     # Taking part in an assembly.
     YOUR_NAME_REQUIRED = "your_name_required"
     EMAIL_INVALID = "email_invalid"
@@ -127,6 +136,7 @@ class Message(StrEnum):
     EVENT_NOT_FOUND = "event_not_found"
     ALERT_NOT_FOUND = "alert_not_found"
     DAY_NOT_FOUND = "day_not_found"
+    REPORT_NOT_FOUND = "report_not_found"
     ORGANIZATION_NOT_FOUND = "organization_not_found"
     PARTICIPANT_NOT_FOUND = "participant_not_found"
     CONTACT_MESSAGE_NOT_FOUND = "contact_message_not_found"

@@ -289,6 +289,86 @@ class Alert(Base):
     document: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+class Report(Base):
+    """A report from the struggle: an organization's own, or received from one we follow.
+
+    Experience and ideas in writing, published as an ActivityStreams `Article`. `body_source`
+    is the Markdown an organizer wrote (ours only); `body_html` is what pages and the wire
+    show, sanitized once when stored. `draft`: one of ours taken off the network (unpublished)
+    whose text the admin keeps to publish again; it answers as withdrawn meanwhile.
+    """
+
+    __tablename__ = "reports"
+    __table_args__ = (Index("ix_reports_listed", "deleted_at", "published_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uri: Mapped[str] = mapped_column(String(2048), unique=True)
+    url: Mapped[str | None] = mapped_column(String(2048))
+    is_local: Mapped[bool] = mapped_column(Boolean, default=True)
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    origin_actor_uri: Mapped[str] = mapped_column(String(2048))
+    origin_host: Mapped[str] = mapped_column(String(255))
+    origin_name: Mapped[str | None] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    body_source: Mapped[str | None] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str | None] = mapped_column(String(16))
+    hashtags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Ids of the actions, assemblies, alerts and days the report is about.
+    related: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The same report in other languages: {"es": {"title", "summary", "body_html"[,
+    # "body_source" (ours)]}}. The report's own language is not among them.
+    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(JSON, default=dict)
+    # One image: ours is a file in the data directory named by its content (`image_file`);
+    # a received one is only its address at the origin (`image_url`). The alt text always.
+    image_file: Mapped[str | None] = mapped_column(String(64))
+    image_url: Mapped[str | None] = mapped_column(String(2048))
+    image_type: Mapped[str | None] = mapped_column(String(32))
+    image_alt: Mapped[str | None] = mapped_column(String(300))
+    draft: Mapped[bool] = mapped_column(Boolean, default=False)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    document: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ReportReply(Base):
+    """A fediverse reply to one of our reports, or to a reply under it: the thread is kept by
+    `in_reply_to` (the report's id or the parent reply's). Shown unless an admin hides it."""
+
+    __tablename__ = "report_replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uri: Mapped[str] = mapped_column(String(2048), unique=True)
+    url: Mapped[str | None] = mapped_column(String(2048))
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    in_reply_to: Mapped[str] = mapped_column(String(2048))
+    actor_uri: Mapped[str] = mapped_column(String(2048))
+    author_name: Mapped[str] = mapped_column(String(300))
+    author_handle: Mapped[str | None] = mapped_column(String(300))
+    content_html: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ReportBoost(Base):
+    """Someone boosted (`Announce`d) one of our reports: counted on its page, once per actor,
+    until they take it back (`Undo`)."""
+
+    __tablename__ = "report_boosts"
+    __table_args__ = (UniqueConstraint("report_id", "actor_uri"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    actor_uri: Mapped[str] = mapped_column(String(2048))
+    activity_uri: Mapped[str] = mapped_column(String(2048))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class AlertSettings(Base):
     """How this node passes on alerts it receives: one row (absent: the defaults).
 
@@ -397,6 +477,8 @@ class NetworkCount(Base):
     # The origin's `updated`: an older Update arriving late does not undo a newer one.
     origin_updated: Mapped[datetime | None] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class CallText(Base):
     """The admin's own words for the network's call on the home page, one row per language.
 

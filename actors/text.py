@@ -31,6 +31,7 @@ __all__ = [
     "markdown_to_html",
     "one_line",
     "plain_text",
+    "reply_html",
     "sanitize_html",
     "text_block",
 ]
@@ -99,7 +100,7 @@ def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
-def _cleaner(tags: set[str]) -> nh3.Cleaner:
+def _cleaner(tags: set[str], schemes: set[str] = _URL_SCHEMES) -> nh3.Cleaner:
     return nh3.Cleaner(
         tags=tags,
         clean_content_tags=_DROP_WITH_CONTENT,
@@ -107,7 +108,7 @@ def _cleaner(tags: set[str]) -> nh3.Cleaner:
         allowed_classes=_ALLOWED_CLASSES,
         attribute_filter=_attribute_filter,
         link_rel=LINK_REL,
-        url_schemes=_URL_SCHEMES,
+        url_schemes=schemes,
         url_relative="deny",
         strip_comments=True,
     )
@@ -115,6 +116,8 @@ def _cleaner(tags: set[str]) -> nh3.Cleaner:
 
 _DESCRIPTION_CLEANER = _cleaner(_INLINE_TAGS | _BLOCK_TAGS | _HEADING_TAGS)
 _POST_CLEANER = _cleaner(_INLINE_TAGS | _BLOCK_TAGS)
+# Replies from anyone in the fediverse: a link may only lead to a web page (no mailto:).
+_WEB_POST_CLEANER = _cleaner(_INLINE_TAGS | _BLOCK_TAGS, {"http", "https"})
 
 
 def sanitize_html(html_text: str, *, headings: bool = True) -> str:
@@ -129,6 +132,12 @@ def sanitize_html(html_text: str, *, headings: bool = True) -> str:
     """
     cleaner = _DESCRIPTION_CLEANER if headings else _POST_CLEANER
     return cleaner.clean(html_text).strip()
+
+
+def reply_html(html_text: str) -> str:
+    """A reply from anyone, as a post: no headings, and every link an http(s) one (another
+    scheme's ``<a>`` keeps its text without a target)."""
+    return _WEB_POST_CLEANER.clean(html_text).strip()
 
 
 # --- Markdown ---------------------------------------------------------------------------------

@@ -11,7 +11,15 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from web import cli_alerts, cli_blocks, cli_days, cli_events, cli_near, cli_signatures
+from web import (
+    cli_alerts,
+    cli_blocks,
+    cli_days,
+    cli_events,
+    cli_near,
+    cli_reports,
+    cli_signatures,
+)
 from web.lazy import lazy
 from web.settings import Settings, SettingsError, load, prepare_data_dir
 
@@ -508,6 +516,7 @@ def parser() -> argparse.ArgumentParser:
     cli_events.add_commands(sub, _with_node)
     cli_days.add_commands(sub, _with_node)
     cli_alerts.add_commands(sub, _with_node)
+    cli_reports.add_commands(sub, _with_node)
     cli_blocks.add_commands(sub, _with_node)
     cli_near.add_commands(sub, _with_node)
     cli_signatures.add_commands(sub, _with_node)

@@ -66,6 +66,23 @@ WORDING: dict[Message, str] = {
     Message.THEME_TOO_LONG: _("The theme is longer than %(limit)s characters."),
     Message.SLOGAN_REQUIRED: _("A slogan is required."),
     Message.SLOGAN_TOO_LONG: _("The slogan is longer than %(limit)s characters."),
+    Message.SUMMARY_TOO_LONG: _("The summary is longer than %(limit)s characters."),
+    Message.BODY_REQUIRED: _("Write the report itself."),
+    Message.BODY_TOO_LONG: _("The report is longer than %(limit)s characters."),
+    Message.BODY_HAS_SCRIPT: _(
+        "The report contains code (a script, an embed or a javascript: link). Write it as "
+        "text: formatting with Markdown is fine, code that runs is not."
+    ),
+    Message.ORIGINAL_LANGUAGE_FIRST: _(
+        "Say in which language the report itself is written before adding a translation."
+    ),
+    Message.TRANSLATION_SAME_LANGUAGE: _(
+        "The report itself is in that language: choose another one for the translation."
+    ),
+    Message.RELATED_UNKNOWN: _(
+        "“%(value)s” is not an action, assembly, alert or day this node knows. Copy the "
+        "address from its page here."
+    ),
     Message.YOUR_NAME_REQUIRED: _("Please give your name."),
     Message.EMAIL_INVALID: _("That email address does not look right."),
     Message.NO_REGISTRATIONS: _("This event does not take registrations."),
@@ -121,6 +138,7 @@ WORDING: dict[Message, str] = {
     Message.EVENT_NOT_FOUND: _("No such action or assembly on this node."),
     Message.ALERT_NOT_FOUND: _("No such alert on this node."),
     Message.DAY_NOT_FOUND: _("No such solidarity day on this node."),
+    Message.REPORT_NOT_FOUND: _("No such report on this node."),
     Message.ORGANIZATION_NOT_FOUND: _("No such organization on this node."),
     Message.PARTICIPANT_NOT_FOUND: _("No such participant."),
     Message.CONTACT_MESSAGE_NOT_FOUND: _("No such contact message (it may have been deleted)."),

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, async_playwright
 
-from actors import alerts, events, solidarity_days
+from actors import alerts, events, reports, solidarity_days
 
 AXE = Path(__file__).parents[1] / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = "/usr/bin/chromium"
@@ -79,10 +79,23 @@ async def public_pages(start_node):
             tags=["MayDay"],
         ),
     )
+    report = await reports.publish(
+        node.federation,
+        reports.ReportInput(
+            title="What the port lockout taught us",
+            summary="Solidarity from three countries kept the pickets going.",
+            body="# The first week\n\nWe held the gates. **Every** shift came.\n\n- food\n- songs",
+            language="en",
+            tags=["MayDay"],
+            related=[action.uri],
+        ),
+    )
     return node, {
         "home": node.url("/"),
         "action": action.uri,
         "alerts": node.url("/alerts"),
+        "reports": node.url("/reports"),
+        "report": report.uri,
         "organization": node.url("/actors/workers"),
         "tag": node.url("/tags/mayday"),
         "submit": node.url("/submit"),
@@ -175,5 +188,32 @@ async def test_near_you_works_on_a_360px_phone_without_javascript(public_pages):
             assert await page.evaluate("document.documentElement.scrollWidth") <= 360
             results = await page.locator("ol.near").inner_text()
             assert "May Day march" in results and " km" in results
+        finally:
+            await browser.close()
+
+
+async def test_a_report_reads_on_a_360px_phone_without_javascript(public_pages):
+    _node, pages = public_pages
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            context = await browser.new_context(
+                viewport={"width": 360, "height": 740},
+                is_mobile=True,
+                java_script_enabled=False,
+                locale="es",
+            )
+            page = await context.new_page()
+            response = await page.goto(pages["reports"] + "?lang=es")
+            assert response is not None and response.status == 200
+            assert await page.locator("h1").inner_text() == "Informes de la lucha"
+            assert await page.evaluate("document.documentElement.scrollWidth") <= 360
+            await page.get_by_role("link", name="What the port lockout taught us").click()
+            await page.wait_for_url(pages["report"])
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(SHOTS / "60-report-phone.png"), full_page=True)
+            assert await page.evaluate("document.documentElement.scrollWidth") <= 360
+            main = await page.locator("main").inner_text()
+            assert "The first week" in main and "May Day march" in main
         finally:
             await browser.close()

@@ -27,7 +27,7 @@ def _(message: str) -> str:
 
 
 CALENDAR_NAME = _("Within %(radius)s km of %(place)s")
-YOUR_POSITION = _("your position")
+CALENDAR_NEAR_YOU = _("Within %(radius)s km of your position")
 
 # The fields of the form, as the query string names them; `at` picks one of several places.
 FIELDS = ("place", "country", "radius", "lat", "lon", "kind", "from", "to", "day", "online")
@@ -211,11 +211,13 @@ async def near_ics(request: Request) -> Response:
         feeds.FeedEvent(event, feeds.organizer_name(event, names), event.origin_actor_uri)
         for event in [event for event, _km in found.items] + found.online
     ]
-    where = place_label(found.place, lang) if found.place else i18n.translate(YOUR_POSITION, lang)
-    name = i18n.translate(CALENDAR_NAME, lang) % {
-        "radius": query.radius_km,
-        "place": where,
-    }
+    if found.place is not None:
+        name = i18n.translate(CALENDAR_NAME, lang) % {
+            "radius": query.radius_km,
+            "place": place_label(found.place, lang),
+        }
+    else:
+        name = i18n.translate(CALENDAR_NEAR_YOU, lang) % {"radius": query.radius_km}
     url = f"{node.settings.base_url}/near.ics?{request.url.query}"
     return Response(
         feeds.calendar(items, name=f"{name} — {node.settings.node_name}", uid=url),

@@ -98,6 +98,12 @@ def label_parts(candidate: Candidate, country_name: str) -> list[str]:
     return parts
 
 
+def date_range(now: datetime | None = None) -> tuple[date, date]:
+    """The first and last day a date filter may name."""
+    today = solidarity_days.today_anywhere(now)
+    return today - DATES_BEHIND, today + DATES_AHEAD
+
+
 def _text(value: str | int | float | None) -> str:
     return str(value).strip() if value is not None else ""
 
@@ -146,7 +152,9 @@ def check(
     problems = Problems()
     text = " ".join((place or "").split())
     position = None
-    lat_text, lon_text = _text(lat), _text(lon)
+    # A written place wins over a position: the form keeps the last position in hidden fields,
+    # and a person who then types a town (or cannot fix a hidden field) means the town.
+    lat_text, lon_text = ("", "") if text else (_text(lat), _text(lon))
     if lat_text or lon_text:
         if not (lat_text and lon_text):
             problems.add("lat" if not lat_text else "lon", Message.COORDINATES_HALF)
@@ -190,8 +198,7 @@ def check(
     if category is not None and category not in KINDS:
         problems.add("kind", Message.SEARCH_KIND_UNKNOWN)
         category = None
-    today = solidarity_days.today_anywhere(now)
-    low, high = today - DATES_BEHIND, today + DATES_AHEAD
+    low, high = date_range(now)
     span: dict[str, date | None] = {}
     for name, value in (("from", _text(starts_from)), ("to", _text(starts_until))):
         span[name] = _date(value, name, problems) if value else None
@@ -212,7 +219,7 @@ def check(
         km,
         code,
         chosen,
-        None if text else position,
+        position,
         category,
         span["from"],
         span["to"],

@@ -373,6 +373,13 @@ async def test_filters_position_json_and_calendar_narrow_the_same_search(start_n
         _titles, _online, found = await search(place="", lat="38.7077", lon="-9.1365")
         assert found["place"]["name"] is None and found["place"]["latitude"] == 38.7077
 
+        # A town typed after a search by position wins over the position left in the form.
+        page = await http.get(
+            a.url("/near"), params={"place": "Lisboa", "lat": "999", "lon": "38.7"}
+        )
+        assert page.status_code == 200 and "Within 50 km of Lisbon, Portugal" in page.text
+        assert 'name="lat"' not in page.text
+
         # A postcode with the town: the town is searched.
         page = await http.get(a.url("/near"), params={"place": "1000-001 Lisboa"})
         assert page.status_code == 200 and "Within 50 km of Lisbon, Portugal" in page.text

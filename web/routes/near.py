@@ -88,6 +88,8 @@ async def near_page(request: Request) -> Response:
         "day": params.get("day", ""),
         "days": await _coming_days(request, lang),
         "online": params.get("online", "") or "include",
+        "date_min": nearby.date_range()[0].isoformat(),
+        "date_max": nearby.date_range()[1].isoformat(),
         "lat": params.get("lat", ""),
         "lon": params.get("lon", ""),
         "problems": {},

@@ -468,6 +468,11 @@ async def test_every_bad_search_is_a_message_in_the_page_and_the_json(start_node
             assert page.status_code == 400, params
             assert says in html.unescape(page.text), params
             assert 'role="alert"' in page.text
+            # Beside its field (a position has none on the page: above the form).
+            beside = "problems" if field in ("lat", "lon") else f"err-{field}"
+            assert re.search(
+                f'id="{beside}"[^>]*>[^<]*(<p>)?[^<]*{re.escape(says)}', html.unescape(page.text)
+            ), params
             answer = await http.get(a.url("/near.json"), params=params)
             assert answer.status_code == 400, params
             assert says in answer.json()["errors"][field], params

@@ -460,9 +460,13 @@ def _narrowed(narrowing: Narrowing) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def _dated(narrowing: Narrowing) -> bool:
+    return bool(narrowing.starts_from or narrowing.starts_until or narrowing.day)
+
+
 def _keeps(event: Event, narrowing: Narrowing) -> bool:
     """The part of `_narrowed` SQL cannot say: the start's date in the event's own zone."""
-    if not (narrowing.starts_from or narrowing.starts_until or narrowing.day):
+    if not _dated(narrowing):
         return True
     local = event.starts_at.astimezone(ZoneInfo(event.timezone)).date()
     if narrowing.starts_from and local < narrowing.starts_from:
@@ -506,7 +510,10 @@ async def upcoming_near(
         d_lon = case((d_raw > 180, d_raw - 360), (d_raw < -180, d_raw + 360), else_=d_raw)
         shrink = math.cos(math.radians(latitude))
         flat = d_lat * d_lat + (d_lon * shrink) * (d_lon * shrink)
-        query = query.order_by(flat, Event.starts_at, Event.id).limit(limit + 1)
+        # One more tells whether there is more; with dates, `_keeps` may drop a few at the
+        # edges of the UTC span, so some spare rows keep the list full.
+        spare = limit if _dated(narrowing) else 0
+        query = query.order_by(flat, Event.starts_at, Event.id).limit(limit + 1 + spare)
     found = []
     for event in (await session.execute(query)).scalars():
         assert event.geo_latitude is not None and event.geo_longitude is not None
@@ -540,7 +547,7 @@ async def upcoming_online_anywhere(
             *_narrowed(narrowing),
         )
         .order_by(Event.starts_at, Event.id)
-        .limit(limit + 1)
+        .limit(limit + 1 + (limit if _dated(narrowing) else 0))
     )
     found = [e for e in (await session.execute(query)).scalars() if _keeps(e, narrowing)]
     return found[:limit], len(found) > limit

@@ -130,6 +130,17 @@ def _date(value: str, name: str, problems: Problems) -> date | None:
         return None
 
 
+def _day_in_range(
+    value: str, name: str, allowed: tuple[date, date], problems: Problems
+) -> date | None:
+    day = _date(value, name, problems) if value else None
+    if day is not None and not allowed[0] <= day <= allowed[1]:
+        low, high = (d.isoformat() for d in allowed)
+        problems.add(name, Message.SEARCH_DATE_RANGE, low=low, high=high)
+        return None
+    return day
+
+
 def check(
     place: str | None,
     radius: str | int | None = None,
@@ -198,16 +209,9 @@ def check(
     if category is not None and category not in KINDS:
         problems.add("kind", Message.SEARCH_KIND_UNKNOWN)
         category = None
-    low, high = date_range(now)
-    span: dict[str, date | None] = {}
-    for name, value in (("from", _text(starts_from)), ("to", _text(starts_until))):
-        span[name] = _date(value, name, problems) if value else None
-        if span[name] is not None and not low <= span[name] <= high:  # type: ignore[operator]
-            problems.add(
-                name, Message.SEARCH_DATE_RANGE, low=low.isoformat(), high=high.isoformat()
-            )
-            span[name] = None
-    if span["from"] and span["to"] and span["from"] > span["to"]:
+    first = _day_in_range(_text(starts_from), "from", date_range(now), problems)
+    last = _day_in_range(_text(starts_until), "to", date_range(now), problems)
+    if first and last and first > last:
         problems.add("to", Message.SEARCH_DATES_REVERSED)
     the_day = _date(_text(day), "day", problems) if _text(day) else None
     mode = _text(online).lower() or "include"
@@ -221,8 +225,8 @@ def check(
         chosen,
         position,
         category,
-        span["from"],
-        span["to"],
+        first,
+        last,
         the_day,
         mode,
     )

@@ -314,6 +314,29 @@ async def test_filters_position_json_and_calendar_narrow_the_same_search(start_n
 
         titles, online, _ = await search(radius="100", kind="assembly")
         assert (titles, online) == (["Setubal assembly"], [])
+        # Dates are the event's own: 23:00 in São Paulo the day before is already the first
+        # day in UTC (and in Lisbon), and still not on it.
+        eve = later(0)
+        await events.publish(
+            a.federation,
+            events.EventInput(
+                title="Late vigil",
+                kind="rally",
+                starts=datetime(eve.year, eve.month, eve.day, 23, 0),
+                ends=datetime(eve.year, eve.month, eve.day, 23, 45),
+                timezone="America/Sao_Paulo",
+                place_name="Cascais",
+                city="Cascais",
+                country="PT",
+                latitude=38.6979,
+                longitude=-9.4215,
+            ),
+            category="action",
+        )
+        titles, _online, _ = await search(radius="100", **{"from": later(1).isoformat()})
+        assert "Late vigil" not in titles and "Sintra hybrid" in titles
+        titles, _online, _ = await search(radius="100", **{"to": later(0).isoformat()})
+        assert set(titles) == {"Late vigil", "Lisbon rally"}
         titles, online, _ = await search(
             radius="100",
             kind="action",
@@ -328,7 +351,7 @@ async def test_filters_position_json_and_calendar_narrow_the_same_search(start_n
         titles, online, _ = await search(radius="100", online="only")
         assert (titles, online) == (["Sintra hybrid"], ["Online teach-in"])
         titles, online, _ = await search(radius="100", online="in_person")
-        assert len(titles) == 6 and online == []
+        assert len(titles) == 7 and online == []
 
         # The limit is applied after the filters, in the query: the assembly is the farthest,
         # and a search for assemblies still finds it.
@@ -398,6 +421,7 @@ async def test_filters_position_json_and_calendar_narrow_the_same_search(start_n
             "Day march",
             "Tagged picket",
             "Tagged, another day",
+            "Late vigil",
             "Online teach-in",
         }
         assert "Within 100 km of Lisbon, Portugal" in str(calendar["NAME"])

@@ -108,6 +108,11 @@ class Message(StrEnum):
     ORGANIZATION_NAME_REQUIRED = "organization_name_required"
     ORGANIZATION_KIND_UNKNOWN = "organization_kind_unknown"
     WEBSITE_NOT_HTTP = "website_not_http"
+    # Plans submitted through /submit.
+    START_IN_PAST = "start_in_past"
+    SUBMITTER_BLOCKED = "submitter_blocked"
+    SUBMISSION_DECIDED = "submission_decided"
+    REASON_REQUIRED = "reason_required"
     # The call on the home page and its image.
     IMAGE_REQUIRED = "image_required"
     IMAGE_TOO_LARGE = "image_too_large"
@@ -132,6 +137,7 @@ class Message(StrEnum):
     PARTICIPANT_NOT_FOUND = "participant_not_found"
     CONTACT_MESSAGE_NOT_FOUND = "contact_message_not_found"
     SIGNATURE_NOT_FOUND = "signature_not_found"
+    SUBMISSION_NOT_FOUND = "submission_not_found"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -208,28 +208,41 @@ async def publish(
     """Store a new event of one of our organizations and send `Create` to its followers."""
     checked = check(data, category)
     async with federation.db.transaction() as session:
-        organization, actor = await resolve(session, org)
-        await _with_day_hashtag(session, checked)
-        now = utcnow()
-        uri = f"{federation.config.base_url}/{event_path(category)}/{uuid.uuid4()}"
-        event = Event(
-            uri=uri,
-            url=uri,
-            category=category,
-            is_local=True,
-            organization_id=organization.id,
-            origin_actor_uri=actor.uri,
-            origin_host=federation.own_host,
-            origin_name=organization.display_name,
-            published_at=now,
-            updated_at=now,
-            status="scheduled",
-            **checked.values,
-        )
-        await places.place_event(session, event)
-        session.add(event)
-        await session.flush()
-        await publishing.send(federation, session, "Create", event_to_as.activity, event, actor)
+        return await publish_in(session, federation, checked, category=category, org=org)
+
+
+async def publish_in(
+    session: AsyncSession,
+    federation: Federation,
+    checked: Checked,
+    *,
+    category: Category,
+    org: str | None = None,
+) -> Event:
+    """`publish` inside the caller's transaction: with what else must happen with it (an
+    approved submission marked so), or not at all."""
+    organization, actor = await resolve(session, org)
+    await _with_day_hashtag(session, checked)
+    now = utcnow()
+    uri = f"{federation.config.base_url}/{event_path(category)}/{uuid.uuid4()}"
+    event = Event(
+        uri=uri,
+        url=uri,
+        category=category,
+        is_local=True,
+        organization_id=organization.id,
+        origin_actor_uri=actor.uri,
+        origin_host=federation.own_host,
+        origin_name=organization.display_name,
+        published_at=now,
+        updated_at=now,
+        status="scheduled",
+        **checked.values,
+    )
+    await places.place_event(session, event)
+    session.add(event)
+    await session.flush()
+    await publishing.send(federation, session, "Create", event_to_as.activity, event, actor)
     return event
 
 

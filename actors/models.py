@@ -427,3 +427,45 @@ class CallImage(Base):
     # Alt text per language ({"en": "...", "es": "..."}); at least one is given.
     alts: Mapped[dict[str, str]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Submission(Base):
+    """A plan for an action someone sent to one of our organizations, waiting for a moderator.
+
+    Private until approved: the submitter's e-mail never leaves the node, and their name goes
+    into the published action only when they agreed to be credited. `plan` holds the action's
+    fields as the form gave them (`actors.submissions.plan_json`); approving publishes them as
+    the organization's action, which `event_id` then names. The private link sent by e-mail is
+    a random token of which only the hash is kept.
+    """
+
+    __tablename__ = "submissions"
+    __table_args__ = (Index("ix_submissions_state", "state", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16))  # waiting | approved | rejected
+    plan: Mapped[dict[str, Any]] = mapped_column(JSON)
+    submitter_name: Mapped[str] = mapped_column(String(200))
+    submitter_organization: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(320))
+    credit: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The language of the form: every mail to the submitter is worded in it.
+    language: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SubmissionBlock(Base):
+    """An e-mail address, or a whole domain ("@example.net"), refused as a submitter: what a
+    moderator marks as spam can keep its sender out."""
+
+    __tablename__ = "submission_blocks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pattern: Mapped[str] = mapped_column(String(320), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

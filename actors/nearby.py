@@ -282,8 +282,9 @@ async def search(
 ) -> Found:
     """The place `query` names (the chosen candidate, or the likeliest) or its position, and
     the events within its radius; raises ValidationError when no place of that name is known
-    (or the solidarity day asked for is not)."""
-    await places.ready(db)
+    (or the solidarity day asked for is not), and `places.NotReady` while the place table is
+    being filled."""
+    await places.require(db)
     async with db.read() as session:
         narrowing = await _narrowing(session, query)
         candidates: list[Candidate] = []

@@ -24,14 +24,34 @@ from actors.hashtags import unique
 
 __all__ = [
     "description_html",
+    "has_markup",
     "hashtag_objects",
     "hashtags_html",
+    "link_count",
     "markdown_to_html",
     "one_line",
     "plain_text",
     "sanitize_html",
     "text_block",
 ]
+
+# --- what a public form refuses -------------------------------------------------------------
+
+# A tag, not a comparison: "<b>", "</a>", "<script src=…>", "<!-- -->". "a < b" and "<3" pass.
+_MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!][^<>]*>")
+_LINK = re.compile(r"https?://|www\.", re.IGNORECASE)
+
+
+def has_markup(text: str) -> bool:
+    """Whether a form's text holds HTML: a person writing to a node never needs to, and the
+    page would show it as text anyway, so saying so beats storing it."""
+    return _MARKUP.search(text) is not None
+
+
+def link_count(text: str) -> int:
+    """The links in a text: a few make a message, a list of them is what spam looks like."""
+    return len(_LINK.findall(text))
+
 
 # --- sanitizing -------------------------------------------------------------------------------
 

@@ -42,6 +42,7 @@ from web.routes import (
     admin_events,
     admin_participants,
     admin_signatures,
+    admin_submissions,
     alerts,
     contact,
     days,
@@ -50,6 +51,7 @@ from web.routes import (
     near,
     pages,
     signatures,
+    submit,
     tags,
     wellknown,
 )
@@ -129,6 +131,7 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
             *contact.routes,
             *pages.routes,
             *signatures.routes,
+            *submit.routes,
             *admin.routes,
             *admin_events.routes,
             *admin_alerts.routes,
@@ -138,6 +141,7 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
             *admin_blocks.routes,
             *admin_contact.routes,
             *admin_call.routes,
+            *admin_submissions.routes,
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[
@@ -195,4 +199,12 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
     # Signatures of the call: a union office may sign for many people from one address.
     app.state.sign_throttle = Throttle(node.db, "sign", max_attempts=30, window_seconds=3600)
     app.state.sign_guard = FormGuard(settings.secret_key, "sign")
+    # Plans for actions: a union office may send a few at once; a flood is refused politely.
+    app.state.submit_address_throttle = Throttle(
+        node.db, "submit-address", max_attempts=10, window_seconds=3600
+    )
+    app.state.submit_email_throttle = Throttle(
+        node.db, "submit-email", max_attempts=5, window_seconds=3600
+    )
+    app.state.submit_guard = FormGuard(settings.secret_key, "submit")
     return app

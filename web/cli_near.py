@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING, Any
 
 from web.lazy import lazy
@@ -10,6 +11,7 @@ from web.lazy import lazy
 nearby = lazy("actors.nearby")
 event_text = lazy("actors.event_text")
 countries = lazy("actors.countries")
+places = lazy("actors.places")
 
 if TYPE_CHECKING:
     from web.runtime import Node
@@ -32,6 +34,10 @@ async def near(node: Node, args: argparse.Namespace) -> None:
         day=args.day,
         online=args.online,
     )
+    if not await places.is_ready(node.db):
+        # A command can wait for the table, which a page must not.
+        print("Preparing the list of places, once (a few seconds)…", file=sys.stderr)
+        await places.ready(node.db)
     found = await nearby.search(node.db, query)
     where = place_label(found.place) if found.place else "your position"
     print(f"Within {query.radius_km} km of {where}:")

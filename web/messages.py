@@ -136,6 +136,15 @@ WORDING: dict[Message, str] = {
     Message.PARTICIPANT_NOT_FOUND: _("No such participant."),
     Message.CONTACT_MESSAGE_NOT_FOUND: _("No such contact message (it may have been deleted)."),
     Message.SIGNATURE_NOT_FOUND: _("No such signature (it may have been withdrawn)."),
+    Message.SUBMISSION_NOT_FOUND: _(
+        "No such plan: the link is wrong, or the plan was withdrawn or removed."
+    ),
+    Message.START_IN_PAST: _("This start is in the past: a plan is for an action to come."),
+    Message.SUBMITTER_BLOCKED: _("Plans from this address are not accepted on this node."),
+    Message.SUBMISSION_DECIDED: _(
+        "This plan has already been decided on, so it can no longer be changed."
+    ),
+    Message.REASON_REQUIRED: _("Say why, so that the person who sent it understands."),
 }
 # A message without words would fail only when someone first meets it: fail at start instead.
 if missing := set(Message) - set(WORDING):

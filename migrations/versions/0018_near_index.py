@@ -5,7 +5,7 @@ through `ix_events_upcoming` (`deleted_at IS NULL` looks like a selective equali
 never the latitude band; with `deleted_at` first, the band is one range of this index.
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-03 08:00:00
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0018"
-down_revision: str | None = "0015"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -27,6 +27,11 @@ def _(message: str) -> str:
 
 
 CALENDAR_NAME = _("Within %(radius)s km of %(place)s")
+# The page says it in its template; JSON and the calendar feed say it in these words.
+PREPARING = _(
+    "This node is preparing its list of the world's towns and cities, which it does once. "
+    "Please search again in a few seconds."
+)
 CALENDAR_NEAR_YOU = _("Within %(radius)s km of your position")
 
 # The fields of the form, as the query string names them; `at` picks one of several places.
@@ -94,6 +99,7 @@ async def near_page(request: Request) -> Response:
         "lon": params.get("lon", ""),
         "problems": {},
         "found": None,
+        "preparing": False,
         "credit_url": places.CREDIT_URL,
         "licence_url": places.CREDIT_LICENCE_URL,
     }
@@ -105,6 +111,9 @@ async def near_page(request: Request) -> Response:
         except ValidationError as error:
             context["problems"] = messages.beside_fields(error, lang)
             status = 400
+        except places.NotReady:
+            context["preparing"] = True
+            status = 503
         else:
 
             def card(event: Event, km: float | None) -> dict[str, Any]:
@@ -130,7 +139,10 @@ async def near_page(request: Request) -> Response:
                 "kept": {k: v for k, v in params.items() if k in FIELDS and v and k != "place"},
                 "feeds": str(request.url.query),
             }
-    return request.app.state.templates.render(request, "near.html", context, status=status)
+    response = request.app.state.templates.render(request, "near.html", context, status=status)
+    if status == 503:
+        response.headers["Retry-After"] = str(places.RETRY_AFTER_SECONDS)
+    return response
 
 
 def _iso(event: Event, moment: Any) -> str | None:
@@ -170,6 +182,12 @@ async def near_json(request: Request) -> Response:
         found = await nearby.search(node.db, query, lang=lang)
     except ValidationError as error:
         return JSONResponse({"errors": messages.beside_fields(error, lang)}, status_code=400)
+    except places.NotReady:
+        return JSONResponse(
+            {"errors": {"place": i18n.translate(PREPARING, lang)}},
+            status_code=503,
+            headers={"Retry-After": str(places.RETRY_AFTER_SECONDS)},
+        )
     names = await _organization_names(request)
     place: dict[str, Any] = {"latitude": found.latitude, "longitude": found.longitude}
     if found.place is not None:
@@ -208,6 +226,13 @@ async def near_ics(request: Request) -> Response:
         found = await nearby.search(node.db, query, lang=lang)
     except ValidationError as error:
         return Response(messages.sentences(error, lang), status_code=400, media_type="text/plain")
+    except places.NotReady:
+        return Response(
+            i18n.translate(PREPARING, lang),
+            status_code=503,
+            media_type="text/plain",
+            headers={"Retry-After": str(places.RETRY_AFTER_SECONDS)},
+        )
     names = await _organization_names(request)
     items = [
         feeds.FeedEvent(event, feeds.organizer_name(event, names), event.origin_actor_uri)

@@ -36,6 +36,7 @@ class WayIn:
 # one (Submit your plans, Sign on, Contact) is a line here.
 WAYS_IN = (
     WayIn("/near", _("Find an action near you"), primary=True),
+    WayIn("/submit", _("Submit your plans")),
     WayIn("/sign", _("Sign on to the call")),
     WayIn("/contact", _("Contact us")),
     WayIn("/actions", _("See every upcoming action")),

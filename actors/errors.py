@@ -89,6 +89,12 @@ class Message(StrEnum):
     PLACE_UNKNOWN = "place_unknown"
     RADIUS_UNREADABLE = "radius_unreadable"
     RADIUS_RANGE = "radius_range"
+    POSTCODE_UNKNOWN = "postcode_unknown"
+    SEARCH_KIND_UNKNOWN = "search_kind_unknown"
+    SEARCH_DATE_RANGE = "search_date_range"
+    SEARCH_DATES_REVERSED = "search_dates_reversed"
+    SEARCH_DAY_UNKNOWN = "search_day_unknown"
+    SEARCH_ONLINE_UNKNOWN = "search_online_unknown"
 
     # The contact form (and other public forms: their anti-abuse checks).
     EMAIL_REQUIRED = "email_required"

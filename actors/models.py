@@ -87,6 +87,8 @@ class Event(Base):
     __table_args__ = (
         Index("ix_events_upcoming", "deleted_at", "starts_at"),
         Index("ix_events_geo", "geo_latitude", "geo_longitude"),
+        # "Near you": live events in a latitude band (`events.upcoming_near`), migration 0018.
+        Index("ix_events_near", "deleted_at", "geo_latitude", "geo_longitude"),
         Index("ix_events_geo_source", "geo_source"),
     )
 

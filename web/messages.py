@@ -94,6 +94,17 @@ WORDING: dict[Message, str] = {
     ),
     Message.RADIUS_UNREADABLE: _("“%(value)s” is not a distance: write a number of km like 50."),
     Message.RADIUS_RANGE: _("The distance must be between %(low)s and %(high)s km."),
+    Message.POSTCODE_UNKNOWN: _(
+        "“%(value)s” looks like a postcode, and the place data has no postcodes: write the name "
+        "of the town instead."
+    ),
+    Message.SEARCH_KIND_UNKNOWN: _("Choose actions, assemblies, or both."),
+    Message.SEARCH_DATE_RANGE: _("Choose a date between %(low)s and %(high)s."),
+    Message.SEARCH_DATES_REVERSED: _("The first date comes after the last one."),
+    Message.SEARCH_DAY_UNKNOWN: _("No Monthly Solidarity Day on %(value)s is known here."),
+    Message.SEARCH_ONLINE_UNKNOWN: _(
+        "Choose whether to include online events, show only them, or only events in person."
+    ),
     Message.EMAIL_REQUIRED: _("Give an e-mail address we can answer you at."),
     Message.TOPIC_UNKNOWN: _("Choose what your message is about."),
     Message.MESSAGE_REQUIRED: _("Write your message."),

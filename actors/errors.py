@@ -102,6 +102,12 @@ class Message(StrEnum):
     ORGANIZATION_NAME_REQUIRED = "organization_name_required"
     ORGANIZATION_KIND_UNKNOWN = "organization_kind_unknown"
     WEBSITE_NOT_HTTP = "website_not_http"
+    # Messages from the admins to the signers.
+    SUBJECT_REQUIRED = "subject_required"
+    BODY_REQUIRED = "body_required"
+    TRANSLATION_HALF = "translation_half"
+    RATE_INVALID = "rate_invalid"
+    NO_SUBSCRIBED_SIGNERS = "no_subscribed_signers"
     # The call on the home page and its image.
     IMAGE_REQUIRED = "image_required"
     IMAGE_TOO_LARGE = "image_too_large"

@@ -195,4 +195,9 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
     # Signatures of the call: a union office may sign for many people from one address.
     app.state.sign_throttle = Throttle(node.db, "sign", max_attempts=30, window_seconds=3600)
     app.state.sign_guard = FormGuard(settings.secret_key, "sign")
+    # Signing again re-sends the mail with the links (a signer who lost it asks that way): a
+    # few an hour per address, so nobody can flood someone's mailbox by typing their address.
+    app.state.sign_mail_throttle = Throttle(
+        node.db, "sign-mail", max_attempts=3, window_seconds=3600
+    )
     return app

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from email.utils import make_msgid
 from typing import Any, Protocol
 
-from sqlalchemy import case, delete, event, func, select, update
+from sqlalchemy import case, delete, event, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actors.mail.models import MailState, OutgoingMail
+from actors.mail.models import MailBatch, MailState, OutgoingMail
 from federation.db import Database, rowcount, utcnow
 from federation.wakeups import notify_with_commit
 
@@ -56,8 +56,10 @@ class MailQueue:
         template: str,
         context: Mapping[str, Any],
         headers: Mapping[str, str] | None = None,
+        batch: MailBatch | None = None,
     ) -> OutgoingMail:
-        """Queue one mail in the caller's transaction: sent if, and only if, it commits."""
+        """Queue one mail in the caller's transaction: sent if, and only if, it commits.
+        `batch`: one of many sent at that batch's pace (`new_batch`)."""
         words = self.render(template, language, context)
         domain = self.sender.rpartition("@")[2] or None
         mail = OutgoingMail(
@@ -72,7 +74,10 @@ class MailQueue:
             state=MailState.PENDING,
             attempts=0,
             next_attempt_at=utcnow(),
+            batch_id=batch.id if batch is not None else None,
         )
+        if batch is not None:
+            batch.total += 1
         session.add(mail)
         await session.flush()
         await notify_with_commit(session, WAKE_KIND)
@@ -80,6 +85,77 @@ class MailQueue:
             announce = self.announce
             event.listen(session.sync_session, "after_commit", lambda _s: announce(), once=True)
         return mail
+
+
+async def new_batch(session: AsyncSession, *, per_window: int, window_seconds: int) -> MailBatch:
+    """A batch whose mails go out at most `per_window` every `window_seconds`, whatever the
+    number of workers; queue its mails with `enqueue(..., batch=)` in the same transaction."""
+    if per_window < 1 or window_seconds < 1:
+        raise ValueError("a batch's pace needs at least one mail in a window of a second or more")
+    batch = MailBatch(
+        per_window=per_window,
+        window_seconds=window_seconds,
+        used=0,
+        total=0,
+        sent=0,
+        failed=0,
+        cancelled=0,
+        created_at=utcnow(),
+    )
+    session.add(batch)
+    await session.flush()
+    return batch
+
+
+async def cancel_waiting(session: AsyncSession, recipient: str, *, batched_only: bool) -> int:
+    """Take out of the queue what still waits for `recipient` (and no worker is sending):
+    when someone unsubscribes (`batched_only`: mails sent to many) or erases their data (all).
+    Their batches count them as cancelled."""
+    now = utcnow()
+    where = [
+        OutgoingMail.recipient == recipient,
+        OutgoingMail.state == MailState.PENDING,
+        or_(OutgoingMail.lease_until.is_(None), OutgoingMail.lease_until < now),
+    ]
+    if batched_only:
+        where.append(OutgoingMail.batch_id.is_not(None))
+    rows = (
+        await session.execute(select(OutgoingMail.id, OutgoingMail.batch_id).where(*where))
+    ).all()
+    if not rows:
+        return 0
+    await session.execute(delete(OutgoingMail).where(OutgoingMail.id.in_([row.id for row in rows])))
+    by_batch: dict[int, int] = {}
+    for row in rows:
+        if row.batch_id is not None:
+            by_batch[row.batch_id] = by_batch.get(row.batch_id, 0) + 1
+    for batch_id, count in by_batch.items():
+        await session.execute(
+            update(MailBatch)
+            .where(MailBatch.id == batch_id)
+            .values(cancelled=MailBatch.cancelled + count)
+        )
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    total: int
+    sent: int
+    failed: int
+    cancelled: int
+
+    @property
+    def waiting(self) -> int:
+        return max(0, self.total - self.sent - self.failed - self.cancelled)
+
+
+async def batch_progress(session: AsyncSession, batch_ids: list[int]) -> dict[int, BatchProgress]:
+    rows = await session.execute(select(MailBatch).where(MailBatch.id.in_(batch_ids)))
+    return {
+        batch.id: BatchProgress(batch.total, batch.sent, batch.failed, batch.cancelled)
+        for batch in rows.scalars()
+    }
 
 
 @dataclass

@@ -13,9 +13,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from actors import countries, signatures, signatures_to_as
+from actors import countries, signatures, signatures_to_as, signer_messages
 from actors.errors import ValidationError
 from actors.signatures import Confirmation, SignatureInput
+from actors.signer_messages import Unsubscribe
 from federation.as2 import with_context
 from federation.db import utcnow
 from federation.node import INSTANCE_USERNAME
@@ -156,7 +157,12 @@ async def sign(request: Request) -> Response:
         problems = {"form": messages.word(guarded, {}, lang)}
         return _form_page(request, values, problems=problems, status=400)
     try:
-        await signatures.sign(node.federation, _input(values, lang), mail=node.mail)
+        await signatures.sign(
+            node.federation,
+            _input(values, lang),
+            mail=node.mail,
+            may_mail=request.app.state.sign_mail_throttle.hit,
+        )
     except ValidationError as exc:
         problems = messages.beside_fields(exc, lang)
         return _form_page(request, values, problems=problems, status=400)
@@ -210,6 +216,25 @@ async def manage(request: Request) -> Response:
         problems = messages.beside_fields(exc, lang)
         return _form_page(request, values, problems=problems, token=token, status=400)
     return RedirectResponse(f"/sign/manage/{token}?saved=1", 303)
+
+
+async def unsubscribe(request: Request) -> Response:
+    """The link in every message to signers. GET asks first (mail scanners follow links);
+    POST unsubscribes, from that page or straight from a mail program (RFC 8058 one-click,
+    which sends no cookie and so no CSRF token: the secret link itself is the proof)."""
+    node = common.node(request)
+    token = request.path_params["token"]
+    templates = request.app.state.templates
+    if request.method == "GET":
+        async with node.db.read() as session:
+            state = await signer_messages.unsubscribe_state(session, token)
+    else:
+        await read_form(request)  # bounded, and whatever it says (List-Unsubscribe=One-Click)
+        state = await signer_messages.unsubscribe(node.db, token)
+    status = 404 if state is Unsubscribe.UNKNOWN else 200
+    return templates.render(
+        request, "sign_unsubscribe.html", {"state": str(state), "token": token}, status=status
+    )
 
 
 class _ByVersion:
@@ -309,5 +334,6 @@ routes = [
     Route("/sign/sent", sent),
     Route("/sign/confirm/{token}", confirm, methods=["GET", "POST"]),
     Route("/sign/manage/{token}", manage, methods=["GET", "POST"]),
+    Route("/sign/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"]),
     Route("/signatures", public_page),
 ]

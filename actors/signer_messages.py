@@ -1,0 +1,223 @@
+"""Messages from a node's admins to everyone who signed on there, and leaving that list.
+
+A message goes to confirmed signers who did not unsubscribe, each in their language (the
+version the admin wrote for it, else the main text), as one paced batch of the mail queue:
+`send` only queues, in one transaction, so the message and all its mails exist together or
+not at all; the workers send them at the rate the admin set. Every mail carries the signer's
+unsubscribe link, in its text and as List-Unsubscribe with one-click POST (RFC 8058).
+Unsubscribing keeps the signature counted; it only stops these messages.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from actors.errors import Message, Problems
+from actors.mail import queue as mail_queue
+from actors.mail.queue import BatchProgress, MailQueue
+from actors.models import Signature, SignerMessage
+from actors.text import strip_controls
+from federation.db import Database, utcnow
+
+MAX_SUBJECT = 200
+MAX_BODY = 20_000
+MAX_RATE = 10_000
+WINDOWS = {"minute": 60, "hour": 3600}
+TEMPLATE = "signer_message"
+
+
+@dataclass(frozen=True)
+class MessageInput:
+    """What the admin wrote, unchecked: the main text, versions by language, the rate."""
+
+    subject: str = ""
+    body: str = ""
+    # language -> (subject, body); both empty: that language gets the main text.
+    translations: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    rate: str = "60"
+    per: str = "minute"
+
+
+def _subject(problems: Problems, name: str, text: str) -> str:
+    value = " ".join(strip_controls(text).split())
+    if len(value) > MAX_SUBJECT:
+        problems.add(name, Message.FIELD_TOO_LONG, limit=MAX_SUBJECT)
+    return value
+
+
+def _body(problems: Problems, name: str, text: str) -> str:
+    value = strip_controls(text).replace("\r\n", "\n").replace("\r", "\n").strip()
+    if len(value) > MAX_BODY:
+        problems.add(name, Message.FIELD_TOO_LONG, limit=MAX_BODY)
+    return value
+
+
+@dataclass(frozen=True)
+class CheckedMessage:
+    subject: str
+    body: str
+    texts: dict[str, dict[str, str]]
+    rate: int
+    per: str
+
+
+def check(given: MessageInput) -> CheckedMessage:
+    """The message to queue, or ValidationError with everything wrong at once."""
+    problems = Problems()
+    subject = _subject(problems, "subject", given.subject)
+    if not subject and "subject" not in problems:
+        problems.add("subject", Message.SUBJECT_REQUIRED)
+    body = _body(problems, "body", given.body)
+    if not body and "body" not in problems:
+        problems.add("body", Message.BODY_REQUIRED)
+    texts: dict[str, dict[str, str]] = {}
+    for language, (subject_text, body_text) in given.translations.items():
+        one = _subject(problems, f"subject_{language}", subject_text)
+        other = _body(problems, f"body_{language}", body_text)
+        if bool(one) != bool(other):
+            problems.add(f"subject_{language}", Message.TRANSLATION_HALF)
+        elif one and other:
+            texts[language] = {"subject": one, "body": other}
+    rate_text = given.rate.strip()
+    rate = int(rate_text) if rate_text.isascii() and rate_text.isdigit() else 0
+    if not 1 <= rate <= MAX_RATE or given.per not in WINDOWS:
+        problems.add("rate", Message.RATE_INVALID, limit=MAX_RATE)
+    problems.raise_any()
+    return CheckedMessage(subject, body, texts, rate, given.per)
+
+
+# Who gets a message: signed, confirmed, and did not ask to stop. Withdrawn signers have no
+# row any more.
+_TAKES_MESSAGES = (Signature.confirmed_at.is_not(None), Signature.unsubscribed_at.is_(None))
+
+
+async def recipients_count(session: AsyncSession) -> int:
+    return (
+        await session.execute(select(func.count(Signature.id)).where(*_TAKES_MESSAGES))
+    ).scalar_one()
+
+
+def unsubscribe_url(base_url: str, token: str) -> str:
+    return f"{base_url}/sign/unsubscribe/{token}"
+
+
+async def send(db: Database, mail: MailQueue, base_url: str, given: MessageInput) -> int:
+    """Queue the message to every confirmed, subscribed signer; returns its id. Refused
+    (ValidationError) when the input is wrong or nobody would get it: then nothing is kept."""
+    checked = check(given)
+    async with db.transaction() as session:
+        signers = list(
+            (
+                await session.execute(
+                    select(Signature).where(*_TAKES_MESSAGES).order_by(Signature.id)
+                )
+            ).scalars()
+        )
+        if not signers:
+            problems = Problems()
+            problems.add("form", Message.NO_SUBSCRIBED_SIGNERS)
+            problems.raise_any()
+        batch = await mail_queue.new_batch(
+            session, per_window=checked.rate, window_seconds=WINDOWS[checked.per]
+        )
+        message = SignerMessage(
+            subject=checked.subject,
+            body=checked.body,
+            texts=checked.texts,
+            batch_id=batch.id,
+            rate=checked.rate,
+            per=checked.per,
+            created_at=utcnow(),
+        )
+        session.add(message)
+        for signer in signers:
+            if signer.unsubscribe_token is None:
+                signer.unsubscribe_token = secrets.token_urlsafe(24)
+            text = checked.texts.get(signer.language) or {
+                "subject": checked.subject,
+                "body": checked.body,
+            }
+            link = unsubscribe_url(base_url, signer.unsubscribe_token)
+            await mail.enqueue(
+                session,
+                to=signer.email,
+                language=signer.language,
+                template=TEMPLATE,
+                context={
+                    "name": signer.name,
+                    "message_subject": text["subject"],
+                    "message_body": text["body"],
+                    "unsubscribe_url": link,
+                },
+                headers={
+                    "List-Unsubscribe": f"<{link}>",
+                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                },
+                batch=batch,
+            )
+        await session.flush()
+        return message.id
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    message: SignerMessage
+    progress: BatchProgress
+
+
+async def history(session: AsyncSession, *, limit: int = 50) -> list[SentMessage]:
+    """The messages sent, newest first, each with how far its mails went."""
+    messages = list(
+        (
+            await session.execute(
+                select(SignerMessage)
+                .order_by(SignerMessage.created_at.desc(), SignerMessage.id.desc())
+                .limit(limit)
+            )
+        ).scalars()
+    )
+    progress = await mail_queue.batch_progress(session, [m.batch_id for m in messages])
+    empty = BatchProgress(0, 0, 0, 0)
+    return [SentMessage(m, progress.get(m.batch_id, empty)) for m in messages]
+
+
+class Unsubscribe(StrEnum):
+    DONE = "done"
+    ALREADY = "already"
+    UNKNOWN = "unknown"  # no such link: forged, or the signature was withdrawn
+    ASK = "ask"  # the link is good and the signer still takes messages
+
+
+async def unsubscribe_state(session: AsyncSession, token: str) -> Unsubscribe:
+    signature = await _by_token(session, token)
+    if signature is None:
+        return Unsubscribe.UNKNOWN
+    return Unsubscribe.ASK if signature.unsubscribed_at is None else Unsubscribe.ALREADY
+
+
+async def unsubscribe(db: Database, token: str) -> Unsubscribe:
+    """Stop messages to this signer (the signature stays), and take out of the queue those
+    not sent yet. Idempotent: a second time says it was done already."""
+    async with db.transaction() as session:
+        signature = await _by_token(session, token)
+        if signature is None:
+            return Unsubscribe.UNKNOWN
+        if signature.unsubscribed_at is not None:
+            return Unsubscribe.ALREADY
+        signature.unsubscribed_at = utcnow()
+        await mail_queue.cancel_waiting(session, signature.email, batched_only=True)
+    return Unsubscribe.DONE
+
+
+async def _by_token(session: AsyncSession, token: str) -> Signature | None:
+    if not token or len(token) > 64:
+        return None
+    return (
+        await session.execute(select(Signature).where(Signature.unsubscribe_token == token))
+    ).scalar_one_or_none()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from babel.numbers import format_decimal
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -114,15 +115,18 @@ async def _messages_page(
     async with node.db.read() as session:
         sent = await signer_messages.history(session)
         recipients = await signer_messages.recipients_count(session)
+    lang = i18n.language(request)
     context: dict[str, Any] = {
         "values": values,
         "problems": problems or {},
         "history": sent,
         "recipients": recipients,
-        "languages": [(code, name) for code, name in i18n.languages()],
+        "message_languages": i18n.languages(),
         "max_body": signer_messages.MAX_BODY,
         "max_subject": signer_messages.MAX_SUBJECT,
-        "max_rate": signer_messages.MAX_RATE,
+        # Written as the page's language writes numbers.
+        "max_body_text": format_decimal(signer_messages.MAX_BODY, locale=i18n.locale(lang)),
+        "max_rate_text": format_decimal(signer_messages.MAX_RATE, locale=i18n.locale(lang)),
         "mail_configured": node.settings.smtp is not None,
         "queued": request.query_params.get("queued", "").isdigit(),
     }

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.errors import Message, Problems
 from actors.mail import queue as mail_queue
-from actors.mail.queue import BatchProgress, MailQueue
+from actors.mail.queue import BatchProgress, MailQueue, Outgoing
 from actors.models import Signature, SignerMessage
 from actors.text import strip_controls
 from federation.db import Database, utcnow
@@ -139,30 +139,27 @@ async def send(db: Database, mail: MailQueue, base_url: str, given: MessageInput
         for signer in signers:
             if signer.unsubscribe_token is None:
                 signer.unsubscribe_token = secrets.token_urlsafe(24)
-            text = checked.texts.get(signer.language) or {
-                "subject": checked.subject,
-                "body": checked.body,
-            }
-            link = unsubscribe_url(base_url, signer.unsubscribe_token)
-            await mail.enqueue(
-                session,
-                to=signer.email,
-                language=signer.language,
-                template=TEMPLATE,
-                context={
-                    "name": signer.name,
-                    "message_subject": text["subject"],
-                    "message_body": text["body"],
-                    "unsubscribe_url": link,
-                },
-                headers={
-                    "List-Unsubscribe": f"<{link}>",
-                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                },
-                batch=batch,
-            )
+        await mail.enqueue_batch(session, batch, (_mail(checked, base_url, s) for s in signers))
         await session.flush()
         return message.id
+
+
+def _mail(checked: CheckedMessage, base_url: str, signer: Signature) -> Outgoing:
+    """The message as this signer gets it: in their language if the admin wrote it, with
+    their own link to stop messages (in the text, and in the headers mail programs read)."""
+    text = checked.texts.get(signer.language) or {"subject": checked.subject, "body": checked.body}
+    link = unsubscribe_url(base_url, signer.unsubscribe_token or "")
+    return Outgoing(
+        to=signer.email,
+        language=signer.language,
+        template=TEMPLATE,
+        context={"message_subject": text["subject"], "message_body": text["body"]},
+        personal={"unsubscribe_url": link},
+        headers={
+            "List-Unsubscribe": f"<{link}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ links again (by signing again, or from the admin's list)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
 
@@ -42,10 +43,11 @@ def worker(node, catcher, clock, name: str = "w") -> MailWorker:
 
 
 async def drain(*workers: MailWorker) -> int:
-    """Run passes until no worker finds anything it may send now; how many were tried."""
+    """Run passes (the workers' at the same time) until none finds anything it may send now;
+    how many were tried."""
     tried = 0
     while True:
-        now = sum([await each.run_once() for each in workers])
+        now = sum(await asyncio.gather(*(each.run_once() for each in workers)))
         if not now:
             return tried
         tried += now

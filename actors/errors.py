@@ -132,6 +132,7 @@ class Message(StrEnum):
     PARTICIPANT_NOT_FOUND = "participant_not_found"
     CONTACT_MESSAGE_NOT_FOUND = "contact_message_not_found"
     SIGNATURE_NOT_FOUND = "signature_not_found"
+    SIGNER_MESSAGE_NOT_FOUND = "signer_message_not_found"
 
 
 @dataclasses.dataclass(frozen=True)

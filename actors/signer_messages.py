@@ -18,7 +18,7 @@ from enum import StrEnum
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actors.errors import Message, Problems
+from actors.errors import Message, NotFound, Problems
 from actors.mail import queue as mail_queue
 from actors.mail.queue import BatchProgress, MailQueue, Outgoing
 from actors.models import Signature, SignerMessage
@@ -67,6 +67,14 @@ class CheckedMessage:
     per: str
 
 
+def _rate(problems: Problems, rate_text: str, per: str) -> int:
+    text = rate_text.strip()
+    rate = int(text) if text.isascii() and text.isdigit() and len(text) < 10 else 0
+    if not 1 <= rate <= MAX_RATE or per not in WINDOWS:
+        problems.add("rate", Message.RATE_INVALID, limit=MAX_RATE)
+    return rate
+
+
 def check(given: MessageInput) -> CheckedMessage:
     """The message to queue, or ValidationError with everything wrong at once."""
     problems = Problems()
@@ -84,10 +92,7 @@ def check(given: MessageInput) -> CheckedMessage:
             problems.add(f"subject_{language}", Message.TRANSLATION_HALF)
         elif one and other:
             texts[language] = {"subject": one, "body": other}
-    rate_text = given.rate.strip()
-    rate = int(rate_text) if rate_text.isascii() and rate_text.isdigit() else 0
-    if not 1 <= rate <= MAX_RATE or given.per not in WINDOWS:
-        problems.add("rate", Message.RATE_INVALID, limit=MAX_RATE)
+    rate = _rate(problems, given.rate, given.per)
     problems.raise_any()
     return CheckedMessage(subject, body, texts, rate, given.per)
 
@@ -182,6 +187,34 @@ async def history(session: AsyncSession, *, limit: int = 50) -> list[SentMessage
     progress = await mail_queue.batch_progress(session, [m.batch_id for m in messages])
     empty = BatchProgress(0, 0, 0, 0)
     return [SentMessage(m, progress.get(m.batch_id, empty)) for m in messages]
+
+
+async def _message(session: AsyncSession, message_id: int) -> SignerMessage:
+    message = await session.get(SignerMessage, message_id)
+    if message is None:
+        raise NotFound(Message.SIGNER_MESSAGE_NOT_FOUND, str(message_id))
+    return message
+
+
+async def change_rate(db: Database, message_id: int, rate_text: str, per: str) -> None:
+    """The admin changes the pace of a message still going out (too fast for their mail
+    provider, or too slow)."""
+    problems = Problems()
+    rate = _rate(problems, rate_text, per)
+    problems.raise_any()
+    async with db.transaction() as session:
+        message = await _message(session, message_id)
+        message.rate, message.per = rate, per
+        await mail_queue.repace(
+            session, message.batch_id, per_window=rate, window_seconds=WINDOWS[per]
+        )
+
+
+async def stop(db: Database, message_id: int) -> int:
+    """The admin stops a message: what has not gone out yet never will. Returns how many."""
+    async with db.transaction() as session:
+        message = await _message(session, message_id)
+        return await mail_queue.cancel_batch(session, message.batch_id)
 
 
 class Unsubscribe(StrEnum):

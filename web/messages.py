@@ -138,6 +138,7 @@ WORDING: dict[Message, str] = {
     Message.PARTICIPANT_NOT_FOUND: _("No such participant."),
     Message.CONTACT_MESSAGE_NOT_FOUND: _("No such contact message (it may have been deleted)."),
     Message.SIGNATURE_NOT_FOUND: _("No such signature (it may have been withdrawn)."),
+    Message.SIGNER_MESSAGE_NOT_FOUND: _("No such message to the signers."),
 }
 # A message without words would fail only when someone first meets it: fail at start instead.
 if missing := set(Message) - set(WORDING):

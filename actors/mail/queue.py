@@ -205,6 +205,39 @@ async def new_batch(session: AsyncSession, *, per_window: int, window_seconds: i
     return batch
 
 
+async def repace(
+    session: AsyncSession, batch_id: int, *, per_window: int, window_seconds: int
+) -> None:
+    """A new pace for what of the batch still waits; the mails claimed in the current window
+    count against it."""
+    await session.execute(
+        update(MailBatch)
+        .where(MailBatch.id == batch_id)
+        .values(per_window=per_window, window_seconds=window_seconds)
+    )
+
+
+async def cancel_batch(session: AsyncSession, batch_id: int) -> int:
+    """Take out of the queue what of the batch still waits (and no worker is sending):
+    the admin stopped it. Counted as cancelled."""
+    now = utcnow()
+    result = await session.execute(
+        delete(OutgoingMail).where(
+            OutgoingMail.batch_id == batch_id,
+            OutgoingMail.state == MailState.PENDING,
+            or_(OutgoingMail.lease_until.is_(None), OutgoingMail.lease_until < now),
+        )
+    )
+    count = rowcount(result)
+    if count:
+        await session.execute(
+            update(MailBatch)
+            .where(MailBatch.id == batch_id)
+            .values(cancelled=MailBatch.cancelled + count)
+        )
+    return count
+
+
 async def cancel_waiting(session: AsyncSession, recipient: str, *, batched_only: bool) -> int:
     """Take out of the queue what still waits for `recipient` (and no worker is sending):
     when someone unsubscribes (`batched_only`: mails sent to many) or erases their data (all).

@@ -380,3 +380,66 @@ async def test_the_links_are_sent_again_by_signing_again_and_by_the_admin(start_
     async with node.db.read() as session:
         assert await signatures.by_manage_token(session, manage) is not None
         assert await signatures.by_manage_token(session, links(mails[-1])["manage"]) is None
+
+
+async def test_the_admin_changes_the_rate_of_a_message_going_out_or_stops_it(
+    start_node, smtp_catcher
+):
+    catcher = smtp_catcher()
+    catcher.start()
+    node = await start_node("union", workers=0)
+    await setup_admin(node)
+    for number in range(6):
+        await signer(node, f"p{number}@example.org", "en")
+    clock = Clock()
+    mailer = worker(node, catcher, clock)
+    await drain(mailer)
+    async with client(node) as http:
+        await login(http, "admin", PASSWORD)
+        sent = await post_message(http, subject="Slow", body="B", rate="1", per="hour")
+        assert sent.status_code == 303
+        assert await drain(mailer) == 1
+        page = await http.get("/admin/signatures/messages")
+        assert "Sent 1, waiting 5, failed 0, of 6." in page.text
+        (item,) = await history(node)
+        token = csrf_from(page.text)
+        path = f"/admin/signatures/messages/{item.message.id}"
+        refused = await http.post(
+            f"{path}/rate", data={"csrf_token": token, "rate": "-3", "per": "minute"}
+        )
+        assert refused.status_code == 400
+        assert f'id="err-rate-{item.message.id}"' in refused.text
+        assert "whole number from 1 to 10,000" in refused.text
+        assert "Not sent." not in refused.text
+        faster = await http.post(
+            f"{path}/rate", data={"csrf_token": token, "rate": "3", "per": "minute"}
+        )
+        assert faster.status_code == 303
+        assert "The new rate applies" in (await http.get(faster.headers["location"])).text
+        # The window is a minute now, and the mail claimed in it counts.
+        assert await drain(mailer) == 2
+        clock.now += timedelta(minutes=1)
+        assert await drain(mailer) == 3
+        assert (await history(node))[0].progress.sent == 6
+
+        second = await post_message(http, subject="Stopped", body="B", rate="2", per="hour")
+        assert second.status_code == 303
+        assert await drain(mailer) == 2
+        newest = (await history(node))[0]
+        stopped = await http.post(
+            f"/admin/signatures/messages/{newest.message.id}/stop", data={"csrf_token": token}
+        )
+        assert stopped.status_code == 303
+        page = await http.get(stopped.headers["location"])
+        assert "Stopped: what had not gone out yet will not be sent." in page.text
+        assert "Sent 2, waiting 0, failed 0, of 6." in page.text
+        assert "(stopped, or the signer unsubscribed or withdrew): 4." in page.text
+        missing = await http.post("/admin/signatures/messages/999/stop", data={"csrf_token": token})
+        assert missing.status_code == 404
+    clock.now += timedelta(hours=2)
+    assert await drain(mailer) == 0
+
+
+async def history(node):
+    async with node.db.read() as session:
+        return await signer_messages.history(session)

@@ -55,7 +55,7 @@ async def test_an_admin_on_a_phone_without_javascript_sends_a_message(start_node
             assert "1 confirmed signer takes messages." in await page.locator("main").inner_text()
             # Sent empty: refused, beside the fields (the browser's own check is bypassed, as
             # a program or an old browser would).
-            await page.locator("main form").evaluate("form => form.noValidate = true")
+            await page.locator("main form.event-form").evaluate("form => form.noValidate = true")
             await page.get_by_role("button", name="Queue the message to all these signers").click()
             await page.wait_for_load_state()
             assert await page.locator("#err-subject").count() == 1
@@ -128,8 +128,10 @@ async def test_the_message_pages_have_no_axe_violation(start_node):
                     found[f"{path} {where}"] = await violations(page)
                 # Refused, with the messages beside the fields and a summary linking to them.
                 await page.goto(node.url(f"/admin/signatures/messages?lang={lang}"))
-                await page.locator("main form").evaluate("form => form.noValidate = true")
-                await page.locator("main form button[type=submit]").click()
+                await page.locator("main form.event-form").evaluate(
+                    "form => form.noValidate = true"
+                )
+                await page.locator("main form.event-form button[type=submit]").click()
                 await page.wait_for_load_state()
                 assert await page.locator(".field-error").count() == 2
                 found[f"refused {where}"] = await violations(page)

@@ -110,7 +110,10 @@ async def _messages_page(
     *,
     problems: dict[str, str] | None = None,
     status: int = 200,
+    summary: bool = True,
 ) -> Response:
+    """`summary`: the problems are the new message's (else one message's rate, said beside
+    its own form)."""
     node = common.node(request)
     async with node.db.read() as session:
         sent = await signer_messages.history(session)
@@ -119,6 +122,7 @@ async def _messages_page(
     context: dict[str, Any] = {
         "values": values,
         "problems": problems or {},
+        "summary": summary,
         "history": sent,
         "recipients": recipients,
         "message_languages": i18n.languages(),
@@ -129,6 +133,7 @@ async def _messages_page(
         "max_rate_text": format_decimal(signer_messages.MAX_RATE, locale=i18n.locale(lang)),
         "mail_configured": node.settings.smtp is not None,
         "queued": request.query_params.get("queued", "").isdigit(),
+        "notice": request.query_params.get("notice", ""),
     }
     return request.app.state.templates.render(
         request, "admin/signer_messages.html", context, status=status
@@ -164,6 +169,34 @@ async def send_message(request: Request) -> Response:
 
 
 @admin_required
+async def message_action(request: Request) -> Response:
+    """Change the rate of a message still going out, or stop it."""
+    node = common.node(request)
+    message_id = request.path_params["id"]
+    form = await read_form(request)
+    if request.path_params["action"] == "rate":
+        try:
+            await signer_messages.change_rate(
+                node.db,
+                message_id,
+                common.form_text(form, "rate"),
+                common.form_text(form, "per"),
+            )
+        except ValidationError as exc:
+            problems = {f"rate-{message_id}": messages.sentences(exc, i18n.language(request))}
+            return await _messages_page(
+                request, _message_values(), problems=problems, status=400, summary=False
+            )
+        notice = "rate"
+    elif request.path_params["action"] == "stop":
+        await signer_messages.stop(node.db, message_id)
+        notice = "stopped"
+    else:
+        return Response(status_code=404)
+    return RedirectResponse(f"/admin/signatures/messages?notice={notice}", status_code=303)
+
+
+@admin_required
 async def export(request: Request) -> Response:
     node = common.node(request)
     return StreamingResponse(
@@ -178,5 +211,6 @@ routes = [
     Route("/admin/signatures.csv", export),
     Route("/admin/signatures/messages", messages_page, methods=["GET"]),
     Route("/admin/signatures/messages", send_message, methods=["POST"]),
+    Route("/admin/signatures/messages/{id:int}/{action:str}", message_action, methods=["POST"]),
     Route("/admin/signatures/{id:int}/{decision:str}", decide, methods=["POST"]),
 ]

@@ -393,6 +393,9 @@ class SignerMessage(Base):
     rate: Mapped[int] = mapped_column(Integer)
     per: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The random key of the form it was written in: a form sent twice (a double click, a
+    # browser sending again) queues the message once.
+    form_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class SignatureState(Base):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.errors import Message, NotFound, Problems
@@ -42,6 +43,8 @@ class MessageInput:
     translations: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     rate: str = "60"
     per: str = "minute"
+    # The form's own random key (`new_form_key`): the same form sent twice queues once.
+    form_key: str = ""
 
 
 def _subject(problems: Problems, name: str, text: str) -> str:
@@ -108,14 +111,43 @@ async def recipients_count(session: AsyncSession) -> int:
     ).scalar_one()
 
 
+def new_form_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+async def _sent_with(db: Database, form_key: str) -> int | None:
+    async with db.read() as session:
+        return (
+            await session.execute(
+                select(SignerMessage.id).where(SignerMessage.form_key == form_key)
+            )
+        ).scalar_one_or_none()
+
+
 def unsubscribe_url(base_url: str, token: str) -> str:
     return f"{base_url}/sign/unsubscribe/{token}"
 
 
 async def send(db: Database, mail: MailQueue, base_url: str, given: MessageInput) -> int:
     """Queue the message to every confirmed, subscribed signer; returns its id. Refused
-    (ValidationError) when the input is wrong or nobody would get it: then nothing is kept."""
+    (ValidationError) when the input is wrong or nobody would get it: then nothing is kept.
+    The same form sent again answers the id of the message it queued, and queues nothing."""
     checked = check(given)
+    form_key = given.form_key.strip()[:64] or None
+    if form_key is not None and (done := await _sent_with(db, form_key)) is not None:
+        return done
+    try:
+        return await _queue(db, mail, base_url, checked, form_key)
+    except IntegrityError:
+        # The same form, sent twice at once: the other request queued it.
+        if form_key is not None and (done := await _sent_with(db, form_key)) is not None:
+            return done
+        raise
+
+
+async def _queue(
+    db: Database, mail: MailQueue, base_url: str, checked: CheckedMessage, form_key: str | None
+) -> int:
     async with db.transaction() as session:
         signers = list(
             (
@@ -139,8 +171,11 @@ async def send(db: Database, mail: MailQueue, base_url: str, given: MessageInput
             rate=checked.rate,
             per=checked.per,
             created_at=utcnow(),
+            form_key=form_key,
         )
         session.add(message)
+        # The key is taken before any mail is queued: a twin request fails here, early.
+        await session.flush()
         for signer in signers:
             if signer.unsubscribe_token is None:
                 signer.unsubscribe_token = secrets.token_urlsafe(24)

@@ -48,7 +48,9 @@ def upgrade() -> None:
         sa.Column("rate", sa.Integer(), nullable=False),
         sa.Column("per", sa.String(length=8), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("form_key", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("form_key"),
     )
 
 

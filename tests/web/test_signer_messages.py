@@ -72,10 +72,18 @@ def html_of(mail) -> str:
     return mail.get_body(("html",)).get_content()
 
 
-async def post_message(http, **fields):
+FORM_KEY = re.compile(r'name="form_key" value="([^"]+)"')
+
+
+async def message_form(http) -> dict[str, str]:
+    """The hidden fields of a new message's form, as the page gives them."""
     page = await http.get("/admin/signatures/messages")
     assert page.status_code == 200
-    data = {"csrf_token": csrf_from(page.text), "rate": "100", "per": "minute", **fields}
+    return {"csrf_token": csrf_from(page.text), "form_key": FORM_KEY.search(page.text).group(1)}
+
+
+async def post_message(http, **fields):
+    data = {**await message_form(http), "rate": "100", "per": "minute", **fields}
     return await http.post("/admin/signatures/messages", data=data)
 
 
@@ -319,6 +327,34 @@ async def test_bad_input_gets_a_clear_message_and_queues_nothing(start_node, fie
     if fields.get("subject") == "Hi":
         assert 'value="Hi"' in answer.text  # what was typed is kept
     assert await counts(node) == before
+
+
+async def test_the_same_form_sent_twice_queues_the_message_once(start_node):
+    node = await start_node("union", workers=0)
+    await setup_admin(node)
+    await signer(node, "a@example.org", "en")
+    await signer(node, "b@example.org", "en")
+    async with client(node) as http:
+        await login(http, "admin", PASSWORD)
+        hidden = await message_form(http)
+        data = {**hidden, "subject": "Once", "body": "B", "rate": "5", "per": "minute"}
+        # Twice at once (a double click), then again later (the browser sending it again).
+        answers = await asyncio.gather(
+            http.post("/admin/signatures/messages", data=data),
+            http.post("/admin/signatures/messages", data=data),
+        )
+        answers.append(await http.post("/admin/signatures/messages", data=data))
+        assert [answer.status_code for answer in answers] == [303, 303, 303]
+        assert len({answer.headers["location"] for answer in answers}) == 1
+        # A new form is a new message.
+        assert (await post_message(http, subject="Twice", body="B")).status_code == 303
+    before = await counts(node)
+    assert before[1:] == (2, 2)
+    async with node.db.read() as session:
+        batched = await session.execute(
+            select(func.count(OutgoingMail.id)).where(OutgoingMail.batch_id.is_not(None))
+        )
+        assert batched.scalar_one() == 4
 
 
 async def test_without_subscribed_signers_nothing_is_queued(start_node):

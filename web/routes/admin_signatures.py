@@ -97,10 +97,14 @@ def _with_notice(path: str, notice: str) -> str:
 
 
 def _message_values(form: Any = None) -> dict[str, str]:
-    names = ["subject", "body", "rate", "per"]
+    names = ["subject", "body", "rate", "per", "form_key"]
     names += [f"{kind}_{code}" for code, _name in i18n.languages() for kind in ("subject", "body")]
     if form is None:
-        return {name: "" for name in names} | {"rate": "60", "per": "minute"}
+        return {name: "" for name in names} | {
+            "rate": "60",
+            "per": "minute",
+            "form_key": signer_messages.new_form_key(),
+        }
     return {name: common.form_text(form, name) for name in names}
 
 
@@ -159,6 +163,7 @@ async def send_message(request: Request) -> Response:
         },
         rate=values["rate"],
         per=values["per"],
+        form_key=values["form_key"],
     )
     try:
         message_id = await signer_messages.send(node.db, node.mail, node.settings.base_url, given)

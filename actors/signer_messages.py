@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from actors import signatures
 from actors.errors import Message, NotFound, Problems
 from actors.mail import queue as mail_queue
 from actors.mail.queue import BatchProgress, MailQueue, Outgoing
@@ -278,6 +279,21 @@ async def unsubscribe(db: Database, token: str) -> Unsubscribe:
         signature.unsubscribed_at = utcnow()
         await mail_queue.cancel_waiting(session, signature.email, batched_only=True)
     return Unsubscribe.DONE
+
+
+async def choose(db: Database, manage_token: str, *, wants_messages: bool) -> bool:
+    """The signer, through their personal link, stops messages or takes them again. False:
+    no such link."""
+    async with db.transaction() as session:
+        signature = await signatures.by_manage_token(session, manage_token)
+        if signature is None:
+            return False
+        if wants_messages:
+            signature.unsubscribed_at = None
+        elif signature.unsubscribed_at is None:
+            signature.unsubscribed_at = utcnow()
+            await mail_queue.cancel_waiting(session, signature.email, batched_only=True)
+    return True
 
 
 async def _by_token(session: AsyncSession, token: str) -> Signature | None:

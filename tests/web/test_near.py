@@ -79,22 +79,39 @@ async def test_a_visitor_finds_the_actions_of_three_nodes_nearest_first(start_no
     square = (38.7077, -9.1365)
     own = await events.publish(
         a.federation,
-        action("Lisbon rally", place_name="Praça do Comércio", city="Lisboa", country="PT",
-               latitude=square[0], longitude=square[1]),
+        action(
+            "Lisbon rally",
+            place_name="Praça do Comércio",
+            city="Lisboa",
+            country="PT",
+            latitude=square[0],
+            longitude=square[1],
+        ),
         category="action",
     )
     # Porto's action has a city and no coordinates: placed from the city when it is searched
     # (no place table on alpha yet when it arrives).
     porto = await events.publish(
         b.federation,
-        action("Porto dockers", place_name="Cais", city="Porto", country="PT",
-               online_url="https://stream.example/porto"),
+        action(
+            "Porto dockers",
+            place_name="Cais",
+            city="Porto",
+            country="PT",
+            online_url="https://stream.example/porto",
+        ),
         category="action",
     )
     madrid = await events.publish(
         c.federation,
-        action("Madrid strike", place_name="Sol", city="Madrid", country="ES",
-               latitude=40.4169, longitude=-3.7035),
+        action(
+            "Madrid strike",
+            place_name="Sol",
+            city="Madrid",
+            country="ES",
+            latitude=40.4169,
+            longitude=-3.7035,
+        ),
         category="action",
     )
     for event in (porto, madrid):
@@ -127,12 +144,15 @@ async def test_a_visitor_finds_the_actions_of_three_nodes_nearest_first(start_no
 
         assert await eventually(placed) == "city"
         wider = await http.get(
-            a.url("/near"), params={"place": "Lissabon", "radius": "500"},
+            a.url("/near"),
+            params={"place": "Lissabon", "radius": "500"},
             headers={"Accept-Language": "de"},
         )
         assert wider.status_code == 200, wider.text[-3000:]
         assert [title for _km, title in results(wider.text)] == [
-            "Lisbon rally", "Coimbra assembly", "Porto dockers"
+            "Lisbon rally",
+            "Coimbra assembly",
+            "Porto dockers",
         ]
         assert "Lisbon, Portugal" in wider.text  # GeoNames names it; the country in German
         assert results(wider.text)[2][0] == distance_text(

@@ -15,6 +15,7 @@ from test_admin import PASSWORD, client, csrf_from, login, setup_admin
 from test_signatures import GOOD, form_fields, links
 
 from actors import signatures, signer_messages
+from actors.errors import ValidationError
 from actors.mail.models import MailBatch, MailState, OutgoingMail
 from actors.mail.smtp import SmtpServer
 from actors.mail.worker import MailWorker
@@ -255,6 +256,35 @@ async def test_the_rate_holds_across_workers_and_single_mails_go_first(start_nod
     assert await drain(first, second) == 0
     clock.now += timedelta(minutes=1)
     assert await drain(first, second) == 2
+
+
+async def test_the_personal_link_stops_messages_and_takes_them_again(start_node, smtp_catcher):
+    catcher = smtp_catcher()
+    catcher.start()
+    node = await start_node("union", workers=0)
+    signed = await signer(node, "a@example.org", "fr")
+    manage = node.url(f"/sign/manage/{signed.manage_token}")
+    async with httpx.AsyncClient(follow_redirects=False) as http:
+        page = await http.get(manage)
+        assert "Send me no more messages" in page.text
+        token = csrf_from(page.text)
+        stopped = await http.post(manage, data={"csrf_token": token, "messages": "off"})
+        assert stopped.status_code == 303
+        page = await http.get(node.url(stopped.headers["location"]))
+        assert "you will get no more messages" in page.text
+        assert "Get their messages again" in page.text
+        given = signer_messages.MessageInput(subject="S", body="B")
+        with pytest.raises(ValidationError):
+            await signer_messages.send(node.db, node.node.mail, node.node.settings.base_url, given)
+        again = await http.post(manage, data={"csrf_token": token, "messages": "on"})
+        assert again.status_code == 303
+        assert "again" in (await http.get(node.url(again.headers["location"]))).text
+        await signer_messages.send(node.db, node.node.mail, node.node.settings.base_url, given)
+        assert await drain(worker(node, catcher, Clock())) == 2  # the signature's, and this
+        # Nothing else changed: the signature is as it was, confirmed.
+        async with node.db.read() as session:
+            (row,) = (await session.execute(select(Signature))).scalars()
+        assert row.confirmed_at is not None and row.name == "a" and row.unsubscribed_at is None
 
 
 async def test_unsubscribing_takes_waiting_mails_out_of_the_queue(start_node, smtp_catcher):

@@ -18,12 +18,12 @@ from actors.models import Signature
 from actors.signatures import SignatureInput
 
 
-async def confirmed_signer(node, email: str, language: str) -> int:
+async def confirmed_signer(node, email: str, language: str):
     signed = await signatures.sign(
         node.federation, SignatureInput(name="Ana", email=email, language=language)
     )
     await signatures.confirm_by_admin(node.federation, signed.signature_id)
-    return signed.signature_id
+    return signed
 
 
 async def token_of(node, email: str) -> str:
@@ -87,7 +87,7 @@ async def test_the_message_pages_have_no_axe_violation(start_node):
     node = await start_node("workers", workers=0)
     await setup_admin(node)
     await confirmed_signer(node, "ana@example.org", "pt")
-    await confirmed_signer(node, "bia@example.org", "en")
+    bia_signed = await confirmed_signer(node, "bia@example.org", "en")
     await signer_messages.send(
         node.db,
         node.node.mail,
@@ -114,6 +114,7 @@ async def test_the_message_pages_have_no_axe_violation(start_node):
                     "unsubscribe": (f"/sign/unsubscribe/{ana}", 200),
                     "unsubscribed already": (f"/sign/unsubscribe/{bia}", 200),
                     "unsubscribe forged": ("/sign/unsubscribe/forged", 404),
+                    "manage, unsubscribed": (f"/sign/manage/{bia_signed.manage_token}", 200),
                 }
                 for name, (path, status) in pages.items():
                     response = await page.goto(node.url(f"{path}?lang={lang}"))

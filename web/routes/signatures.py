@@ -100,6 +100,7 @@ def _form_page(
     token: str | None = None,
     status: int = 200,
     headers: dict[str, str] | None = None,
+    unsubscribed: bool = False,
 ) -> Response:
     lang = i18n.language(request)
     response: Response = request.app.state.templates.render(
@@ -109,6 +110,7 @@ def _form_page(
             "values": values,
             "problems": problems or {},
             "token": token,
+            "unsubscribed": unsubscribed,
             "started": request.app.state.sign_guard.token(),
             "started_field": STARTED,
             "honeypot": HONEYPOT,
@@ -202,19 +204,27 @@ async def manage(request: Request) -> Response:
         signature = await signatures.by_manage_token(session, token)
     if signature is None:
         return templates.render(request, "sign_gone.html", {}, status=404)
+    unsubscribed = signature.unsubscribed_at is not None
     if request.method == "GET":
-        return _form_page(request, _values(signature=signature), token=token)
+        return _form_page(
+            request, _values(signature=signature), token=token, unsubscribed=unsubscribed
+        )
     await check_csrf(request)
     form = await read_form(request)
     if form.get("withdraw") is not None:
         await signatures.withdraw(node.federation, token)
         return templates.render(request, "sign_gone.html", {"withdrawn": True})
+    if (wanted := form.get("messages")) in ("on", "off"):
+        await signer_messages.choose(node.db, token, wants_messages=wanted == "on")
+        return RedirectResponse(f"/sign/manage/{token}?messages={wanted}", 303)
     values = _values(form)
     try:
         await signatures.change(node.federation, token, _input(values, lang))
     except ValidationError as exc:
         problems = messages.beside_fields(exc, lang)
-        return _form_page(request, values, problems=problems, token=token, status=400)
+        return _form_page(
+            request, values, problems=problems, token=token, status=400, unsubscribed=unsubscribed
+        )
     return RedirectResponse(f"/sign/manage/{token}?saved=1", 303)
 
 

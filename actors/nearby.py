@@ -92,8 +92,9 @@ async def search(
     db: Database, query: Query, *, lang: str | None = None, now: datetime | None = None
 ) -> Found:
     """The place `query` names (the chosen candidate, or the likeliest) and the events within
-    its radius; raises ValidationError when no place of that name is known."""
-    await places.ready(db)
+    its radius; raises ValidationError when no place of that name is known, and
+    `places.NotReady` while the place table is being filled."""
+    await places.require(db)
     async with db.read() as session:
         candidates = await places.lookup(session, query.place, country=query.country, lang=lang)
         chosen = None

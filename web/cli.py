@@ -149,8 +149,16 @@ def cmd_setup(_args: argparse.Namespace) -> None:
     settings = _settings()
 
     async def main() -> None:
+        from actors import places
+
         node = await _ready_node(settings)
-        await node.aclose()
+        try:
+            if settings.places_at_start and not await places.is_ready(node.db):
+                # Here, once, rather than in the first visitor's search.
+                print("Filling the list of places for \"near you\" (a few seconds)…")
+                await places.ready(node.db)
+        finally:
+            await node.aclose()
 
     asyncio.run(main())
     print(f"The node {settings.base_url}/ is ready: database up to date, organization created.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING, Any
 
 from web.lazy import lazy
@@ -10,6 +11,7 @@ from web.lazy import lazy
 nearby = lazy("actors.nearby")
 event_text = lazy("actors.event_text")
 countries = lazy("actors.countries")
+places = lazy("actors.places")
 
 if TYPE_CHECKING:
     from web.runtime import Node
@@ -21,6 +23,10 @@ def place_label(candidate: Any, lang: str = "en") -> str:
 
 async def near(node: Node, args: argparse.Namespace) -> None:
     query = nearby.check(args.place, args.radius, country=args.country)
+    if not await places.is_ready(node.db):
+        # A command can wait for the table, which a page must not.
+        print("Preparing the list of places, once (a few seconds)…", file=sys.stderr)
+        await places.ready(node.db)
     found = await nearby.search(node.db, query)
     print(f"Within {query.radius_km} km of {place_label(found.place)}:")
     for event, km in found.items:

@@ -54,6 +54,9 @@ class Settings:
     smtp: SmtpServer | None = None
     # The From of every mail (IWSN_MAIL_FROM), "Name <address>" or an address.
     mail_from: str = ""
+    # Whether the background work fills the place table of "near you" at start, if it is
+    # missing (IWSN_PLACES_AT_START); off, the first search does (tests turn it off).
+    places_at_start: bool = True
 
     @property
     def base_url(self) -> str:
@@ -150,6 +153,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         ca_file=ca_file,
         smtp=smtp,
         mail_from=mail_from,
+        places_at_start=_flag(env.get("IWSN_PLACES_AT_START", "1"), "IWSN_PLACES_AT_START"),
     )
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, async_playwright
 
-from actors import alerts, events, places, solidarity_days
+from actors import alerts, events, solidarity_days
 
 AXE = Path(__file__).parents[1] / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = "/usr/bin/chromium"
@@ -41,7 +41,7 @@ async def violations(page: Page) -> list[dict]:
 
 @pytest.fixture
 async def public_pages(start_node):
-    node = await start_node("workers")
+    node = await start_node("workers", places=True)
     action = await events.publish(
         node.federation,
         events.EventInput(
@@ -79,9 +79,6 @@ async def public_pages(start_node):
             tags=["MayDay"],
         ),
     )
-    # The table of places is filled at the first search, which can take longer than a page
-    # load may on a loaded machine: filled here, the pages are timed on their own work.
-    await places.ready(node.db)
     return node, {
         "home": node.url("/"),
         "action": action.uri,

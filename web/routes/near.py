@@ -40,6 +40,7 @@ async def near_page(request: Request) -> Response:
         "max_radius": nearby.MAX_RADIUS_KM,
         "problems": {},
         "found": None,
+        "preparing": False,
         "credit_url": places.CREDIT_URL,
         "licence_url": places.CREDIT_LICENCE_URL,
     }
@@ -56,6 +57,9 @@ async def near_page(request: Request) -> Response:
         except ValidationError as error:
             context["problems"] = messages.beside_fields(error, lang)
             status = 400
+        except places.NotReady:
+            context["preparing"] = True
+            status = 503
         else:
             context["found"] = {
                 "label": place_label(found.place, lang),
@@ -72,7 +76,10 @@ async def near_page(request: Request) -> Response:
                     {"label": place_label(other, lang), "id": other.id} for other in found.others
                 ],
             }
-    return request.app.state.templates.render(request, "near.html", context, status=status)
+    response = request.app.state.templates.render(request, "near.html", context, status=status)
+    if status == 503:
+        response.headers["Retry-After"] = str(places.RETRY_AFTER_SECONDS)
+    return response
 
 
 routes = [Route("/near", near_page)]

@@ -68,6 +68,15 @@ def build(row: Row[Any], sender: str) -> EmailMessage:
     return message
 
 
+def _window_over(batch: MailBatch, now: datetime) -> bool:
+    started = batch.window_started_at
+    return started is None or now >= started + timedelta(seconds=batch.window_seconds)
+
+
+def _has_room(batch: MailBatch, now: datetime) -> bool:
+    return _window_over(batch, now) or batch.used < batch.per_window
+
+
 class MailWorker:
     def __init__(
         self,
@@ -122,8 +131,10 @@ class MailWorker:
     async def _claim_paced(self, now: datetime, room: int) -> list[Row[Any]]:
         """Due mails of batches, as many as each batch's window still allows."""
         rows: list[Row[Any]] = []
-        async with self.db.transaction() as session:
-            batch_ids = (
+        # Looked for first without the write lock (SQLite's is the whole database's): most
+        # passes find no batch at all.
+        async with self.db.read() as session:
+            found = (
                 await session.execute(
                     select(OutgoingMail.batch_id)
                     .where(
@@ -136,7 +147,17 @@ class MailWorker:
                     .limit(50)
                 )
             ).scalars()
-            for batch_id in sorted(key for key in batch_ids if key is not None):
+            waiting = [key for key in found if key is not None]
+            paces = (
+                await session.execute(select(MailBatch).where(MailBatch.id.in_(waiting)))
+            ).scalars()
+            # A batch whose window is used up waits for the next without taking the lock;
+            # what is read here is checked again under it.
+            batch_ids = sorted(batch.id for batch in paces if _has_room(batch, now))
+        if not batch_ids:
+            return rows
+        async with self.db.transaction() as session:
+            for batch_id in batch_ids:
                 if room <= 0:
                     break
                 # Locked until this transaction ends: another worker claiming from the same
@@ -151,8 +172,7 @@ class MailWorker:
                 ).scalar_one_or_none()
                 if batch is None:
                     continue
-                window = timedelta(seconds=batch.window_seconds)
-                if batch.window_started_at is None or now >= batch.window_started_at + window:
+                if _window_over(batch, now):
                     batch.window_started_at, batch.used = now, 0
                 allowed = min(room, batch.per_window - batch.used)
                 if allowed <= 0:

@@ -11,6 +11,7 @@ from datetime import timedelta
 import httpx
 import pytest
 from sqlalchemy import func, select
+from support import eventually
 from test_admin import PASSWORD, client, csrf_from, login, setup_admin
 from test_signatures import GOOD, form_fields, links
 
@@ -509,3 +510,24 @@ async def test_the_admin_changes_the_rate_of_a_message_going_out_or_stops_it(
 async def history(node):
     async with node.db.read() as session:
         return await signer_messages.history(session)
+
+
+async def test_the_nodes_own_mail_worker_sends_a_message(start_node, smtp_catcher):
+    catcher = smtp_catcher()
+    catcher.start()
+    node = await start_node("union", env={"IWSN_SMTP_URL": catcher.url, "IWSN_MAIL_FROM": SENDER})
+    await setup_admin(node)
+    await signer(node, "a@example.org", "es")
+    async with client(node) as http:
+        await login(http, "admin", PASSWORD)
+        page = await http.get("/admin/signatures/messages")
+        assert "no mail server set" not in page.text
+        sent = await post_message(http, subject="Hola", body="Nos vemos.", rate="10")
+        assert sent.status_code == 303
+
+    async def arrived():
+        return [m for m in catcher.to("a@example.org") if m["Subject"] == "Hola"]
+
+    (mail,) = await eventually(arrived)
+    assert "Nos vemos." in text_of(mail) and mail["Content-Language"] == "es"
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"

@@ -122,6 +122,12 @@ class Message(StrEnum):
     SUBMITTER_BLOCKED = "submitter_blocked"
     SUBMISSION_DECIDED = "submission_decided"
     REASON_REQUIRED = "reason_required"
+    # Messages from the admins to the signers.
+    SUBJECT_REQUIRED = "subject_required"
+    BODY_REQUIRED = "body_required"
+    TRANSLATION_HALF = "translation_half"
+    RATE_INVALID = "rate_invalid"
+    NO_SUBSCRIBED_SIGNERS = "no_subscribed_signers"
     # The call on the home page and its image.
     IMAGE_REQUIRED = "image_required"
     IMAGE_TOO_LARGE = "image_too_large"
@@ -148,6 +154,7 @@ class Message(StrEnum):
     CONTACT_MESSAGE_NOT_FOUND = "contact_message_not_found"
     SIGNATURE_NOT_FOUND = "signature_not_found"
     SUBMISSION_NOT_FOUND = "submission_not_found"
+    SIGNER_MESSAGE_NOT_FOUND = "signer_message_not_found"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -449,6 +449,35 @@ class Signature(Base):
     manage_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The link in every message to signers that stops them. Kept as it is, not hashed: the
+    # same link must work in every message already sent, and all it can do is stop messages.
+    unsubscribe_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Still signed, but wants no more messages from the admins.
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SignerMessage(Base):
+    """A message an admin sent to every confirmed signer of this node, kept for the history.
+
+    `texts` holds the versions written per language ({"pt": {"subject": .., "body": ..}});
+    a signer whose language has none gets `subject` and `body`. Its mails are one
+    `MailBatch`, which paces them and counts what went out.
+    """
+
+    __tablename__ = "signer_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    texts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    batch_id: Mapped[int] = mapped_column(Integer)
+    # As the admin set it: `rate` mails a `per` ("minute" or "hour").
+    rate: Mapped[int] = mapped_column(Integer)
+    per: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The random key of the form it was written in: a form sent twice (a double click, a
+    # browser sending again) queues the message once.
+    form_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class SignatureState(Base):

@@ -211,4 +211,9 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
         node.db, "submit-email", max_attempts=5, window_seconds=3600
     )
     app.state.submit_guard = FormGuard(settings.secret_key, "submit")
+    # Signing again re-sends the mail with the links (a signer who lost it asks that way): a
+    # few an hour per address, so nobody can flood someone's mailbox by typing their address.
+    app.state.sign_mail_throttle = Throttle(
+        node.db, "sign-mail", max_attempts=3, window_seconds=3600
+    )
     return app

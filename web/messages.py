@@ -129,7 +129,9 @@ WORDING: dict[Message, str] = {
     Message.SIGNER_UNKNOWN: _("Choose whether you sign as a person or for an organization."),
     Message.ORGANIZATION_NAME_REQUIRED: _("Give the name of the organization you sign for."),
     Message.ORGANIZATION_KIND_UNKNOWN: _("Choose what kind of organization it is."),
-    Message.WEBSITE_NOT_HTTP: _("The website must be an address starting with https:// or http://."),
+    Message.WEBSITE_NOT_HTTP: _(
+        "The website must be an address starting with https:// or http://."
+    ),
     Message.IMAGE_REQUIRED: _("Choose an image file to upload."),
     Message.IMAGE_TOO_LARGE: _("The image is larger than %(limit)s MB: make it smaller first."),
     Message.IMAGE_TYPE_UNKNOWN: _("The image must be a PNG, JPEG or WebP file."),
@@ -137,6 +139,17 @@ WORDING: dict[Message, str] = {
         "Describe the image in a few words for people who cannot see it, in at least one language."
     ),
     Message.ALT_TOO_LONG: _("The description of the image is longer than %(limit)s characters."),
+    Message.SUBJECT_REQUIRED: _("Give the message a subject."),
+    Message.BODY_REQUIRED: _("Write the text of the message."),
+    Message.TRANSLATION_HALF: _(
+        "Give both the subject and the text in this language, or leave both empty."
+    ),
+    Message.RATE_INVALID: _(
+        "Give how many mails to send as a whole number from 1 to %(limit)s, a minute or an hour."
+    ),
+    Message.NO_SUBSCRIBED_SIGNERS: _(
+        "No confirmed signer of this node takes messages yet: nothing was queued."
+    ),
     Message.HANDLE_INVALID: _(
         "Invalid organization handle “%(value)s”: use 1-30 lower-case letters, digits or _."
     ),
@@ -163,6 +176,7 @@ WORDING: dict[Message, str] = {
         "This plan has already been decided on, so it can no longer be changed."
     ),
     Message.REASON_REQUIRED: _("Say why, so that the person who sent it understands."),
+    Message.SIGNER_MESSAGE_NOT_FOUND: _("No such message to the signers."),
 }
 # A message without words would fail only when someone first meets it: fail at start instead.
 if missing := set(Message) - set(WORDING):

@@ -124,7 +124,7 @@ class Message(StrEnum):
     REASON_REQUIRED = "reason_required"
     # Messages from the admins to the signers.
     SUBJECT_REQUIRED = "subject_required"
-    BODY_REQUIRED = "body_required"
+    MESSAGE_BODY_REQUIRED = "message_body_required"
     TRANSLATION_HALF = "translation_half"
     RATE_INVALID = "rate_invalid"
     NO_SUBSCRIBED_SIGNERS = "no_subscribed_signers"

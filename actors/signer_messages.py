@@ -87,7 +87,7 @@ def check(given: MessageInput) -> CheckedMessage:
         problems.add("subject", Message.SUBJECT_REQUIRED)
     body = _body(problems, "body", given.body)
     if not body and "body" not in problems:
-        problems.add("body", Message.BODY_REQUIRED)
+        problems.add("body", Message.MESSAGE_BODY_REQUIRED)
     texts: dict[str, dict[str, str]] = {}
     for language, (subject_text, body_text) in given.translations.items():
         one = _subject(problems, f"subject_{language}", subject_text)

@@ -140,7 +140,7 @@ WORDING: dict[Message, str] = {
     ),
     Message.ALT_TOO_LONG: _("The description of the image is longer than %(limit)s characters."),
     Message.SUBJECT_REQUIRED: _("Give the message a subject."),
-    Message.BODY_REQUIRED: _("Write the text of the message."),
+    Message.MESSAGE_BODY_REQUIRED: _("Write the text of the message."),
     Message.TRANSLATION_HALF: _(
         "Give both the subject and the text in this language, or leave both empty."
     ),

@@ -40,7 +40,7 @@ async def test_a_visitor_on_a_phone_without_javascript_writes_in_spanish(start_n
             )
             page = await context.new_page()
             await page.goto(node.url("/"))
-            await page.get_by_role("link", name="Contacto").click()
+            await page.locator("main").get_by_role("link", name="Contacto").click()
             await page.wait_for_url(node.url("/contact"))
             await page.get_by_label("Tu nombre").fill("Lucía Pérez")
             await page.get_by_label("Tu dirección de correo").fill("lucia en sindicato")

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from support import eventually
 from test_admin import PASSWORD, client, csrf_from, login, setup_admin
-from test_signatures import GOOD, form_fields, links
+from test_sign_on import GOOD, form_fields, links
 
 from actors import signatures, signer_messages
 from actors.errors import ValidationError

@@ -40,6 +40,7 @@ def _page(
     problems: dict[str, str] | None = None,
     status: int = 200,
     headers: dict[str, str] | None = None,
+    started: str | None = None,
 ) -> Response:
     """The form, with what was typed and, beside each field, what is wrong with it (a
     problem with the whole form, such as the rate limit, is under "form")."""
@@ -54,7 +55,9 @@ def _page(
             "problems": problems,
             "form_problem": form_problem,
             "topics": list(TOPIC_LABELS),
-            "started": guard(request).token(),
+            # The posted form's own start when it was good: correcting a field is not a
+            # program's speed.
+            "started": started or guard(request).token(),
             "honeypot": HONEYPOT,
             "started_field": STARTED,
             "limits": {
@@ -94,7 +97,8 @@ async def contact_form(request: Request) -> Response:
     if refused is not None:
         problems = {"form": messages.word(refused, {}, lang), **problems}
     if problems:
-        return _page(request, values, problems, status=400)
+        kept = str(form.get(STARTED, "")) if refused is None else None
+        return _page(request, values, problems, status=400, started=kept)
     wait = await _throttled(request, values["email"])
     if wait is not None:
         problem = {"form": i18n.translate(TOO_MANY, lang)}

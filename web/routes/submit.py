@@ -66,7 +66,10 @@ async def _form_page(
     template: str = "submit.html",
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
+    started: str | None = None,
 ) -> Response:
+    """The form; `started`: the posted form's own start, kept when it was good, so that a
+    person correcting a field is not taken for a program by the minimum fill time."""
     problems = dict(problems or {})
     form_problem = problems.pop("form", None)
     node = common.node(request)
@@ -74,7 +77,7 @@ async def _form_page(
         "values": values,
         "problems": problems,
         "form_problem": form_problem,
-        "started": guard(request).token(),
+        "started": started or guard(request).token(),
         "honeypot": HONEYPOT,
         "started_field": STARTED,
         "mail_on": node.settings.smtp is not None,
@@ -127,7 +130,8 @@ async def submit_form(request: Request) -> Response:
     if refused is not None:
         problems = {"form": messages.word(refused, {}, lang), **problems}
     if problems:
-        return await _form_page(request, values, problems, status=400)
+        kept = str(form.get(STARTED, "")) if refused is None else None
+        return await _form_page(request, values, problems, status=400, started=kept)
     wait = await _throttled(request, values["email"])
     if wait is not None:
         problem = {"form": i18n.translate(TOO_MANY, lang)}

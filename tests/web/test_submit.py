@@ -396,3 +396,32 @@ async def test_moderators_who_asked_for_it_get_a_notice_of_each_new_plan(start_n
     submission_id = await waiting_id(a)
     assert f"{a.base_url}/admin/submissions/{submission_id}" in text
     assert VISITOR not in text  # the notice needs no address; the admin page has it
+
+
+
+async def test_two_web_processes_count_the_same_plans(start_node):
+    """The limits live in the database: a second web process of the node (as `iwsn serve
+    --processes 2` runs them) counts the plans the first one took."""
+    from support import served
+
+    a = await start_node("alpha", workers=0)
+
+    async def send(base_url: str, email: str, source: str) -> int:
+        transport = httpx.AsyncHTTPTransport(local_address=source)
+        async with httpx.AsyncClient(base_url=base_url, transport=transport, timeout=30) as http:
+            return (await send_plan(http, a, lang="en", email=email)).status_code
+
+    async with served(a.node.settings) as other:
+        # Five an hour per e-mail address, from any client address, through either process.
+        same = [
+            await send((a.base_url, other)[n % 2], "same@union.example", f"127.0.0.{n + 2}")
+            for n in range(6)
+        ]
+        # Ten an hour per client address, whatever the e-mail.
+        one_client = [
+            await send((a.base_url, other)[n % 2], f"p{n}@union.example", "127.0.0.20")
+            for n in range(11)
+        ]
+    assert same == [303] * 5 + [429]
+    assert one_client == [303] * 10 + [429]
+    assert await count(a, Submission) == 15

@@ -1,10 +1,11 @@
 """Headers every answer carries so a browser limits what a page of ours can do.
 
 Pages show text from other servers. Sanitizing it is the first wall; the Content-Security-Policy
-is the second: no script runs but our own files (the map on /near: Leaflet and near.js, no inline
-script or style), no page of ours can be framed (clickjacking the admin), forms post only here, and `<base>` cannot
-re-aim relative links. HSTS only when the node is served over https: on a plain-http
-development node it would be ignored, or pin a browser to https on a host that has none.
+is the second: no script runs but our own files (the map on /near: Leaflet and near.js), no
+inline script or style, no page of ours can be framed (clickjacking the admin), forms post only
+here, and `<base>` cannot re-aim relative links. HSTS only when the node is served over https:
+on a plain-http development node it would be ignored, or pin a browser to https on a host that
+has none.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ def content_security_policy(map_tile_origin: str | None = None) -> str:
     if not map_tile_origin:
         return CONTENT_SECURITY_POLICY
     return f"{CONTENT_SECURITY_POLICY}; img-src 'self' {map_tile_origin}"
+
+
 # Browsers keep HSTS for this long (a year); no includeSubDomains: other hosts under the
 # node's domain are not ours to decide for.
 HSTS = "max-age=31536000"

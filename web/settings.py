@@ -213,7 +213,7 @@ def _map(env: Mapping[str, str], local_dev: bool) -> tuple[str, str]:
     if not attribution:
         raise SettingsError(
             "IWSN_MAP_ATTRIBUTION is required with IWSN_MAP_TILE_URL: tile servers and their "
-            "map data ask to be credited, e.g. \"© OpenStreetMap contributors\""
+            'map data ask to be credited, e.g. "© OpenStreetMap contributors"'
         )
     if len(attribution) > MAX_ATTRIBUTION:
         raise SettingsError(

@@ -127,10 +127,11 @@ def _locations(value: Any) -> tuple[list[dict[str, Any]], str | None]:
 # Friendica writes an event's place as free text in which `[map]address[/map]` asks for a map
 # of an address and `[map=lat,lon]` of a point (src/Model/Event.php, locationToTemplateVars),
 # and sends that text as the Place's `name` (src/Protocol/ActivityPub/Transmitter.php,
-# createLocation). Other BBCode a person may type there is markup, not part of the name.
-_MAP_ADDRESS = re.compile(r"\[map\](.*?)\[/map\]", re.IGNORECASE | re.DOTALL)
-_MAP_POINT = re.compile(r"\[map=([^\]]*)\]", re.IGNORECASE)
-_BBCODE = re.compile(r"\[/?(?:map|b|i|u|s|url|color|size|font)(?:=[^\]]*)?\]", re.IGNORECASE)
+# createLocation). Other BBCode a person may type there is markup, not part of the name; only
+# its lowercase tags, as Friendica writes them, so that a place called "Hall [B]" keeps its name.
+_MAP_ADDRESS = re.compile(r"\[map\](.*?)\[/map\]", re.DOTALL)
+_MAP_POINT = re.compile(r"\[map=([^\]]*)\]")
+_BBCODE = re.compile(r"\[/?(?:map|b|i|u|s|url|color|size|font)(?:=[^\]]*)?\]")
 
 
 def _bbcode_place(text: str) -> tuple[str, str | None, tuple[float, float] | None]:

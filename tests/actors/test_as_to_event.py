@@ -249,3 +249,9 @@ def test_the_first_place_that_says_where_is_taken():
     # Nothing usable anywhere: no place at all, and no half of one.
     nothing = event_fields(event_with([{"type": "Place"}, {"type": "Place", "latitude": 5}]))
     assert nothing["place_name"] is None and nothing["latitude"] is None
+
+
+def test_brackets_that_are_not_friendica_markup_stay_in_the_name():
+    assert columns({"type": "Place", "name": "Hall [B] [Ground floor]"}) == {
+        "place_name": "Hall [B] [Ground floor]"
+    }

@@ -235,10 +235,13 @@ async def query_times(env: dict[str, str], searches: list[tuple[str, int]]) -> d
         search.append(ms_since(started))
         counts.append(len(found.items))
         points.append((found.place.latitude, found.place.longitude, radius))
+    # The query as the search runs it: with its limit where the search has one.
+    limit = getattr(nearby, "RESULT_LIMIT", None)
+    options = {"limit": limit} if limit else {}
     for lat, lon, radius in points:
         started = time.perf_counter()
         async with node.db.read() as session:
-            await events.upcoming_near(session, lat, lon, radius)
+            await events.upcoming_near(session, lat, lon, radius, **options)
         query.append(ms_since(started))
     await node.aclose()
     await node.db.dispose()

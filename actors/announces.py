@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from actors import alert_relaying, remote_events
+from actors import alert_relaying, remote_events, remote_reports
 from actors.as_to_alert import is_alert
+from actors.as_to_report import is_report
 from actors.remote_events import followed
 from federation.client import FetchError
 from federation.handlers import HandlerRegistry, InboxContext
@@ -36,6 +37,7 @@ async def on_announce(ctx: InboxContext) -> None:
             # Boosted again after it was withdrawn: its own server says it is gone.
             await remote_events.withdrawn(ctx, object_id)
             await alert_relaying.withdrawn(ctx, object_id)
+            await remote_reports.withdrawn(ctx, object_id)
         else:
             log.info("announced %s could not be fetched: %s", object_id, exc)
         return
@@ -45,6 +47,8 @@ async def on_announce(ctx: InboxContext) -> None:
         await alert_relaying.announced(ctx, document)
     elif document.get("type") == "Event":
         await remote_events.announced(ctx, document)
+    elif is_report(document):
+        await remote_reports.announced(ctx, document)
 
 
 def register(registry: HandlerRegistry) -> None:

@@ -11,6 +11,8 @@ from actors import (
     network_counts,
     participation,
     remote_events,
+    remote_reports,
+    remote_submissions,
 )
 from actors.organizations import all_organizations, create_organization
 from federation import follows
@@ -22,6 +24,8 @@ def register_handlers(registry: HandlerRegistry) -> None:
     """Everything the domain does with incoming activities is wired here."""
     follows.register(registry)
     remote_events.register(registry)
+    remote_submissions.register(registry)
+    remote_reports.register(registry)
     alert_relaying.register(registry)
     announces.register(registry)
     participation.register(registry)

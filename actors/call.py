@@ -163,6 +163,16 @@ def _write(directory: Path, data: bytes, kind: str) -> str:
     return name
 
 
+def write_image(directory: Path, data: bytes, kind: str) -> str:
+    """Store checked image bytes under a name made of their content; returns the name. The
+    reports' images are kept the same way (`actors.reports`)."""
+    return _write(directory, data, kind)
+
+
+def remove_image_file(directory: Path, name: str) -> None:
+    _remove_file(directory, name)
+
+
 def _remove_file(directory: Path, name: str) -> None:
     if FILE_NAME.match(name):
         (directory / name).unlink(missing_ok=True)

@@ -7,7 +7,6 @@ deletes it, and housekeeping deletes what is older than the retention the admin 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,7 +18,7 @@ from actors.errors import Message, NotFound, Problems
 from actors.mail import addresses
 from actors.mail.queue import MailQueue
 from actors.models import ContactMessage, ContactSettings
-from actors.text import strip_controls
+from actors.text import has_markup, link_count, strip_controls
 from federation.db import Database, rowcount, utcnow
 
 TOPICS = ("question", "idea", "press", "joining", "other")
@@ -33,9 +32,6 @@ RETENTION_DEFAULT = 365
 RETENTION_RANGE = (1, 3650)
 MAX_FORWARDS = 10
 
-_LINK = re.compile(r"https?://|www\.", re.IGNORECASE)
-# A tag, not a comparison: "<b>", "</a>", "<script src=…>", "<!-- -->". "a < b" and "<3" pass.
-_MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!][^<>]*>")
 
 
 @dataclass(frozen=True)
@@ -71,13 +67,13 @@ def check(raw: ContactInput) -> ContactInput:
         problems.add("message", Message.MESSAGE_REQUIRED)
     elif len(message) > MESSAGE_LIMIT:
         problems.add("message", Message.MESSAGE_TOO_LONG, limit=MESSAGE_LIMIT)
-    elif len(_LINK.findall(message)) > MAX_LINKS:
+    elif link_count(message) > MAX_LINKS:
         problems.add("message", Message.TOO_MANY_LINKS, limit=MAX_LINKS)
     for field, value in (("name", name), ("organization", organization), ("message", message)):
-        if _MARKUP.search(value):
+        if has_markup(value):
             problems.add(field, Message.NO_MARKUP)
-    if _LINK.search(name) or _LINK.search(organization):
-        problems.add("name" if _LINK.search(name) else "organization", Message.NO_MARKUP)
+    if link_count(name) or link_count(organization):
+        problems.add("name" if link_count(name) else "organization", Message.NO_MARKUP)
     problems.raise_any()
     assert email is not None
     return ContactInput(name, email, organization, raw.topic, message, raw.language)

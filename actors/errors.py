@@ -69,6 +69,15 @@ class Message(StrEnum):
     SLOGAN_REQUIRED = "slogan_required"
     SLOGAN_TOO_LONG = "slogan_too_long"
 
+    # Reports from the struggle.
+    SUMMARY_TOO_LONG = "summary_too_long"
+    BODY_REQUIRED = "body_required"
+    BODY_TOO_LONG = "body_too_long"
+    BODY_HAS_SCRIPT = "body_has_script"
+    RELATED_UNKNOWN = "related_unknown"
+    ORIGINAL_LANGUAGE_FIRST = "original_language_first"
+    TRANSLATION_SAME_LANGUAGE = "translation_same_language"
+
     # Taking part in an assembly.
     YOUR_NAME_REQUIRED = "your_name_required"
     EMAIL_INVALID = "email_invalid"
@@ -80,6 +89,12 @@ class Message(StrEnum):
     PLACE_UNKNOWN = "place_unknown"
     RADIUS_UNREADABLE = "radius_unreadable"
     RADIUS_RANGE = "radius_range"
+    POSTCODE_UNKNOWN = "postcode_unknown"
+    SEARCH_KIND_UNKNOWN = "search_kind_unknown"
+    SEARCH_DATE_RANGE = "search_date_range"
+    SEARCH_DATES_REVERSED = "search_dates_reversed"
+    SEARCH_DAY_UNKNOWN = "search_day_unknown"
+    SEARCH_ONLINE_UNKNOWN = "search_online_unknown"
 
     # The contact form (and other public forms: their anti-abuse checks).
     EMAIL_REQUIRED = "email_required"
@@ -102,6 +117,17 @@ class Message(StrEnum):
     ORGANIZATION_NAME_REQUIRED = "organization_name_required"
     ORGANIZATION_KIND_UNKNOWN = "organization_kind_unknown"
     WEBSITE_NOT_HTTP = "website_not_http"
+    # Plans submitted through /submit.
+    START_IN_PAST = "start_in_past"
+    SUBMITTER_BLOCKED = "submitter_blocked"
+    SUBMISSION_DECIDED = "submission_decided"
+    REASON_REQUIRED = "reason_required"
+    # Messages from the admins to the signers.
+    SUBJECT_REQUIRED = "subject_required"
+    MESSAGE_BODY_REQUIRED = "message_body_required"
+    TRANSLATION_HALF = "translation_half"
+    RATE_INVALID = "rate_invalid"
+    NO_SUBSCRIBED_SIGNERS = "no_subscribed_signers"
     # The call on the home page and its image.
     IMAGE_REQUIRED = "image_required"
     IMAGE_TOO_LARGE = "image_too_large"
@@ -122,10 +148,13 @@ class Message(StrEnum):
     EVENT_NOT_FOUND = "event_not_found"
     ALERT_NOT_FOUND = "alert_not_found"
     DAY_NOT_FOUND = "day_not_found"
+    REPORT_NOT_FOUND = "report_not_found"
     ORGANIZATION_NOT_FOUND = "organization_not_found"
     PARTICIPANT_NOT_FOUND = "participant_not_found"
     CONTACT_MESSAGE_NOT_FOUND = "contact_message_not_found"
     SIGNATURE_NOT_FOUND = "signature_not_found"
+    SUBMISSION_NOT_FOUND = "submission_not_found"
+    SIGNER_MESSAGE_NOT_FOUND = "signer_message_not_found"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,13 +6,15 @@ each change is stored and handed to the delivery queue in one transaction.
 
 from __future__ import annotations
 
+import json
+import math
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, String, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors import (
@@ -206,28 +208,41 @@ async def publish(
     """Store a new event of one of our organizations and send `Create` to its followers."""
     checked = check(data, category)
     async with federation.db.transaction() as session:
-        organization, actor = await resolve(session, org)
-        await _with_day_hashtag(session, checked)
-        now = utcnow()
-        uri = f"{federation.config.base_url}/{event_path(category)}/{uuid.uuid4()}"
-        event = Event(
-            uri=uri,
-            url=uri,
-            category=category,
-            is_local=True,
-            organization_id=organization.id,
-            origin_actor_uri=actor.uri,
-            origin_host=federation.own_host,
-            origin_name=organization.display_name,
-            published_at=now,
-            updated_at=now,
-            status="scheduled",
-            **checked.values,
-        )
-        await places.place_event(session, event)
-        session.add(event)
-        await session.flush()
-        await publishing.send(federation, session, "Create", event_to_as.activity, event, actor)
+        return await publish_in(session, federation, checked, category=category, org=org)
+
+
+async def publish_in(
+    session: AsyncSession,
+    federation: Federation,
+    checked: Checked,
+    *,
+    category: Category,
+    org: str | None = None,
+) -> Event:
+    """`publish` inside the caller's transaction: with what else must happen with it (an
+    approved submission marked so), or not at all."""
+    organization, actor = await resolve(session, org)
+    await _with_day_hashtag(session, checked)
+    now = utcnow()
+    uri = f"{federation.config.base_url}/{event_path(category)}/{uuid.uuid4()}"
+    event = Event(
+        uri=uri,
+        url=uri,
+        category=category,
+        is_local=True,
+        organization_id=organization.id,
+        origin_actor_uri=actor.uri,
+        origin_host=federation.own_host,
+        origin_name=organization.display_name,
+        published_at=now,
+        updated_at=now,
+        status="scheduled",
+        **checked.values,
+    )
+    await places.place_event(session, event)
+    session.add(event)
+    await session.flush()
+    await publishing.send(federation, session, "Create", event_to_as.activity, event, actor)
     return event
 
 
@@ -401,17 +416,97 @@ async def upcoming(
     return list((await session.execute(query)).scalars().all())
 
 
+@dataclass(frozen=True)
+class Narrowing:
+    """What a search of upcoming events keeps, beyond place and time left: all in SQL, so a
+    limit applies to what matches. Dates are calendar dates in each event's own time zone."""
+
+    category: Category | None = None
+    starts_from: date | None = None
+    starts_until: date | None = None
+    # A solidarity day: its date, the ids of the days declared for it, their hashtags.
+    day: date | None = None
+    day_uris: tuple[str, ...] = ()
+    day_tags: tuple[str, ...] = ()
+    online_only: bool = False
+
+
+def _utc_span(first: date, last: date) -> tuple[datetime, datetime]:
+    # A local date runs from UTC+14 to UTC-12: the UTC span that holds it anywhere on Earth.
+    low = datetime.combine(first, time(), tzinfo=UTC) - timedelta(hours=14)
+    high = datetime.combine(last + timedelta(days=1), time(), tzinfo=UTC) + timedelta(hours=12)
+    return low, high
+
+
+def _narrowed(narrowing: Narrowing) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if narrowing.category:
+        conditions.append(Event.category == narrowing.category)
+    if narrowing.online_only:
+        conditions.append(Event.online_url.is_not(None))
+    if narrowing.starts_from:
+        conditions.append(
+            Event.starts_at >= _utc_span(narrowing.starts_from, narrowing.starts_from)[0]
+        )
+    if narrowing.starts_until:
+        conditions.append(
+            Event.starts_at < _utc_span(narrowing.starts_until, narrowing.starts_until)[1]
+        )
+    if narrowing.day:
+        low, high = _utc_span(narrowing.day, narrowing.day)
+        # As `solidarity_days.actions_of` counts them: naming the day, or carrying its hashtag
+        # on its date. Hashtags are a JSON list: matched as the quoted name inside its text.
+        tagged = [
+            func.lower(cast(Event.hashtags, String)).contains(
+                json.dumps(tag.lower()), autoescape=True
+            )
+            for tag in narrowing.day_tags
+        ]
+        named = Event.solidarity_day_uri.in_(narrowing.day_uris)
+        on_the_date = (
+            Event.solidarity_day_uri.is_(None)
+            & (Event.starts_at >= low)
+            & (Event.starts_at < high)
+            & or_(*tagged)
+        )
+        conditions.append(or_(named, on_the_date) if tagged else named)
+    return conditions
+
+
+def _dated(narrowing: Narrowing) -> bool:
+    return bool(narrowing.starts_from or narrowing.starts_until or narrowing.day)
+
+
+def _keeps(event: Event, narrowing: Narrowing) -> bool:
+    """The part of `_narrowed` SQL cannot say: the start's date in the event's own zone."""
+    if not _dated(narrowing):
+        return True
+    local = event.starts_at.astimezone(ZoneInfo(event.timezone)).date()
+    if narrowing.starts_from and local < narrowing.starts_from:
+        return False
+    if narrowing.starts_until and local > narrowing.starts_until:
+        return False
+    if narrowing.day and event.solidarity_day_uri not in narrowing.day_uris:
+        return local == narrowing.day
+    return True
+
+
 async def upcoming_near(
     session: AsyncSession,
     latitude: float,
     longitude: float,
     radius_km: float,
     *,
+    narrowing: Narrowing | None = None,
+    limit: int | None = None,
     now: datetime | None = None,
-) -> list[tuple[Event, float]]:
+) -> tuple[list[tuple[Event, float]], bool]:
     """Events not over yet (own and followed, none withdrawn nor blocked) within `radius_km`
-    of a point, with their distance in km, nearest first (then soonest): the box around the
-    circle on the indexed columns, then the exact distance."""
+    of a point, with their distance in km, nearest first (then soonest), and whether more
+    than `limit` matched: the box around the circle on the indexed columns; the database
+    orders by a flat-Earth distance (exact enough to pick the nearest `limit`), then the
+    exact distance sorts and trims them."""
+    narrowing = narrowing or Narrowing()
     box = geo.box_around(latitude, longitude, radius_km)
     query = select(Event).where(
         Event.geo_latitude.between(box.min_lat, box.max_lat),
@@ -419,15 +514,56 @@ async def upcoming_near(
         Event.deleted_at.is_(None),
         visible(session, Event),
         _not_over(now or utcnow()),
+        *_narrowed(narrowing),
     )
+    if limit is not None:
+        d_lat = Event.geo_latitude - latitude
+        d_raw = Event.geo_longitude - longitude
+        # Across the 180th meridian the short way round.
+        d_lon = case((d_raw > 180, d_raw - 360), (d_raw < -180, d_raw + 360), else_=d_raw)
+        shrink = math.cos(math.radians(latitude))
+        flat = d_lat * d_lat + (d_lon * shrink) * (d_lon * shrink)
+        # One more tells whether there is more; with dates, `_keeps` may drop a few at the
+        # edges of the UTC span, so some spare rows keep the list full.
+        spare = limit if _dated(narrowing) else 0
+        query = query.order_by(flat, Event.starts_at, Event.id).limit(limit + 1 + spare)
     found = []
     for event in (await session.execute(query)).scalars():
         assert event.geo_latitude is not None and event.geo_longitude is not None
         km = geo.distance_km(latitude, longitude, event.geo_latitude, event.geo_longitude)
-        if km <= radius_km:
+        if km <= radius_km and _keeps(event, narrowing):
             found.append((event, km))
     found.sort(key=lambda pair: (round(pair[1], 1), pair[0].starts_at))
-    return found
+    if limit is None:
+        return found, False
+    return found[:limit], len(found) > limit
+
+
+async def upcoming_online_anywhere(
+    session: AsyncSession,
+    *,
+    narrowing: Narrowing | None = None,
+    limit: int = 20,
+    now: datetime | None = None,
+) -> tuple[list[Event], bool]:
+    """Events not over yet with an online link and no place on Earth we know: joined from
+    anywhere, so every search near a place may show them. Soonest first."""
+    narrowing = narrowing or Narrowing()
+    query = (
+        select(Event)
+        .where(
+            Event.geo_latitude.is_(None),
+            Event.online_url.is_not(None),
+            Event.deleted_at.is_(None),
+            visible(session, Event),
+            _not_over(now or utcnow()),
+            *_narrowed(narrowing),
+        )
+        .order_by(Event.starts_at, Event.id)
+        .limit(limit + 1 + (limit if _dated(narrowing) else 0))
+    )
+    found = [e for e in (await session.execute(query)).scalars() if _keeps(e, narrowing)]
+    return found[:limit], len(found) > limit
 
 
 async def own_events(session: AsyncSession) -> list[tuple[Event, Organization]]:

@@ -87,6 +87,8 @@ class Event(Base):
     __table_args__ = (
         Index("ix_events_upcoming", "deleted_at", "starts_at"),
         Index("ix_events_geo", "geo_latitude", "geo_longitude"),
+        # "Near you": live events in a latitude band (`events.upcoming_near`), migration 0018.
+        Index("ix_events_near", "deleted_at", "geo_latitude", "geo_longitude"),
         Index("ix_events_geo_source", "geo_source"),
     )
 
@@ -289,6 +291,86 @@ class Alert(Base):
     document: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+class Report(Base):
+    """A report from the struggle: an organization's own, or received from one we follow.
+
+    Experience and ideas in writing, published as an ActivityStreams `Article`. `body_source`
+    is the Markdown an organizer wrote (ours only); `body_html` is what pages and the wire
+    show, sanitized once when stored. `draft`: one of ours taken off the network (unpublished)
+    whose text the admin keeps to publish again; it answers as withdrawn meanwhile.
+    """
+
+    __tablename__ = "reports"
+    __table_args__ = (Index("ix_reports_listed", "deleted_at", "published_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uri: Mapped[str] = mapped_column(String(2048), unique=True)
+    url: Mapped[str | None] = mapped_column(String(2048))
+    is_local: Mapped[bool] = mapped_column(Boolean, default=True)
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    origin_actor_uri: Mapped[str] = mapped_column(String(2048))
+    origin_host: Mapped[str] = mapped_column(String(255))
+    origin_name: Mapped[str | None] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    body_source: Mapped[str | None] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str | None] = mapped_column(String(16))
+    hashtags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Ids of the actions, assemblies, alerts and days the report is about.
+    related: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The same report in other languages: {"es": {"title", "summary", "body_html"[,
+    # "body_source" (ours)]}}. The report's own language is not among them.
+    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(JSON, default=dict)
+    # One image: ours is a file in the data directory named by its content (`image_file`);
+    # a received one is only its address at the origin (`image_url`). The alt text always.
+    image_file: Mapped[str | None] = mapped_column(String(64))
+    image_url: Mapped[str | None] = mapped_column(String(2048))
+    image_type: Mapped[str | None] = mapped_column(String(32))
+    image_alt: Mapped[str | None] = mapped_column(String(300))
+    draft: Mapped[bool] = mapped_column(Boolean, default=False)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    document: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ReportReply(Base):
+    """A fediverse reply to one of our reports, or to a reply under it: the thread is kept by
+    `in_reply_to` (the report's id or the parent reply's). Shown unless an admin hides it."""
+
+    __tablename__ = "report_replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uri: Mapped[str] = mapped_column(String(2048), unique=True)
+    url: Mapped[str | None] = mapped_column(String(2048))
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    in_reply_to: Mapped[str] = mapped_column(String(2048))
+    actor_uri: Mapped[str] = mapped_column(String(2048))
+    author_name: Mapped[str] = mapped_column(String(300))
+    author_handle: Mapped[str | None] = mapped_column(String(300))
+    content_html: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ReportBoost(Base):
+    """Someone boosted (`Announce`d) one of our reports: counted on its page, once per actor,
+    until they take it back (`Undo`)."""
+
+    __tablename__ = "report_boosts"
+    __table_args__ = (UniqueConstraint("report_id", "actor_uri"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    actor_uri: Mapped[str] = mapped_column(String(2048))
+    activity_uri: Mapped[str] = mapped_column(String(2048))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class AlertSettings(Base):
     """How this node passes on alerts it receives: one row (absent: the defaults).
 
@@ -367,6 +449,35 @@ class Signature(Base):
     manage_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The link in every message to signers that stops them. Kept as it is, not hashed: the
+    # same link must work in every message already sent, and all it can do is stop messages.
+    unsubscribe_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Still signed, but wants no more messages from the admins.
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SignerMessage(Base):
+    """A message an admin sent to every confirmed signer of this node, kept for the history.
+
+    `texts` holds the versions written per language ({"pt": {"subject": .., "body": ..}});
+    a signer whose language has none gets `subject` and `body`. Its mails are one
+    `MailBatch`, which paces them and counts what went out.
+    """
+
+    __tablename__ = "signer_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    texts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    batch_id: Mapped[int] = mapped_column(Integer)
+    # As the admin set it: `rate` mails a `per` ("minute" or "hour").
+    rate: Mapped[int] = mapped_column(Integer)
+    per: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The random key of the form it was written in: a form sent twice (a double click, a
+    # browser sending again) queues the message once.
+    form_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class SignatureState(Base):
@@ -397,6 +508,8 @@ class NetworkCount(Base):
     # The origin's `updated`: an older Update arriving late does not undo a newer one.
     origin_updated: Mapped[datetime | None] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class CallText(Base):
     """The admin's own words for the network's call on the home page, one row per language.
 
@@ -424,4 +537,65 @@ class CallImage(Base):
     media_type: Mapped[str] = mapped_column(String(32))
     # Alt text per language ({"en": "...", "es": "..."}); at least one is given.
     alts: Mapped[dict[str, str]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Submission(Base):
+    """A plan for an action someone sent to one of our organizations, waiting for a moderator.
+
+    Private until approved: the submitter's e-mail never leaves the node, and their name goes
+    into the published action only when they agreed to be credited. `plan` holds the action's
+    fields as the form gave them (`actors.submissions.plan_json`); approving publishes them as
+    the organization's action, which `event_id` then names. The private link sent by e-mail is
+    a random token of which only the hash is kept.
+    """
+
+    __tablename__ = "submissions"
+    __table_args__ = (Index("ix_submissions_state", "state", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16))  # waiting | approved | rejected
+    plan: Mapped[dict[str, Any]] = mapped_column(JSON)
+    submitter_name: Mapped[str] = mapped_column(String(200))
+    submitter_organization: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(320))
+    credit: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The language of the form: every mail to the submitter is worded in it.
+    language: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    # "form", or "fediverse": a `Create` of an `Event` a remote actor addressed to one of our
+    # organizations (Mobilizon and Gancio users can), kept as it came, Announced if approved.
+    source: Mapped[str] = mapped_column(String(16), default="form")
+    remote_actor_uri: Mapped[str | None] = mapped_column(String(2048))
+    remote_activity_uri: Mapped[str | None] = mapped_column(String(2048))
+    remote_object_uri: Mapped[str | None] = mapped_column(String(2048), unique=True)
+    remote_object: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SubmissionBlock(Base):
+    """An e-mail address, or a whole domain ("@example.net"), refused as a submitter: what a
+    moderator marks as spam can keep its sender out."""
+
+    __tablename__ = "submission_blocks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pattern: Mapped[str] = mapped_column(String(320), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SubmissionSettings(Base):
+    """Who hears of a new plan by e-mail: one row (absent: nobody, the dashboard's count only)."""
+
+    __tablename__ = "submission_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Addresses, one per line; the notices are worded in `notify_language`.
+    notify_to: Mapped[str] = mapped_column(Text, default="")
+    notify_language: Mapped[str] = mapped_column(String(16), default="en")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.errors import Message, NotFound
-from actors.models import Alert, Event, Organization, SolidarityDay
+from actors.models import Alert, Event, Organization, Report, SolidarityDay
 from federation.models import LocalActor
 
-Content = TypeVar("Content", Event, SolidarityDay, Alert)
+Content = TypeVar("Content", Event, SolidarityDay, Alert, Report)
 
 
 async def find(

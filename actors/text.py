@@ -24,14 +24,35 @@ from actors.hashtags import unique
 
 __all__ = [
     "description_html",
+    "has_markup",
     "hashtag_objects",
     "hashtags_html",
+    "link_count",
     "markdown_to_html",
     "one_line",
     "plain_text",
+    "reply_html",
     "sanitize_html",
     "text_block",
 ]
+
+# --- what a public form refuses -------------------------------------------------------------
+
+# A tag, not a comparison: "<b>", "</a>", "<script src=…>", "<!-- -->". "a < b" and "<3" pass.
+_MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!][^<>]*>")
+_LINK = re.compile(r"https?://|www\.", re.IGNORECASE)
+
+
+def has_markup(text: str) -> bool:
+    """Whether a form's text holds HTML: a person writing to a node never needs to, and the
+    page would show it as text anyway, so saying so beats storing it."""
+    return _MARKUP.search(text) is not None
+
+
+def link_count(text: str) -> int:
+    """The links in a text: a few make a message, a list of them is what spam looks like."""
+    return len(_LINK.findall(text))
+
 
 # --- sanitizing -------------------------------------------------------------------------------
 
@@ -79,7 +100,7 @@ def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
-def _cleaner(tags: set[str]) -> nh3.Cleaner:
+def _cleaner(tags: set[str], schemes: set[str] = _URL_SCHEMES) -> nh3.Cleaner:
     return nh3.Cleaner(
         tags=tags,
         clean_content_tags=_DROP_WITH_CONTENT,
@@ -87,7 +108,7 @@ def _cleaner(tags: set[str]) -> nh3.Cleaner:
         allowed_classes=_ALLOWED_CLASSES,
         attribute_filter=_attribute_filter,
         link_rel=LINK_REL,
-        url_schemes=_URL_SCHEMES,
+        url_schemes=schemes,
         url_relative="deny",
         strip_comments=True,
     )
@@ -95,6 +116,8 @@ def _cleaner(tags: set[str]) -> nh3.Cleaner:
 
 _DESCRIPTION_CLEANER = _cleaner(_INLINE_TAGS | _BLOCK_TAGS | _HEADING_TAGS)
 _POST_CLEANER = _cleaner(_INLINE_TAGS | _BLOCK_TAGS)
+# Replies from anyone in the fediverse: a link may only lead to a web page (no mailto:).
+_WEB_POST_CLEANER = _cleaner(_INLINE_TAGS | _BLOCK_TAGS, {"http", "https"})
 
 
 def sanitize_html(html_text: str, *, headings: bool = True) -> str:
@@ -109,6 +132,12 @@ def sanitize_html(html_text: str, *, headings: bool = True) -> str:
     """
     cleaner = _DESCRIPTION_CLEANER if headings else _POST_CLEANER
     return cleaner.clean(html_text).strip()
+
+
+def reply_html(html_text: str) -> str:
+    """A reply from anyone, as a post: no headings, and every link an http(s) one (another
+    scheme's ``<a>`` keeps its text without a target)."""
+    return _WEB_POST_CLEANER.clean(html_text).strip()
 
 
 # --- Markdown ---------------------------------------------------------------------------------

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
+import sqlite3
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -57,17 +60,71 @@ def _pg_parts(url: str) -> tuple[str, str]:
     return url.replace("postgresql+asyncpg://", "postgresql://"), base + "/"
 
 
-async def create_database() -> str | None:
+async def create_database(template: str | None = None) -> str | None:
     if not PG_URL:
         return None
     admin_dsn, prefix = _pg_parts(PG_URL)
     name = f"iwsn_test_{uuid.uuid4().hex[:12]}"
+    # FILE_COPY: a template's files copied as they are, not written again through the WAL.
+    copy = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
     connection = await asyncpg.connect(admin_dsn)
     try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
+        await connection.execute(f'CREATE DATABASE "{name}"{copy}')
     finally:
         await connection.close()
     return prefix + name
+
+
+class PlaceTemplate:
+    """A migrated database holding the place table, built once per test process: a node
+    started with `places=True` gets a copy, instead of every such node spending seconds (and
+    a loaded CI machine's patience) filling the table again."""
+
+    def __init__(self) -> None:
+        self.sqlite_file: Path | None = None
+        self.pg_name: str | None = None
+        self._lock = asyncio.Lock()
+
+    async def _fill(self, url: str) -> None:
+        from actors import places
+        from federation.db import Database
+
+        await migrate.upgrade(url)
+        db = Database(url)
+        try:
+            await places.ready(db)
+        finally:
+            await db.dispose()
+
+    async def sqlite(self) -> Path:
+        async with self._lock:
+            if self.sqlite_file is None:
+                folder = Path(tempfile.mkdtemp(prefix="iwsn-places-"))
+                path = folder / "iwsn.sqlite3"
+                await self._fill(f"sqlite+aiosqlite:///{path}")
+                # Everything into the main file, so that copying that file copies it all.
+                with sqlite3.connect(path) as connection:
+                    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                self.sqlite_file = path
+            return self.sqlite_file
+
+    async def postgresql(self) -> str:
+        async with self._lock:
+            if self.pg_name is None:
+                url = await create_database()
+                assert url is not None
+                await self._fill(url)
+                self.pg_name = url.rpartition("/")[2]
+            return self.pg_name
+
+    def remove(self) -> None:
+        if self.sqlite_file is not None:
+            shutil.rmtree(self.sqlite_file.parent, ignore_errors=True)
+        if self.pg_name is not None:
+            asyncio.run(drop_database(PG_URL.rpartition("/")[0] + "/" + self.pg_name))
+
+
+PLACES = PlaceTemplate()
 
 
 async def drop_database(url: str) -> None:
@@ -114,7 +171,10 @@ class RunningNode:
             self.server = self.task = None
 
 
-async def node_env(tmp_path: Path, org: str, port: int) -> dict[str, str]:
+async def node_env(
+    tmp_path: Path, org: str, port: int, *, places: bool = False
+) -> dict[str, str]:
+    """A node's settings; `places=True`: its database holds the place table of "near you"."""
     data = tmp_path / f"node-{port}"
     env = {
         "IWSN_LOCAL_DEV": "1",
@@ -123,10 +183,17 @@ async def node_env(tmp_path: Path, org: str, port: int) -> dict[str, str]:
         "IWSN_DATA_DIR": str(data),
         "IWSN_ORG_NAME": org,
         "IWSN_LOG_LEVEL": "warning",
+        # Most tests never search "near you": no node fills the table unasked.
+        "IWSN_PLACES_AT_START": "0",
     }
-    database = await create_database()
-    if database:
+    if PG_URL:
+        template = await PLACES.postgresql() if places else None
+        database = await create_database(template)
+        assert database is not None
         env["IWSN_DATABASE_URL"] = database
+    elif places:
+        data.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(await PLACES.sqlite(), data / "iwsn.sqlite3")
     return env
 
 
@@ -140,12 +207,17 @@ async def start_node(tmp_path: Path) -> AsyncIterator[NodeFactory]:
     databases: list[str] = []
 
     async def start(
-        org: str = "workers", *, workers: int = 1, env: dict[str, str] | None = None
+        org: str = "workers",
+        *,
+        workers: int = 1,
+        env: dict[str, str] | None = None,
+        places: bool = False,
     ) -> RunningNode:
-        """`env` adds or overrides IWSN_* settings of this node."""
+        """`env` adds or overrides IWSN_* settings of this node; `places=True` gives it the
+        place table of "near you" at once."""
         sock = free_socket()
         port = sock.getsockname()[1]
-        env = {**await node_env(tmp_path, org, port), **(env or {})}
+        env = {**await node_env(tmp_path, org, port, places=places), **(env or {})}
         if "IWSN_DATABASE_URL" in env:
             databases.append(env["IWSN_DATABASE_URL"])
         settings = prepare_data_dir(load(env))

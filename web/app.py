@@ -41,7 +41,9 @@ from web.routes import (
     admin_days,
     admin_events,
     admin_participants,
+    admin_reports,
     admin_signatures,
+    admin_submissions,
     alerts,
     contact,
     days,
@@ -49,7 +51,9 @@ from web.routes import (
     feeds,
     near,
     pages,
+    reports,
     signatures,
+    submit,
     tags,
     wellknown,
 )
@@ -124,20 +128,24 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
             *events.routes,
             *days.routes,
             *alerts.routes,
+            *reports.routes,
             *tags.routes,
             *near.routes,
             *contact.routes,
             *pages.routes,
             *signatures.routes,
+            *submit.routes,
             *admin.routes,
             *admin_events.routes,
             *admin_alerts.routes,
             *admin_days.routes,
+            *admin_reports.routes,
             *admin_participants.routes,
             *admin_signatures.routes,
             *admin_blocks.routes,
             *admin_contact.routes,
             *admin_call.routes,
+            *admin_submissions.routes,
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[
@@ -201,4 +209,17 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
     # Signatures of the call: a union office may sign for many people from one address.
     app.state.sign_throttle = Throttle(node.db, "sign", max_attempts=30, window_seconds=3600)
     app.state.sign_guard = FormGuard(settings.secret_key, "sign")
+    # Plans for actions: a union office may send a few at once; a flood is refused politely.
+    app.state.submit_address_throttle = Throttle(
+        node.db, "submit-address", max_attempts=10, window_seconds=3600
+    )
+    app.state.submit_email_throttle = Throttle(
+        node.db, "submit-email", max_attempts=5, window_seconds=3600
+    )
+    app.state.submit_guard = FormGuard(settings.secret_key, "submit")
+    # Signing again re-sends the mail with the links (a signer who lost it asks that way): a
+    # few an hour per address, so nobody can flood someone's mailbox by typing their address.
+    app.state.sign_mail_throttle = Throttle(
+        node.db, "sign-mail", max_attempts=3, window_seconds=3600
+    )
     return app

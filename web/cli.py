@@ -11,7 +11,15 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from web import cli_alerts, cli_blocks, cli_days, cli_events, cli_near, cli_signatures
+from web import (
+    cli_alerts,
+    cli_blocks,
+    cli_days,
+    cli_events,
+    cli_near,
+    cli_reports,
+    cli_signatures,
+)
 from web.lazy import lazy
 from web.settings import Settings, SettingsError, load, prepare_data_dir
 
@@ -149,8 +157,16 @@ def cmd_setup(_args: argparse.Namespace) -> None:
     settings = _settings()
 
     async def main() -> None:
+        from actors import places
+
         node = await _ready_node(settings)
-        await node.aclose()
+        try:
+            if settings.places_at_start and not await places.is_ready(node.db):
+                # Here, once, rather than in the first visitor's search.
+                print("Filling the list of places for \"near you\" (a few seconds)…")
+                await places.ready(node.db)
+        finally:
+            await node.aclose()
 
     asyncio.run(main())
     print(f"The node {settings.base_url}/ is ready: database up to date, organization created.")
@@ -500,6 +516,7 @@ def parser() -> argparse.ArgumentParser:
     cli_events.add_commands(sub, _with_node)
     cli_days.add_commands(sub, _with_node)
     cli_alerts.add_commands(sub, _with_node)
+    cli_reports.add_commands(sub, _with_node)
     cli_blocks.add_commands(sub, _with_node)
     cli_near.add_commands(sub, _with_node)
     cli_signatures.add_commands(sub, _with_node)

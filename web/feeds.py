@@ -21,7 +21,7 @@ from icalendar import Event as VEvent
 from icalendar.enums import STATUS
 
 from actors import event_text
-from actors.models import Alert, Event, SolidarityDay
+from actors.models import Alert, Event, Report, SolidarityDay
 from actors.text import plain_text, sanitize_html, strip_controls
 from actors.urls import http_url
 
@@ -262,6 +262,39 @@ def alerts_atom(
             pubdate=alert.published_at,
             updateddate=alert.updated_at,
             categories=[_text(tag) for tag in alert.hashtags],
+        )
+    return feed.writeString("utf-8").encode()
+
+
+def reports_atom(
+    items: Sequence[tuple[Report, str]],
+    *,
+    feed_id: str,
+    title: str,
+    self_url: str,
+    alternate_url: str,
+) -> bytes:
+    """An Atom feed of reports, newest first: (report, its page URL). An edit advances its
+    entry's `updated`; the whole text is the entry's content, sanitized again on the way out."""
+    feed = Atom1Feed(
+        title=_text(title),
+        link=alternate_url,
+        description=None,
+        feed_url=self_url,
+        feed_guid=feed_id,
+    )
+    for report, page_url in items:
+        feed.add_item(
+            title=_text(report.title),
+            link=page_url,
+            unique_id=report.uri,
+            description=html.escape(_text(report.summary)) or None,
+            content=_text(sanitize_html(report.body_html)) or None,
+            author_name=_text(report.origin_name or report.origin_host),
+            author_link=http_url(report.origin_actor_uri),
+            pubdate=report.published_at,
+            updateddate=report.updated_at,
+            categories=[_text(tag) for tag in report.hashtags],
         )
     return feed.writeString("utf-8").encode()
 

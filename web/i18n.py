@@ -20,7 +20,7 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from babel import Locale, negotiate_locale
+from babel import Locale, UnknownLocaleError, negotiate_locale
 from babel.dates import format_date, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -74,6 +74,15 @@ def languages() -> list[tuple[str, str]]:
     """(code, the language's name in itself), in the order of those names."""
     names = [(lang, _own_name(lang)) for lang in catalogs()]
     return sorted(names, key=lambda pair: pair[1].casefold())
+
+
+def language_name(code: str, lang: str) -> str:
+    """The name of the language `code` ("pt-BR") in the page's language `lang`."""
+    try:
+        name = Locale.parse(code.replace("-", "_")).get_display_name(locale(lang)) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+    return name[:1].upper() + name[1:]
 
 
 def _own_name(lang: str) -> str:

@@ -66,6 +66,23 @@ WORDING: dict[Message, str] = {
     Message.THEME_TOO_LONG: _("The theme is longer than %(limit)s characters."),
     Message.SLOGAN_REQUIRED: _("A slogan is required."),
     Message.SLOGAN_TOO_LONG: _("The slogan is longer than %(limit)s characters."),
+    Message.SUMMARY_TOO_LONG: _("The summary is longer than %(limit)s characters."),
+    Message.BODY_REQUIRED: _("Write the report itself."),
+    Message.BODY_TOO_LONG: _("The report is longer than %(limit)s characters."),
+    Message.BODY_HAS_SCRIPT: _(
+        "The report contains code (a script, an embed or a javascript: link). Write it as "
+        "text: formatting with Markdown is fine, code that runs is not."
+    ),
+    Message.ORIGINAL_LANGUAGE_FIRST: _(
+        "Say in which language the report itself is written before adding a translation."
+    ),
+    Message.TRANSLATION_SAME_LANGUAGE: _(
+        "The report itself is in that language: choose another one for the translation."
+    ),
+    Message.RELATED_UNKNOWN: _(
+        "“%(value)s” is not an action, assembly, alert or day this node knows. Copy the "
+        "address from its page here."
+    ),
     Message.YOUR_NAME_REQUIRED: _("Please give your name."),
     Message.EMAIL_INVALID: _("That email address does not look right."),
     Message.NO_REGISTRATIONS: _("This event does not take registrations."),
@@ -77,6 +94,17 @@ WORDING: dict[Message, str] = {
     ),
     Message.RADIUS_UNREADABLE: _("“%(value)s” is not a distance: write a number of km like 50."),
     Message.RADIUS_RANGE: _("The distance must be between %(low)s and %(high)s km."),
+    Message.POSTCODE_UNKNOWN: _(
+        "“%(value)s” looks like a postcode, and the place data has no postcodes: write the name "
+        "of the town instead."
+    ),
+    Message.SEARCH_KIND_UNKNOWN: _("Choose actions, assemblies, or both."),
+    Message.SEARCH_DATE_RANGE: _("Choose a date between %(low)s and %(high)s."),
+    Message.SEARCH_DATES_REVERSED: _("The first date comes after the last one."),
+    Message.SEARCH_DAY_UNKNOWN: _("No Monthly Solidarity Day on %(value)s is known here."),
+    Message.SEARCH_ONLINE_UNKNOWN: _(
+        "Choose whether to include online events, show only them, or only events in person."
+    ),
     Message.EMAIL_REQUIRED: _("Give an e-mail address we can answer you at."),
     Message.TOPIC_UNKNOWN: _("Choose what your message is about."),
     Message.MESSAGE_REQUIRED: _("Write your message."),
@@ -101,7 +129,9 @@ WORDING: dict[Message, str] = {
     Message.SIGNER_UNKNOWN: _("Choose whether you sign as a person or for an organization."),
     Message.ORGANIZATION_NAME_REQUIRED: _("Give the name of the organization you sign for."),
     Message.ORGANIZATION_KIND_UNKNOWN: _("Choose what kind of organization it is."),
-    Message.WEBSITE_NOT_HTTP: _("The website must be an address starting with https:// or http://."),
+    Message.WEBSITE_NOT_HTTP: _(
+        "The website must be an address starting with https:// or http://."
+    ),
     Message.IMAGE_REQUIRED: _("Choose an image file to upload."),
     Message.IMAGE_TOO_LARGE: _("The image is larger than %(limit)s MB: make it smaller first."),
     Message.IMAGE_TYPE_UNKNOWN: _("The image must be a PNG, JPEG or WebP file."),
@@ -109,6 +139,17 @@ WORDING: dict[Message, str] = {
         "Describe the image in a few words for people who cannot see it, in at least one language."
     ),
     Message.ALT_TOO_LONG: _("The description of the image is longer than %(limit)s characters."),
+    Message.SUBJECT_REQUIRED: _("Give the message a subject."),
+    Message.MESSAGE_BODY_REQUIRED: _("Write the text of the message."),
+    Message.TRANSLATION_HALF: _(
+        "Give both the subject and the text in this language, or leave both empty."
+    ),
+    Message.RATE_INVALID: _(
+        "Give how many mails to send as a whole number from 1 to %(limit)s, a minute or an hour."
+    ),
+    Message.NO_SUBSCRIBED_SIGNERS: _(
+        "No confirmed signer of this node takes messages yet: nothing was queued."
+    ),
     Message.HANDLE_INVALID: _(
         "Invalid organization handle “%(value)s”: use 1-30 lower-case letters, digits or _."
     ),
@@ -121,10 +162,21 @@ WORDING: dict[Message, str] = {
     Message.EVENT_NOT_FOUND: _("No such action or assembly on this node."),
     Message.ALERT_NOT_FOUND: _("No such alert on this node."),
     Message.DAY_NOT_FOUND: _("No such solidarity day on this node."),
+    Message.REPORT_NOT_FOUND: _("No such report on this node."),
     Message.ORGANIZATION_NOT_FOUND: _("No such organization on this node."),
     Message.PARTICIPANT_NOT_FOUND: _("No such participant."),
     Message.CONTACT_MESSAGE_NOT_FOUND: _("No such contact message (it may have been deleted)."),
     Message.SIGNATURE_NOT_FOUND: _("No such signature (it may have been withdrawn)."),
+    Message.SUBMISSION_NOT_FOUND: _(
+        "No such plan: the link is wrong, or the plan was withdrawn or removed."
+    ),
+    Message.START_IN_PAST: _("This start is in the past: a plan is for an action to come."),
+    Message.SUBMITTER_BLOCKED: _("Plans from this address are not accepted on this node."),
+    Message.SUBMISSION_DECIDED: _(
+        "This plan has already been decided on, so it can no longer be changed."
+    ),
+    Message.REASON_REQUIRED: _("Say why, so that the person who sent it understands."),
+    Message.SIGNER_MESSAGE_NOT_FOUND: _("No such message to the signers."),
 }
 # A message without words would fail only when someone first meets it: fail at start instead.
 if missing := set(Message) - set(WORDING):

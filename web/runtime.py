@@ -7,7 +7,7 @@ import contextlib
 import logging
 from datetime import timedelta
 
-from actors import contact
+from actors import contact, places
 from actors.bootstrap import BootstrapResult, bootstrap, register_handlers
 from actors.mail import queue as mail_queue
 from actors.mail.queue import MailQueue
@@ -74,6 +74,10 @@ class Node:
         )
         self.start_inbox_processor()
         self.start_mail_worker()
+        if self.settings.places_at_start:
+            self._worker_tasks.append(
+                asyncio.create_task(self._fill_places(), name="places-at-start")
+            )
         for index in range(count):
             worker = DeliveryWorker(self.federation, poll_interval=self.settings.poll_seconds)
             task = asyncio.create_task(
@@ -116,6 +120,15 @@ class Node:
         self._worker_tasks.append(
             asyncio.create_task(self.federation.wakeups.listen(self._stop), name="wakeups")
         )
+
+    async def _fill_places(self) -> None:
+        """So that the first visitor to search "near you" never waits for the place table."""
+        try:
+            if not await places.is_ready(self.db):
+                log.info("filling the place table of \"near you\" in a process of its own")
+                places.load_in_background(self.db)
+        except Exception:
+            log.exception("could not start filling the place table; the first search will")
 
     async def _housekeeping(self, every: float = 3600.0) -> None:
         while not self._stop.is_set():

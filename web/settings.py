@@ -55,6 +55,9 @@ class Settings:
     smtp: SmtpServer | None = None
     # The From of every mail (IWSN_MAIL_FROM), "Name <address>" or an address.
     mail_from: str = ""
+    # Whether the background work fills the place table of "near you" at start, if it is
+    # missing (IWSN_PLACES_AT_START); off, the first search does (tests turn it off).
+    places_at_start: bool = True
     # The tile server of the map on /near (IWSN_MAP_TILE_URL, "https://host/{z}/{x}/{y}.png")
     # and its credit (IWSN_MAP_ATTRIBUTION). Empty: markers on a plain background, and no
     # request of the page leaves the node.
@@ -168,6 +171,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         mail_from=mail_from,
         map_tile_url=map_tile_url,
         map_attribution=map_attribution,
+        places_at_start=_flag(env.get("IWSN_PLACES_AT_START", "1"), "IWSN_PLACES_AT_START"),
     )
 
 

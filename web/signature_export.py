@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 from actors import signatures
 from federation.as2 import format_datetime
@@ -24,6 +25,8 @@ COLUMNS = (
     "language",
     "comment",
     "confirmed_at",
+    # When the signer asked for no more messages: whoever mails them from this list must not.
+    "unsubscribed_at",
 )
 
 
@@ -53,6 +56,10 @@ async def rows(db: Database) -> AsyncIterator[str]:
     async with db.read() as session:
         async for signature in signatures.confirmed(session):
             values = [getattr(signature, column) for column in COLUMNS]
-            values[-1] = format_datetime(signature.confirmed_at) if signature.confirmed_at else ""
-            writer.writerow([_cell(value) for value in values])
+            writer.writerow(
+                [
+                    format_datetime(value) if isinstance(value, datetime) else _cell(value)
+                    for value in values
+                ]
+            )
             yield flush()

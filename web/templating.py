@@ -57,7 +57,8 @@ class Templates:
         values = {
             "request": request,
             "lang": lang,
-            "languages": i18n.switcher(request),
+            # Not "languages": forms use that name for a list of languages to choose from.
+            "language_switcher": i18n.switcher(request),
             **(context or {}),
         }
         with i18n.active(lang):

@@ -6,8 +6,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from actors import alert_to_as, day_to_as, event_to_as
-from actors.models import Alert, Event, SolidarityDay
+from actors import alert_to_as, day_to_as, event_to_as, report_to_as
+from actors.models import Alert, Event, Report, SolidarityDay
 from federation.models import LocalActor
 
 BASE = "https://a.example"
@@ -71,7 +71,26 @@ def alert() -> Alert:
     )
 
 
-KINDS = {"day": (day_to_as, day), "event": (event_to_as, event), "alert": (alert_to_as, alert)}
+def report() -> Report:
+    return Report(
+        uri=f"{BASE}/reports/1",
+        title="Lessons",
+        summary="What we learned",
+        body_html="<p>Much.</p>",
+        hashtags=[],
+        related=[],
+        published_at=PUBLISHED,
+        updated_at=UPDATED,
+    )
+
+
+KINDS = {
+    "day": (day_to_as, day),
+    "event": (event_to_as, event),
+    "alert": (alert_to_as, alert),
+    "report": (report_to_as, report),
+}
+FORMER_TYPES = {"alert": "Note", "report": "Article"}
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -90,7 +109,7 @@ def test_every_kind_stamps_its_object_and_activities_in_utc(kind):
     assert delete["object"] == {
         "id": item.uri,
         "type": "Tombstone",
-        "formerType": "Note" if kind == "alert" else "Event",
+        "formerType": FORMER_TYPES.get(kind, "Event"),
         "deleted": "2027-03-02T21:15:00Z",
     }
     assert delete["@context"] == update["@context"]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, async_playwright
 
-from actors import alerts, events, places, solidarity_days
+from actors import alerts, events, reports, solidarity_days
 
 AXE = Path(__file__).parents[1] / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = "/usr/bin/chromium"
@@ -41,7 +41,7 @@ async def violations(page: Page) -> list[dict]:
 
 @pytest.fixture
 async def public_pages(start_node):
-    node = await start_node("workers")
+    node = await start_node("workers", places=True)
     action = await events.publish(
         node.federation,
         events.EventInput(
@@ -79,18 +79,35 @@ async def public_pages(start_node):
             tags=["MayDay"],
         ),
     )
-    # The table of places is filled at the first search, which can take longer than a page
-    # load may on a loaded machine: filled here, the pages are timed on their own work.
-    await places.ready(node.db)
+    report = await reports.publish(
+        node.federation,
+        reports.ReportInput(
+            title="What the port lockout taught us",
+            summary="Solidarity from three countries kept the pickets going.",
+            body="# The first week\n\nWe held the gates. **Every** shift came.\n\n- food\n- songs",
+            language="en",
+            tags=["MayDay"],
+            related=[action.uri],
+        ),
+    )
     return node, {
         "home": node.url("/"),
         "action": action.uri,
         "alerts": node.url("/alerts"),
+        "reports": node.url("/reports"),
+        "report": report.uri,
         "organization": node.url("/actors/workers"),
         "tag": node.url("/tags/mayday"),
+        "submit": node.url("/submit"),
+        "submit sent": node.url("/submit/sent"),
         "near": node.url("/near"),
         "near results": node.url("/near?place=Lisbonne&radius=50"),
         "near refused": node.url("/near?place=Xqzzyville"),
+        "near filtered": node.url(
+            f"/near?place=Lisbonne&radius=50&kind=action&from={NEXT_YEAR}-04-01"
+            f"&to={NEXT_YEAR}-06-01&day={NEXT_YEAR}-05-01&online=in_person"
+        ),
+        "near position": node.url("/near?place=&lat=38.72&lon=-9.14&radius=20"),
     }
 
 
@@ -176,5 +193,82 @@ async def test_near_you_works_on_a_360px_phone_without_javascript(public_pages):
             assert await page.evaluate("document.documentElement.scrollWidth") <= 360
             results = await page.locator("ol.near").inner_text()
             assert "May Day march" in results and " km" in results
+            # The filters, still without JavaScript: the day and the kind go in the address.
+            await page.get_by_text("Filtros").click()
+            await page.get_by_label("O quê").select_option("action")
+            await page.get_by_label("Jornada Mensal de Solidariedade").select_option(
+                f"{NEXT_YEAR}-05-01"
+            )
+            await page.get_by_label("Só presenciais").check()
+            await page.get_by_role("button", name="Procurar").click()
+            await page.wait_for_url(f"**/near?*day={NEXT_YEAR}-05-01*")
+            assert "kind=action" in page.url and "online=in_person" in page.url
+            await page.screenshot(path=str(SHOTS / "51-near-filters-phone.png"), full_page=True)
+            assert await page.evaluate("document.documentElement.scrollWidth") <= 360
+            results = await page.locator("ol.near").inner_text()
+            assert "May Day march" in results
+            assert await page.get_by_role("button", name="Usar a minha posição").count() == 0
+        finally:
+            await browser.close()
+
+
+async def test_use_my_position_fills_the_form_and_searches(public_pages):
+    """With JavaScript, under the page's own Content-Security-Policy, the button our static
+    script adds asks the browser for its position and searches around it."""
+    _node, pages = public_pages
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            context = await browser.new_context(
+                viewport={"width": 360, "height": 740},
+                is_mobile=True,
+                locale="en",
+                geolocation={"latitude": 38.7101, "longitude": -9.1402},
+                permissions=["geolocation"],
+            )
+            page = await context.new_page()
+            page.set_default_timeout(90_000)
+            refused: list[str] = []
+            page.on(
+                "console",
+                lambda m: refused.append(m.text) if "Content Security" in m.text else None,
+            )
+            await page.goto(pages["near"] + "?lang=en")
+            await page.get_by_label("City or town").fill("Porto")
+            await page.get_by_role("button", name="Use my position").click()
+            await page.wait_for_url("**/near?*lat=38.710*")
+            assert "lon=-9.140" in page.url
+            heading = await page.locator("#results-heading").inner_text()
+            assert "of your position" in heading
+            results = await page.locator("ol.near").inner_text()
+            assert "May Day march" in results
+            assert refused == []
+        finally:
+            await browser.close()
+
+
+async def test_a_report_reads_on_a_360px_phone_without_javascript(public_pages):
+    _node, pages = public_pages
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            context = await browser.new_context(
+                viewport={"width": 360, "height": 740},
+                is_mobile=True,
+                java_script_enabled=False,
+                locale="es",
+            )
+            page = await context.new_page()
+            response = await page.goto(pages["reports"] + "?lang=es")
+            assert response is not None and response.status == 200
+            assert await page.locator("h1").inner_text() == "Informes de la lucha"
+            assert await page.evaluate("document.documentElement.scrollWidth") <= 360
+            await page.get_by_role("link", name="What the port lockout taught us").click()
+            await page.wait_for_url(pages["report"])
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(SHOTS / "60-report-phone.png"), full_page=True)
+            assert await page.evaluate("document.documentElement.scrollWidth") <= 360
+            main = await page.locator("main").inner_text()
+            assert "The first week" in main and "May Day march" in main
         finally:
             await browser.close()

@@ -13,7 +13,7 @@ from federation import heartbeats
 from federation.db import Database
 
 
-async def production_env(tmp_path: Path) -> dict[str, str]:
+async def production_env(tmp_path: Path, *, places: bool = False) -> dict[str, str]:
     # As docker-compose.yml gives it: https, a bare domain, no development switch.
     env = {k: v for k, v in os.environ.items() if not k.startswith("IWSN_")}
     env.update(
@@ -24,6 +24,8 @@ async def production_env(tmp_path: Path) -> dict[str, str]:
             "IWSN_LOG_LEVEL": "warning",
         }
     )
+    if not places:
+        env["IWSN_PLACES_AT_START"] = "0"  # seconds of work no other test here needs
     database = await create_database()
     if database:
         env["IWSN_DATABASE_URL"] = database
@@ -31,15 +33,20 @@ async def production_env(tmp_path: Path) -> dict[str, str]:
 
 
 async def test_setup_creates_the_organization_once_and_prints_the_admin_link(tmp_path):
-    env = await production_env(tmp_path)
+    env = await production_env(tmp_path, places=True)
     try:
         first = await run_iwsn(env, "setup")
         assert "Created the organization @dockers@iwsn.example.org" in first.stderr
         assert "https://iwsn.example.org/admin/setup/" in first.stderr
         assert "ready" in first.stdout
+        # The place table of "near you" too, so that no visitor's search waits for it.
+        assert "Filling the list of places" in first.stdout
         # The processes that start next find it all done: nothing is created twice.
         again = await run_iwsn(env, "setup")
         assert "Created the organization" not in again.stderr
+        assert "Filling the list of places" not in again.stdout
+        near = await run_iwsn(env, "near", "Lisboa")
+        assert "Within 50 km of Lisbon" in near.stdout and "Preparing" not in near.stderr
         listed = await run_iwsn(env, "org", "list")
         assert listed.stdout.count("@dockers@iwsn.example.org") == 1
         assert (tmp_path / "data" / "secret_key").exists()

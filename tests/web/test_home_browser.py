@@ -16,7 +16,7 @@ import pytest
 from playwright.async_api import async_playwright
 from test_accessibility import ARGS, AXE, CHROMIUM, SHOTS, violations
 
-from actors import alerts, call, events, places, solidarity_days
+from actors import alerts, call, events, solidarity_days
 from web import home_call
 
 SOON = date.today() + timedelta(days=25)
@@ -48,7 +48,7 @@ def banner_png(width: int = 640, height: int = 420) -> bytes:
 
 @pytest.fixture
 async def home(start_node):
-    node = await start_node("workers")
+    node = await start_node("workers", places=True)
     when = datetime.combine(SOON, datetime.min.time()).replace(hour=10)
     day = await solidarity_days.declare(
         node.federation,
@@ -92,9 +92,6 @@ async def home(start_node):
             {"en": "Red and dark stripes", "de": "Rote und dunkle Streifen"},
         ),
     )
-    # The table of places is filled at the first search, which takes a while on a loaded
-    # machine: filled here, the browser's search is the page's own time.
-    await places.ready(node.db)
     return node
 
 

@@ -72,6 +72,12 @@ def test_bad_local_dev_and_scheme_and_log_level_values():
         assert "IWSN_LEASE_SECONDS" in str(error.value), bad
     leased = load({"IWSN_DOMAIN": "iwsn.example.org", "IWSN_LEASE_SECONDS": "3"})
     assert leased.federation_config().lease_seconds == 3
+    with pytest.raises(SettingsError) as error:
+        load({"IWSN_DOMAIN": "iwsn.example.org", "IWSN_PLACES_AT_START": "later"})
+    assert "IWSN_PLACES_AT_START" in str(error.value)
+    assert load({"IWSN_DOMAIN": "iwsn.example.org"}).places_at_start
+    off = load({"IWSN_DOMAIN": "iwsn.example.org", "IWSN_PLACES_AT_START": "0"})
+    assert not off.places_at_start
 
 
 def test_good_settings(tmp_path):

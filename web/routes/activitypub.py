@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from actors import activitystreams, event_to_as, solidarity_days
+from actors import activitystreams, event_to_as, reports, solidarity_days
 from actors.organizations import by_name
 from federation import follows, paging
 from federation import outbox as outbox_reads
@@ -23,6 +23,7 @@ from federation.node import INSTANCE_USERNAME
 from web.i18n import language
 from web.negotiation import ActivityJSONResponse, wants_activity_json
 from web.routes import common
+from web.routes.reports import item as report_item
 from web.runtime import Node
 
 log = logging.getLogger(__name__)
@@ -67,8 +68,16 @@ async def organization(request: Request) -> Response:
             "followers": await _count(node, Follower, actor),
             "items": await common.upcoming_items(node, organization_id=org.id, lang=lang),
             "days": await _coming_days(node, lang),
+            "reports": await _reports(node, org.id, lang),
         },
     )
+
+
+async def _reports(node: Node, organization_id: int, lang: str) -> list[dict[str, Any]]:
+    """The organization's latest reports, for its page."""
+    async with node.db.read() as session:
+        found = await reports.latest(session, organization_id=organization_id, limit=10)
+    return [report_item(report, lang) for report in found]
 
 
 async def _coming_days(node: Node, lang: str) -> list[dict[str, Any]]:

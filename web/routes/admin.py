@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from actors import admins, contact
+from actors import admins, contact, submissions
 from actors.errors import ValidationError
 from actors.mail import queue as mail_queue
 from actors.models import Event, Reply
@@ -143,6 +143,7 @@ async def dashboard(request: Request) -> Response:
         following = await follows.latest(session, Following)
         queue = await queue_status(session)
         contact_unread = await contact.unread_count(session)
+        plans_waiting = await submissions.waiting_count(session)
         mail = await mail_queue.status(session, recent=0)
     working = await heartbeats.alive(node.db)
     names = {actor.id: org.name for org, actor in organizations}
@@ -156,6 +157,7 @@ async def dashboard(request: Request) -> Response:
             "names": names,
             "queue": queue,
             "contact_unread": contact_unread,
+            "plans_waiting": plans_waiting,
             "mail": mail,
             "mail_on": node.settings.smtp is not None,
             "working": len(working),

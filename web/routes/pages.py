@@ -10,10 +10,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from actors import call, nearby, signatures, solidarity_days
+from actors import call, nearby, reports, signatures, solidarity_days
 from actors.organizations import all_organizations
 from web import home_call, i18n
 from web.routes import common
+from web.routes.reports import item as report_item
 
 # Where the call's image is served from; the alert banner skips it (web/alert_banner.py).
 IMAGE_PATH = "/media/call/"
@@ -36,6 +37,7 @@ class WayIn:
 # one (Submit your plans, Sign on, Contact) is a line here.
 WAYS_IN = (
     WayIn("/near", _("Find an action near you"), primary=True),
+    WayIn("/submit", _("Submit your plans")),
     WayIn("/sign", _("Sign on to the call")),
     WayIn("/contact", _("Contact us")),
     WayIn("/actions", _("See every upcoming action")),
@@ -58,6 +60,7 @@ async def home(request: Request) -> Response:
         network = await signatures.network_total(session)
         own_call = await call.text_html(session, lang)
         image = await call.image(session)
+        latest_reports = await reports.latest(session, limit=3)
     # The alert banner has read the live alerts for this request already.
     live_alerts: list[dict[str, Any]] = getattr(request.state, "alerts", [])
     return request.app.state.templates.render(
@@ -76,6 +79,7 @@ async def home(request: Request) -> Response:
             "default_radius": nearby.DEFAULT_RADIUS_KM,
             "items": await common.upcoming_items(node, limit=20, lang=lang),
             "network": network,
+            "reports": [report_item(report, lang) for report in latest_reports],
             "next_day": next_day
             and {
                 "day": next_day,

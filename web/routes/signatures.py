@@ -13,9 +13,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from actors import countries, signatures, signatures_to_as
+from actors import countries, signatures, signatures_to_as, signer_messages
 from actors.errors import ValidationError
 from actors.signatures import Confirmation, SignatureInput
+from actors.signer_messages import Unsubscribe
 from federation.as2 import with_context
 from federation.db import utcnow
 from federation.node import INSTANCE_USERNAME
@@ -99,6 +100,7 @@ def _form_page(
     token: str | None = None,
     status: int = 200,
     headers: dict[str, str] | None = None,
+    unsubscribed: bool = False,
 ) -> Response:
     lang = i18n.language(request)
     response: Response = request.app.state.templates.render(
@@ -108,6 +110,7 @@ def _form_page(
             "values": values,
             "problems": problems or {},
             "token": token,
+            "unsubscribed": unsubscribed,
             "started": request.app.state.sign_guard.token(),
             "started_field": STARTED,
             "honeypot": HONEYPOT,
@@ -156,7 +159,12 @@ async def sign(request: Request) -> Response:
         problems = {"form": messages.word(guarded, {}, lang)}
         return _form_page(request, values, problems=problems, status=400)
     try:
-        await signatures.sign(node.federation, _input(values, lang), mail=node.mail)
+        await signatures.sign(
+            node.federation,
+            _input(values, lang),
+            mail=node.mail,
+            may_mail=request.app.state.sign_mail_throttle.hit,
+        )
     except ValidationError as exc:
         problems = messages.beside_fields(exc, lang)
         return _form_page(request, values, problems=problems, status=400)
@@ -196,20 +204,47 @@ async def manage(request: Request) -> Response:
         signature = await signatures.by_manage_token(session, token)
     if signature is None:
         return templates.render(request, "sign_gone.html", {}, status=404)
+    unsubscribed = signature.unsubscribed_at is not None
     if request.method == "GET":
-        return _form_page(request, _values(signature=signature), token=token)
+        return _form_page(
+            request, _values(signature=signature), token=token, unsubscribed=unsubscribed
+        )
     await check_csrf(request)
     form = await read_form(request)
     if form.get("withdraw") is not None:
         await signatures.withdraw(node.federation, token)
         return templates.render(request, "sign_gone.html", {"withdrawn": True})
+    if (wanted := form.get("messages")) in ("on", "off"):
+        await signer_messages.choose(node.db, token, wants_messages=wanted == "on")
+        return RedirectResponse(f"/sign/manage/{token}?messages={wanted}", 303)
     values = _values(form)
     try:
         await signatures.change(node.federation, token, _input(values, lang))
     except ValidationError as exc:
         problems = messages.beside_fields(exc, lang)
-        return _form_page(request, values, problems=problems, token=token, status=400)
+        return _form_page(
+            request, values, problems=problems, token=token, status=400, unsubscribed=unsubscribed
+        )
     return RedirectResponse(f"/sign/manage/{token}?saved=1", 303)
+
+
+async def unsubscribe(request: Request) -> Response:
+    """The link in every message to signers. GET asks first (mail scanners follow links);
+    POST unsubscribes, from that page or straight from a mail program (RFC 8058 one-click,
+    which sends no cookie and so no CSRF token: the secret link itself is the proof)."""
+    node = common.node(request)
+    token = request.path_params["token"]
+    templates = request.app.state.templates
+    if request.method == "GET":
+        async with node.db.read() as session:
+            state = await signer_messages.unsubscribe_state(session, token)
+    else:
+        await read_form(request)  # bounded, and whatever it says (List-Unsubscribe=One-Click)
+        state = await signer_messages.unsubscribe(node.db, token)
+    status = 404 if state is Unsubscribe.UNKNOWN else 200
+    return templates.render(
+        request, "sign_unsubscribe.html", {"state": str(state), "token": token}, status=status
+    )
 
 
 class _ByVersion:
@@ -309,5 +344,6 @@ routes = [
     Route("/sign/sent", sent),
     Route("/sign/confirm/{token}", confirm, methods=["GET", "POST"]),
     Route("/sign/manage/{token}", manage, methods=["GET", "POST"]),
+    Route("/sign/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"]),
     Route("/signatures", public_page),
 ]

@@ -12,6 +12,7 @@ from actors import alerts, hashtags, solidarity_days, tags
 from actors.organizations import all_organizations
 from web import feeds, i18n
 from web.routes import common
+from web.routes.reports import item as report_item
 
 
 def _tag(request: Request) -> str:
@@ -53,6 +54,7 @@ async def tag_page(request: Request) -> Response:
             "past_days": days(found.past_days),
             "live_alerts": alert_items(found.live_alerts),
             "past_alerts": alert_items(found.past_alerts),
+            "reports": [report_item(r, lang) for r in found.reports],
         },
     )
 

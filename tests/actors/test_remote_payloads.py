@@ -395,6 +395,9 @@ async def test_a_join_of_an_action_is_ignored_as_fep_8a8e_asks(remotes):
 
 
 async def near_page(node, place: str, radius: int = 50) -> str:
+    # The place table, filled here rather than by the first search (which answers 503 and
+    # "come back in a few seconds" while it fills it).
+    await places.ready(node.db)
     async with httpx.AsyncClient(timeout=120) as http:
         page = await http.get(node.url("/near"), params={"place": place, "radius": str(radius)})
     assert page.status_code == 200, page.text[-2000:]

@@ -243,6 +243,34 @@ def _country_names() -> dict[str, str]:
     return found
 
 
+# The languages received addresses name countries in: Mobilizon writes its geocoder's names in
+# its instance's language ("Deutschland"), Gancio and Friendica what a person typed.
+_ADDRESS_LANGUAGES = (
+    "en", "de", "es", "fr", "pt", "it", "nl", "ca", "eu", "gl", "pl", "cs", "sv", "da", "nb",
+    "fi", "hu", "ro", "el", "tr", "ru", "uk", "ja", "zh", "ar",
+)  # fmt: skip
+
+
+@cache
+def _address_country_names() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for lang in _ADDRESS_LANGUAGES:
+        territories = Locale.parse(lang).territories
+        for code in countries.CODES:
+            if code in territories:
+                found.setdefault(name_key(territories[code]), code)
+    return found
+
+
+def country_code(text: str) -> str | None:
+    """The ISO code of a country written in an address, as a code ("pt") or a name in one of
+    many languages ("Portugal", "Deutschland", "Italia"); None when it is neither."""
+    code = countries.normalize(text)
+    if code and len(code) == 2 and countries.known(code):
+        return code
+    return _address_country_names().get(name_key(text))
+
+
 @cache
 def _us_state_names() -> dict[str, str]:
     """US state code → name: GeoNames' admin1 for the US, so "Paris, Texas" reads and finds."""

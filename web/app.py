@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from actors import admins
 from actors.errors import NotFound, ValidationError
-from web import i18n, messages
+from web import i18n, messages, near_map
 from web.alert_banner import AlertBannerMiddleware
 from web.auth import AdminSessions, csrf_token
 from web.form_guard import FormGuard
@@ -149,7 +149,11 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[
-            Middleware(SecurityHeaders, https=settings.scheme == "https"),
+            Middleware(
+                SecurityHeaders,
+                https=settings.scheme == "https",
+                map_tile_origin=settings.map_tile_origin,
+            ),
             # Inbox POSTs skip everything below (web/inbox_endpoint.py says why).
             Middleware(InboxEndpoint),
             Middleware(AlertBannerMiddleware),
@@ -182,6 +186,8 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
             "alert_asked": alert_asked,
             "ask_label": ask_label,
             "organization_kind_label": organization_kind_label,
+            "near_map_points": near_map.points,
+            "map_tiles": {"url": settings.map_tile_url, "attribution": settings.map_attribution},
         }
     )
     # Failed logins, counted in the database so that every web process sees them all.

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parseaddr
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from actors.mail import addresses
 from actors.mail.smtp import SmtpServer
@@ -57,6 +58,20 @@ class Settings:
     # Whether the background work fills the place table of "near you" at start, if it is
     # missing (IWSN_PLACES_AT_START); off, the first search does (tests turn it off).
     places_at_start: bool = True
+    # The tile server of the map on /near (IWSN_MAP_TILE_URL, "https://host/{z}/{x}/{y}.png")
+    # and its credit (IWSN_MAP_ATTRIBUTION). Empty: markers on a plain background, and no
+    # request of the page leaves the node.
+    map_tile_url: str = ""
+    map_attribution: str = ""
+
+    @property
+    def map_tile_origin(self) -> str | None:
+        """scheme://host[:port] of the tile server: what the Content-Security-Policy lets
+        images come from besides the node."""
+        if not self.map_tile_url:
+            return None
+        parts = urlsplit(self.map_tile_url)
+        return f"{parts.scheme}://{parts.netloc.lower()}"
 
     @property
     def base_url(self) -> str:
@@ -136,6 +151,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
     )
     ca_file = _ca_file(env.get("IWSN_CA_FILE"))
     smtp, mail_from = _mail(env, domain, ca_file)
+    map_tile_url, map_attribution = _map(env, local_dev)
     return Settings(
         domain=domain,
         scheme=scheme,
@@ -153,8 +169,69 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         ca_file=ca_file,
         smtp=smtp,
         mail_from=mail_from,
+        map_tile_url=map_tile_url,
+        map_attribution=map_attribution,
         places_at_start=_flag(env.get("IWSN_PLACES_AT_START", "1"), "IWSN_PLACES_AT_START"),
     )
+
+
+# A host the Content-Security-Policy can name as it is: letters, digits, dots and hyphens, or
+# an IPv6 literal; a port. Nothing that could end the directive (";", ",", spaces, quotes).
+_TILE_HOST = re.compile(r"^([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+MAX_ATTRIBUTION = 300
+
+
+def _map(env: Mapping[str, str], local_dev: bool) -> tuple[str, str]:
+    """(tile URL template, credit) for the map on /near; both empty unless a tile URL is set."""
+    url = (env.get("IWSN_MAP_TILE_URL") or "").strip()
+    attribution = " ".join((env.get("IWSN_MAP_ATTRIBUTION") or "").split())
+    if not url:
+        return "", ""
+    parts = urlsplit(url)
+    schemes = ("https", "http") if local_dev else ("https",)
+    if parts.scheme not in schemes:
+        raise SettingsError(
+            f"IWSN_MAP_TILE_URL must be an https:// URL (http:// only with IWSN_LOCAL_DEV=1), "
+            f"not {url!r}"
+        )
+    host = parts.hostname or ""
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if "{" in parts.netloc or port == -1 or parts.username or parts.password:
+        # {s} would spread the tiles over several hosts: the policy names exactly one.
+        raise SettingsError(
+            "IWSN_MAP_TILE_URL must name one host (no {s} subdomains, no user or password), "
+            f"not {url!r}"
+        )
+    if not (_TILE_HOST.match(host) or _is_ip(host)):
+        raise SettingsError(f"IWSN_MAP_TILE_URL does not name a host: {url!r}")
+    if any(f"{{{part}}}" not in url for part in "zxy"):
+        raise SettingsError(
+            "IWSN_MAP_TILE_URL must hold {z}, {x} and {y} where the tile's zoom and position "
+            f"go, e.g. https://tile.example.org/{{z}}/{{x}}/{{y}}.png, not {url!r}"
+        )
+    if any(c.isspace() or c in "\"'<>" for c in url):
+        raise SettingsError(f"IWSN_MAP_TILE_URL must not hold spaces or quotes: {url!r}")
+    if not attribution:
+        raise SettingsError(
+            "IWSN_MAP_ATTRIBUTION is required with IWSN_MAP_TILE_URL: tile servers and their "
+            'map data ask to be credited, e.g. "© OpenStreetMap contributors"'
+        )
+    if len(attribution) > MAX_ATTRIBUTION:
+        raise SettingsError(
+            f"IWSN_MAP_ATTRIBUTION must be at most {MAX_ATTRIBUTION} characters long"
+        )
+    return url, attribution
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _mail(

@@ -6,6 +6,8 @@ servers on loopback serve their actors and sign their deliveries.
 
 from __future__ import annotations
 
+import copy
+import html
 from datetime import datetime
 
 import httpx
@@ -14,7 +16,7 @@ from remote_servers import RemoteServer
 from sqlalchemy import select
 from support import eventually
 
-from actors import events
+from actors import events, places
 from actors.models import Event, Participant, Reply
 from federation.models import Following
 from federation.node import INSTANCE_USERNAME
@@ -387,3 +389,132 @@ async def test_a_join_of_an_action_is_ignored_as_fep_8a8e_asks(remotes):
     assert answer["object"] == join["id"]
     async with node.db.read() as session:
         assert (await session.execute(select(Participant))).first() is None
+
+
+# --- places in the shapes each server sends, and where "near you" then finds them ----------
+
+
+async def near_page(node, place: str, radius: int = 50) -> str:
+    # The place table, filled here rather than by the first search (which answers 503 and
+    # "come back in a few seconds" while it fills it).
+    await places.ready(node.db)
+    async with httpx.AsyncClient(timeout=120) as http:
+        page = await http.get(node.url("/near"), params={"place": place, "radius": str(radius)})
+    assert page.status_code == 200, page.text[-2000:]
+    return page.text
+
+
+async def test_a_friendica_event_with_its_map_bbcode_and_coordinates_as_text(remotes):
+    """Friendica sends an event's place as a `Place` whose `name` is the text a person typed,
+    `[map]address[/map]` or `[map=lat,lon]` included, and coordinates as strings split from its
+    "lat lon" column (src/Protocol/ActivityPub/Transmitter.php, createLocation and createEvent;
+    the BBCode: src/Model/Event.php, locationToTemplateVars)."""
+    node, make = remotes
+    friendica = await make("friendica.example")
+    bob = friendica.serve_document("friendica_actor.json")
+    await follow_directly(node, bob["id"])
+
+    create = friendica.fixture("friendica_create_event.json")
+    response = await friendica.deliver(node.url("/inbox"), create)
+    assert response.status_code == 202, response.text
+    event = await eventually(lambda: stored(node, create["object"]["id"]))
+    assert event.place_name == "Gewerkschaftshaus"
+    assert event.street_address == "Wilhelm-Leuschner-Straße 69, 60329 Frankfurt am Main"
+    assert (event.latitude, event.longitude) == (50.1067, 8.6683)
+
+    # No coordinates of its own, a point in the BBCode instead; then one whose "coordinates"
+    # are garbage: stored by its name, never placed at 0,0 or at an impossible latitude.
+    second = copy.deepcopy(create)
+    second["id"] = create["id"].replace("7f3e9a12", "7f3e9a13")
+    second["object"]["id"] = create["object"]["id"].replace("7f3e9a12", "7f3e9a13")
+    second["object"]["name"] = "Streikversammlung"
+    second["object"]["location"] = {"type": "Place", "name": "Flughafen Tor 3 [map=50.0379,8.5622]"}
+    third = copy.deepcopy(second)
+    third["id"] = third["id"].replace("7f3e9a13", "7f3e9a14")
+    third["object"]["id"] = third["object"]["id"].replace("7f3e9a13", "7f3e9a14")
+    third["object"]["name"] = "Infostand"
+    third["object"]["location"] = {
+        "type": "Place", "name": "Hauptwache [map=0,0]", "latitude": "0", "longitude": "999"
+    }  # fmt: skip
+    for activity in (second, third):
+        assert (await friendica.deliver(node.url("/inbox"), activity)).status_code == 202
+    gate = await eventually(lambda: stored(node, second["object"]["id"]))
+    assert (gate.place_name, gate.latitude, gate.longitude) == ("Flughafen Tor 3", 50.0379, 8.5622)
+    stand = await eventually(lambda: stored(node, third["object"]["id"]))
+    assert (stand.place_name, stand.latitude, stand.longitude) == ("Hauptwache", None, None)
+
+    # "Near you" finds the two that say where, by their names; the third is nowhere we know.
+    page = await near_page(node, "Frankfurt am Main")
+    assert "Kundgebung vor dem Gewerkschaftshaus" in page and "Gewerkschaftshaus" in page
+    assert "Streikversammlung" in page and "Flughafen Tor 3" in page
+    assert "Infostand" not in page and "[map" not in page
+
+
+async def test_a_mobilizon_place_without_name_nor_coordinates_is_placed_from_its_city(remotes):
+    """Mobilizon's Place has a `name` only when the organizer gave a description, coordinates
+    only when it geocoded the address, and `addressCountry` as the geocoder's country name
+    (lib/federation/activity_stream/converter/address.ex, model_to_as)."""
+    node, make = remotes
+    await places.ready(node.db)  # the place table exists: what arrives is placed at once
+    mobilizon = await make("mobilizon.example")
+    group = mobilizon.serve_document("mobilizon_group_actor.json")
+    mobilizon.serve_document("mobilizon_person_actor.json")
+    event_doc = mobilizon.serve_document("mobilizon_event.json")
+    event_doc["location"] = {
+        "type": "Place",
+        "name": None,
+        "id": f"{mobilizon.base}/address/5d1c2b3a-0000-4000-8000-000000000001",
+        "address": {
+            "type": "PostalAddress",
+            "streetAddress": "Rua de Santa Catarina 100",
+            "postalCode": "4000-447",
+            "addressLocality": "Porto",
+            "addressRegion": None,
+            "addressCountry": "Portugal",
+        },
+    }
+    await follow_directly(node, group["id"])
+    announce = mobilizon.fixture("mobilizon_announce_event.json")
+    assert (await mobilizon.deliver(node.url("/inbox"), announce)).status_code == 202
+
+    event = await eventually(lambda: stored(node, event_doc["id"]))
+    assert (event.place_name, event.city, event.country) == (
+        "Rua de Santa Catarina 100", "Porto", "PT"
+    )  # fmt: skip
+    assert (event.latitude, event.longitude, event.geo_source) == (None, None, "city")
+    async with node.db.read() as session:
+        porto = (await places.lookup(session, "Porto", country="PT"))[0]
+    assert (event.geo_latitude, event.geo_longitude) == (porto.latitude, porto.longitude)
+    page = await near_page(node, "Oporto")  # Porto by its Spanish name
+    assert "Piquete do Primeiro de Maio" in page
+    assert "Rua de Santa Catarina 100, Porto" in html.unescape(page)
+
+
+async def test_of_several_locations_the_first_usable_place_is_taken(remotes):
+    """Gancio sends a list when an event has online links besides its place
+    (server/api/models/event.js, toAP); its own reader takes the first physical place
+    (server/federation/helpers.js, parsePlace). Here the list starts with places that say
+    nowhere: an empty Place and one with only unreadable coordinates."""
+    node, make = remotes
+    gancio = await make("gancio.example")
+    relay = gancio.serve_document("gancio_actor.json")
+    await follow_directly(node, relay["id"])
+    create = gancio.fixture("gancio_create_event_two_locations.json")
+    create["object"]["location"] = [
+        {"type": "Place"},
+        {"type": "VirtualLocation", "url": "https://stream.example/live/corteo-bologna"},
+        {"type": "Place", "name": " ", "latitude": "44,49", "longitude": "11.34.2"},
+        {"name": "Piazza del Nettuno", "address": "Piazza del Nettuno, 40126 Bologna BO",
+         "latitude": 44.4946, "longitude": 11.3430},
+        {"type": "Place", "name": "Piazza Maggiore", "latitude": 44.4938, "longitude": 11.3426},
+    ]  # fmt: skip
+    response = await gancio.deliver(node.url("/inbox"), create)
+    assert response.status_code == 202, response.text
+
+    event = await eventually(lambda: stored(node, create["object"]["id"]))
+    assert (event.place_name, event.latitude, event.longitude) == (
+        "Piazza del Nettuno", 44.4946, 11.3430
+    )  # fmt: skip
+    assert event.online_url == "https://stream.example/live/corteo-bologna"
+    page = await near_page(node, "Bologna", 10)
+    assert "Sciopero generale dei metalmeccanici" in page and "Piazza del Nettuno" in page

@@ -89,6 +89,7 @@ class Event(Base):
         Index("ix_events_geo", "geo_latitude", "geo_longitude"),
         # "Near you": live events in a latitude band (`events.upcoming_near`), migration 0018.
         Index("ix_events_near", "deleted_at", "geo_latitude", "geo_longitude"),
+        Index("ix_events_placeless", "deleted_at", "geo_latitude", "starts_at"),
         Index("ix_events_geo_source", "geo_source"),
     )
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -89,9 +88,7 @@ def _request(path: str, host: str, headers: dict[str, str]) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-async def _steady(
-    port: int, request: bytes, concurrency: int, seconds: float
-) -> dict[str, Any]:
+async def _steady(port: int, request: bytes, concurrency: int, seconds: float) -> dict[str, Any]:
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     deadline = time.perf_counter() + seconds
@@ -192,7 +189,8 @@ def publish_new(env: dict[str, str]) -> str:
         [*IWSN, "action", "create", "--title", "Strike picket", "--kind", "march",
          "--starts", f"{datetime.now().year + 1}-06-01T08:00",
          "--ends", f"{datetime.now().year + 1}-06-01T12:00",
-         "--timezone", "Europe/Lisbon", "--place", "Avenida dos Aliados", "--city", "Porto", "--country", "PT",
+         "--timezone", "Europe/Lisbon", "--place", "Avenida dos Aliados", "--city", "Porto",
+         "--country", "PT",
          "--description", "Join the picket. " * 20],
         env=env, cwd=ROOT, capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip

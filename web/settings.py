@@ -57,6 +57,10 @@ class Settings:
     # Whether the background work fills the place table of "near you" at start, if it is
     # missing (IWSN_PLACES_AT_START); off, the first search does (tests turn it off).
     places_at_start: bool = True
+    # How long a reverse proxy or browser may reuse an anonymous public page or AS2 document
+    # without asking again (IWSN_READ_CACHE_SECONDS, web/read_cache.py). Short: an edit, a
+    # cancel or an alert shows everywhere within this time; asking again is cheap (304).
+    read_cache_seconds: int = 10
 
     @property
     def base_url(self) -> str:
@@ -135,6 +139,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         env.get("IWSN_ALLOWED_PRIVATE_ADDRESSES"), "IWSN_ALLOWED_PRIVATE_ADDRESSES"
     )
     ca_file = _ca_file(env.get("IWSN_CA_FILE"))
+    read_cache_seconds = _read_cache_seconds(env.get("IWSN_READ_CACHE_SECONDS"))
     smtp, mail_from = _mail(env, domain, ca_file)
     return Settings(
         domain=domain,
@@ -154,7 +159,23 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         smtp=smtp,
         mail_from=mail_from,
         places_at_start=_flag(env.get("IWSN_PLACES_AT_START", "1"), "IWSN_PLACES_AT_START"),
+        read_cache_seconds=read_cache_seconds,
     )
+
+
+def _read_cache_seconds(value: str | None) -> int:
+    if value is None or value.strip() == "":
+        return 10
+    try:
+        seconds = int(value)
+    except ValueError:
+        seconds = -1
+    if not 0 <= seconds <= 3600:
+        raise SettingsError(
+            f"IWSN_READ_CACHE_SECONDS must be a whole number of seconds from 0 to 3600, "
+            f"not {value!r}"
+        )
+    return seconds
 
 
 def _mail(

@@ -11,9 +11,11 @@ remote server reuse what it has: every anonymous `GET`/`HEAD` answered 200 whose
 - `304 Not Modified` without a body when the request's `If-None-Match` holds that tag, or, with
   no `If-None-Match`, when its `If-Modified-Since` is not older than a `Last-Modified` the
   route gave;
-- `Cache-Control: public, max-age=N` (IWSN_READ_CACHE_SECONDS, short) and
-  `Vary: Accept, Accept-Language, Cookie`: the same URL is HTML or ActivityStreams per `Accept`
-  and in the visitor's language per `Accept-Language` or the language cookie.
+- `Cache-Control: public, max-age=N` (IWSN_READ_CACHE_SECONDS, short) and `Vary: Accept`, the
+  same URL being HTML or ActivityStreams per `Accept`; pages in the visitor's language (those
+  with a `Content-Language`) also `Vary: Accept-Language, Cookie`: the language comes from
+  either, and a session cookie makes another page. AS2 documents, WebFinger and feeds are the
+  same in every language (tests/web/test_i18n.py) and stay one per `Accept` for caches.
 
 The page is still made on every request that reaches the node: this saves bytes and lets a
 proxy in front absorb a stampede, not the node's own work.
@@ -159,7 +161,10 @@ class _Validator:
         headers["ETag"] = etag
         headers["Cache-Control"] = self.cache_control
         vary = [v.strip() for v in headers.get("vary", "").split(",") if v.strip()]
-        vary += [name for name in VARY if name.lower() not in {v.lower() for v in vary}]
+        # A page in the visitor's language (it says which) also varies with what chose it and
+        # with the session cookie; AS2 documents, WebFinger and feeds are one per Accept.
+        wanted = VARY if "content-language" in headers else VARY[:1]
+        vary += [name for name in wanted if name.lower() not in {v.lower() for v in vary}]
         headers["Vary"] = ", ".join(vary)
         if_none_match = self.request_headers.get("if-none-match")
         if if_none_match is not None:

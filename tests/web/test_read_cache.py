@@ -6,10 +6,12 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import httpx
+import pytest
 from test_admin import PASSWORD, client, login, setup_admin
 from test_feeds import may_day
 
 from actors import alerts, events, organizations
+from web.settings import SettingsError, load
 
 AS2 = {"Accept": "application/activity+json"}
 HTML = {"Accept": "text/html"}
@@ -179,3 +181,12 @@ async def test_personal_links_and_forms_are_never_cacheable(start_node):
         assert "etag" not in response.headers, path
     # The public list of signatures is not a personal page.
     assert_public(await fetch(a.url("/signatures"), HTML))
+
+
+def test_the_cache_lifetime_setting_is_checked():
+    assert load({"IWSN_LOCAL_DEV": "1"}).read_cache_seconds == 10
+    assert load({"IWSN_LOCAL_DEV": "1", "IWSN_READ_CACHE_SECONDS": "0"}).read_cache_seconds == 0
+    for wrong in ("-1", "3601", "ten", "1.5"):
+        with pytest.raises(SettingsError) as error:
+            load({"IWSN_LOCAL_DEV": "1", "IWSN_READ_CACHE_SECONDS": wrong})
+        assert "IWSN_READ_CACHE_SECONDS must be a whole number" in str(error.value)

@@ -1,15 +1,19 @@
 """Reads benchmark: public pages and federation reads of one node, against a bare route.
 
-    python bench/reads.py [--seconds 5] [--concurrency 32] [--stampede 500] [--database-url URL]
+    python bench/reads.py [--seconds 5] [--concurrency 32] [--stampede 500] [--processes 1]
+        [--database-url URL] [--keep]
 
 A node is prepared as `iwsn` prepares one (one organization, one action), then run as its own
-`iwsn serve` process (one web process) on loopback. A bare Starlette app, served by uvicorn as
-`iwsn serve` serves the node, answers `GET /bytes/N` with N bytes of HTML. For each read below,
-the bare route is measured right before it with the same number of bytes, and the node's
-requests/s is printed as a ratio of it (the machine is shared: ratios, not absolute numbers):
+`iwsn serve` process (one web process unless `--processes`) on loopback. A bare Starlette
+app, served by uvicorn as `iwsn serve` serves the node, answers `GET /bytes/N` with N bytes
+of HTML. For each read below, the bare route is measured right before it with the same number
+of bytes, and the node's requests/s is printed as a ratio of it (the machine is shared:
+ratios, not absolute numbers):
 
 - an action's page (HTML) and its AS2 object, the organization's actor, WebFinger,
-- the home page, the action list, the alerts page.
+- the home page, the action list, the alerts page;
+- the action's page again with its `ETag` in `If-None-Match` (answered 304): what a cache in
+  front that revalidates costs the node.
 
 Then a stampede: a new action is published and at once `--stampede` connections each fetch
 its page or its object (half each), as servers receiving the `Create` would: failures, p50
@@ -225,6 +229,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="per read, and per baseline")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--stampede", type=int, default=500)
+    parser.add_argument("--processes", type=int, default=1, help="web processes of the node")
     parser.add_argument("--database-url", help="an empty PostgreSQL database (default: SQLite)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
@@ -247,7 +252,8 @@ def main() -> None:
     conn, child = context.Pipe()
     loadgen = context.Process(target=loadgen_main, args=(child,), daemon=True)
     loadgen.start()
-    node = Server("node", [*IWSN, "serve", "--port", str(port)], env, port, Path(tmp) / "node.log")
+    command = [*IWSN, "serve", "--port", str(port), "--processes", str(args.processes)]
+    node = Server("node", command, env, port, Path(tmp) / "node.log")
     bare = Server(
         "bare", [sys.executable, "-c", BARE, str(bare_port)], env, bare_port,
         Path(tmp) / "bare.log",
@@ -268,8 +274,16 @@ def main() -> None:
                 response = client.get(target, headers=headers)
                 response.raise_for_status()
                 sizes[name] = len(response.content)
+            # What a revalidating cache in front costs the node: the page is still made to
+            # compare its tag, only the bytes are saved (web/read_cache.py).
+            etag = client.get(path, headers={"Accept": "text/html"}).headers.get("etag")
+        if etag:
+            name = "action page, 304"
+            reads[name] = (path, {"Accept": "text/html", "If-None-Match": etag})
+            sizes[name] = sizes["action page (HTML)"]
         idle = rss_mb(node)
-        print(f"node: one web process, {'PostgreSQL' if args.database_url else 'SQLite'}; "
+        database = "PostgreSQL" if args.database_url else "SQLite"
+        print(f"node: {args.processes} web process(es), {database}; "
               f"{args.concurrency} keep-alive clients, {args.seconds:.0f} s each")  # fmt: skip
         print(f"{'read':22} {'bytes':>7} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
               f"{'bare req/s':>10} {'node/bare':>9}")  # fmt: skip
@@ -281,7 +295,7 @@ def main() -> None:
             request = _request(target, host, headers)
             load("steady", port, request, args.concurrency, 1.0)
             got = load("steady", port, request, args.concurrency, args.seconds)
-            bad = {s: n for s, n in got["statuses"].items() if s != 200}
+            bad = {s: n for s, n in got["statuses"].items() if s not in (200, 304)}
             rate = len(got["latencies"]) / got["seconds"]
             base_rate = len(base["latencies"]) / base["seconds"]
             ratio = rate / base_rate

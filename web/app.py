@@ -31,6 +31,7 @@ from web.labels import (
     topic_label,
 )
 from web.negotiation import wants_activity_json
+from web.read_cache import ReadCache
 from web.routes import (
     activitypub,
     admin,
@@ -156,6 +157,8 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
             ),
             # Inbox POSTs skip everything below (web/inbox_endpoint.py says why).
             Middleware(InboxEndpoint),
+            # Outside the banner and the session: it sees the finished page and its cookies.
+            Middleware(ReadCache, max_age=settings.read_cache_seconds),
             Middleware(AlertBannerMiddleware),
             Middleware(
                 SessionMiddleware,

@@ -29,7 +29,8 @@ class ActivityJSONResponse(Response):
     def __init__(self, content: Any, status_code: int = 200, **kwargs: Any) -> None:
         super().__init__(content, status_code, **kwargs)
         self.headers["Vary"] = "Accept"
-        self.headers.setdefault("Cache-Control", "max-age=60")
+        # No Cache-Control here: public documents get theirs, with an ETag, from
+        # web/read_cache.py; a fixed minute would keep an edit or a delete from showing.
 
 
 class JRDResponse(ActivityJSONResponse):

@@ -73,6 +73,11 @@ class Settings:
         parts = urlsplit(self.map_tile_url)
         return f"{parts.scheme}://{parts.netloc.lower()}"
 
+    # How long a reverse proxy or browser may reuse an anonymous public page or AS2 document
+    # without asking again (IWSN_READ_CACHE_SECONDS, web/read_cache.py). Short: an edit, a
+    # cancel or an alert shows everywhere within this time; asking again is cheap (304).
+    read_cache_seconds: int = 10
+
     @property
     def base_url(self) -> str:
         return f"{self.scheme}://{self.domain}"
@@ -150,6 +155,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         env.get("IWSN_ALLOWED_PRIVATE_ADDRESSES"), "IWSN_ALLOWED_PRIVATE_ADDRESSES"
     )
     ca_file = _ca_file(env.get("IWSN_CA_FILE"))
+    read_cache_seconds = _read_cache_seconds(env.get("IWSN_READ_CACHE_SECONDS"))
     smtp, mail_from = _mail(env, domain, ca_file)
     map_tile_url, map_attribution = _map(env, local_dev)
     return Settings(
@@ -172,6 +178,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         map_tile_url=map_tile_url,
         map_attribution=map_attribution,
         places_at_start=_flag(env.get("IWSN_PLACES_AT_START", "1"), "IWSN_PLACES_AT_START"),
+        read_cache_seconds=read_cache_seconds,
     )
 
 
@@ -232,6 +239,21 @@ def _is_ip(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _read_cache_seconds(value: str | None) -> int:
+    if value is None or value.strip() == "":
+        return 10
+    try:
+        seconds = int(value)
+    except ValueError:
+        seconds = -1
+    if not 0 <= seconds <= 3600:
+        raise SettingsError(
+            f"IWSN_READ_CACHE_SECONDS must be a whole number of seconds from 0 to 3600, "
+            f"not {value!r}"
+        )
+    return seconds
 
 
 def _mail(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from email.utils import format_datetime
+
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -52,7 +54,12 @@ async def event_page(request: Request) -> Response:
         document = event_to_as.event_object(
             node.settings.base_url, event, actor, participant_count=taking_part["going"]
         )
-        return ActivityJSONResponse(with_context(event_to_as.EVENT_CONTEXT, document))
+        response = ActivityJSONResponse(with_context(event_to_as.EVENT_CONTEXT, document))
+        if category == "action":
+            # All an action's object says changes with updated_at (an assembly's also holds
+            # its participant count). Pages show the alert banner too: they have no such time.
+            response.headers["Last-Modified"] = format_datetime(event.updated_at, usegmt=True)
+        return response
     return request.app.state.templates.render(
         request,
         "event.html",

@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from actors import admins
 from actors.errors import NotFound, ValidationError
+from actors.events import MAX_DESCRIPTION
 from web import i18n, messages, near_map
 from web.alert_banner import AlertBannerMiddleware
 from web.auth import AdminSessions, csrf_token
@@ -189,6 +190,9 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
             "alert_asked": alert_asked,
             "ask_label": ask_label,
             "organization_kind_label": organization_kind_label,
+            # A browser stops typing at the domain's limit, rather than the node refusing
+            # what was typed (a form far larger is refused before it is read: web/forms.py).
+            "description_limit": MAX_DESCRIPTION,
             "near_map_points": near_map.points,
             "map_tiles": {"url": settings.map_tile_url, "attribution": settings.map_attribution},
         }

@@ -14,17 +14,19 @@ from actors import (
     remote_reports,
     remote_submissions,
 )
+from actors.mail.queue import MailQueue
 from actors.organizations import all_organizations, create_organization
 from federation import follows
 from federation.handlers import HandlerRegistry
 from federation.node import Federation
 
 
-def register_handlers(registry: HandlerRegistry) -> None:
-    """Everything the domain does with incoming activities is wired here."""
+def register_handlers(registry: HandlerRegistry, *, mail: MailQueue | None = None) -> None:
+    """Everything the domain does with incoming activities is wired here; `mail` is how a
+    handler tells people (the moderators of a plan sent from the fediverse)."""
     follows.register(registry)
     remote_events.register(registry)
-    remote_submissions.register(registry)
+    remote_submissions.register(registry, mail=mail)
     remote_reports.register(registry)
     alert_relaying.register(registry)
     announces.register(registry)

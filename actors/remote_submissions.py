@@ -18,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from actors import places
 from actors.as_to_event import NotAnEvent, event_fields
 from actors.errors import Message, ValidationError
+from actors.mail.queue import MailQueue
 from actors.models import Event, Organization, Submission
 from actors.remote_events import followed
-from actors.submissions import APPROVED, REJECTED, WAITING, get, token_hash
+from actors.submissions import APPROVED, REJECTED, WAITING, get, notify_moderators, token_hash
 from actors.text import display_name
 from federation import as2
 from federation.as2 import first_id
@@ -33,8 +34,13 @@ log = logging.getLogger(__name__)
 FEDIVERSE = "fediverse"
 
 
-def register(registry: HandlerRegistry) -> None:
-    registry.add("Create", on_create, objects=("Event",))
+def register(registry: HandlerRegistry, *, mail: MailQueue | None = None) -> None:
+    """`mail`: where the notices to moderators go (none: the dashboard's count only)."""
+
+    async def on_create_event(ctx: InboxContext) -> None:
+        await on_create(ctx, mail=mail)
+
+    registry.add("Create", on_create_event, objects=("Event",), name=f"{__name__}.on_create")
 
 
 def _addressees(*documents: dict[str, Any]) -> set[str]:
@@ -65,7 +71,7 @@ async def _addressed_organization(
     return (row[0], row[1]) if row is not None else None
 
 
-async def on_create(ctx: InboxContext) -> None:
+async def on_create(ctx: InboxContext, *, mail: MailQueue | None = None) -> None:
     obj = ctx.object
     if not isinstance(obj, dict) or obj.get("type") != "Event":
         return
@@ -90,28 +96,31 @@ async def on_create(ctx: InboxContext) -> None:
     name = display_name(ctx.actor.name, ctx.actor.username)
     now = utcnow()
     async with ctx.transaction() as session:
-        session.add(
-            Submission(
-                organization_id=organization.id,
-                state=WAITING,
-                plan={"title": fields["title"]},
-                submitter_name=(name or ctx.actor.uri)[:200],
-                submitter_organization="",
-                email="",
-                credit=False,
-                language="en",
-                # No private link goes to a fediverse sender: a token nobody holds.
-                token_hash=token_hash(secrets.token_urlsafe(24)),
-                reason="",
-                source=FEDIVERSE,
-                remote_actor_uri=ctx.actor.uri,
-                remote_activity_uri=ctx.activity.get("id"),
-                remote_object_uri=fields["uri"],
-                remote_object=obj,
-                created_at=now,
-                updated_at=now,
-            )
+        row = Submission(
+            organization_id=organization.id,
+            state=WAITING,
+            plan={"title": fields["title"]},
+            submitter_name=(name or ctx.actor.uri)[:200],
+            submitter_organization="",
+            email="",
+            credit=False,
+            language="en",
+            # No private link goes to a fediverse sender: a token nobody holds.
+            token_hash=token_hash(secrets.token_urlsafe(24)),
+            reason="",
+            source=FEDIVERSE,
+            remote_actor_uri=ctx.actor.uri,
+            remote_activity_uri=ctx.activity.get("id"),
+            remote_object_uri=fields["uri"],
+            remote_object=obj,
+            created_at=now,
+            updated_at=now,
         )
+        session.add(row)
+        await session.flush()
+        if mail is not None:
+            base_url = ctx.federation.config.base_url
+            await notify_moderators(session, mail, row, organization, base_url=base_url)
     log.info("a plan from %s waits for moderation: %s", ctx.actor.uri, fields["uri"])
 
 

@@ -29,15 +29,15 @@ class Node:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.db = Database(settings.database_url)
-        registry = HandlerRegistry()
-        register_handlers(registry)
-        self.federation = Federation(settings.federation_config(), self.db, registry)
-        self.mail_wake = self.federation.wake_event(mail_queue.WAKE_KIND)
         self.mail = MailQueue(
             MailTemplates(settings.node_name, settings.base_url),
             sender=settings.mail_from,
             announce=self._mail_queued,
         )
+        registry = HandlerRegistry()
+        register_handlers(registry, mail=self.mail)
+        self.federation = Federation(settings.federation_config(), self.db, registry)
+        self.mail_wake = self.federation.wake_event(mail_queue.WAKE_KIND)
         self._stop = asyncio.Event()
         self._worker_tasks: list[asyncio.Task[None]] = []
         self._listening = False

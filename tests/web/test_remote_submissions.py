@@ -14,7 +14,8 @@ from support import eventually
 from test_admin import PASSWORD, csrf_from, login, setup_admin
 from test_near import node_follows
 
-from actors import events
+from actors import events, submissions
+from actors.mail.models import OutgoingMail
 from actors.models import Event, Submission
 from federation.models import OutboxActivity, ReceivedActivity
 from federation.signatures import sign_request
@@ -79,9 +80,19 @@ async def waiting(node):
 async def test_a_plan_from_another_server_waits_then_is_announced_or_rejected(start_node):
     a, b, c = await start_node("alpha"), await start_node("beta"), await start_node("gamma")
     await node_follows(c, a.url("/actor"))
+    await submissions.save_settings(a.db, notify_to="mod@union.example", language="de")
 
     first = await send_plan_from(b, a, "Streikposten bei Werk 3", 1)
     (plan,) = await eventually(lambda: waiting(a))
+    # The moderators who asked are told, in their language, as of a plan from the form.
+    async with a.db.read() as session:
+        notice = (
+            await session.execute(
+                select(OutgoingMail).where(OutgoingMail.template == "submission_waiting")
+            )
+        ).scalar_one()
+    assert notice.recipient == "mod@union.example" and notice.language == "de"
+    assert f"/admin/submissions/{plan.id}" in notice.body_text
     assert plan.source == "fediverse" and plan.plan["title"] == "Streikposten bei Werk 3"
     assert plan.remote_activity_uri == first["id"]
     # Published nowhere before a moderator decides.

@@ -110,6 +110,14 @@ async def submit_form(request: Request) -> Response:
     await check_csrf(request)
     node = common.node(request)
     lang = i18n.language(request)
+    if (wait := await _address_limited(request)) is not None:
+        # Checked before any other work, and answered with a short page: a flood from one
+        # address must cost the node next to nothing, or the other pages wait behind it.
+        refusal = request.app.state.templates.render(
+            request, "submit_refused.html", {"text": i18n.translate(TOO_MANY, lang)}, status=429
+        )
+        refusal.headers["Retry-After"] = str(wait)
+        return refusal
     form = await read_form(request)
     values = _read(form)
     data, unread = _plan(values)
@@ -155,6 +163,12 @@ async def submit_form(request: Request) -> Response:
 def _ignored(unread: Any) -> tuple[str, ...]:
     # An end measured against the stand-in for an unreadable start means nothing.
     return ("ends",) if "starts" in unread else ()
+
+
+async def _address_limited(request: Request) -> int | None:
+    """Seconds to wait when this client address has already sent all it may for now."""
+    client = request.client.host if request.client else "unknown"
+    return await request.app.state.submit_address_throttle.retry_after(client)
 
 
 async def _throttled(request: Request, email: str) -> int | None:

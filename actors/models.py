@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from federation import content_version
 from federation.db import Base, UTCDateTime, utcnow
 
 
@@ -600,3 +601,18 @@ class SubmissionSettings(Base):
     notify_to: Mapped[str] = mapped_column(Text, default="")
     notify_language: Mapped[str] = mapped_column(String(16), default="en")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Seen only in the admin, by the one who sent them, or by e-mail: pages anyone can fetch are
+# not made from them (an approved submission becomes an event, which is).
+content_version.not_shown(
+    "admin_accounts",
+    "admin_sessions",
+    "admin_setup_tokens",
+    "contact_messages",
+    "contact_settings",
+    "submissions",
+    "submission_blocks",
+    "submission_settings",
+    "signer_messages",
+)

@@ -162,6 +162,9 @@ def load_in_background(db: Database) -> None:
 
 async def _run_loader(db: Database) -> bool:
     environment = {**os.environ, LOADER_DATABASE_ENV: db.url}
+    if db.content_version.path is not None:
+        # It places stored events: the pages showing them must be made again after.
+        environment[LOADER_VERSION_ENV] = str(db.content_version.path)
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "actors.places_load", env=environment
     )
@@ -174,6 +177,7 @@ async def _run_loader(db: Database) -> bool:
 
 # The loader's database: given in its environment, never on a command line that `ps` shows.
 LOADER_DATABASE_ENV = "IWSN_PLACES_DATABASE_URL"
+LOADER_VERSION_ENV = "IWSN_PLACES_CONTENT_VERSION"
 
 
 async def _load(db: Database) -> None:

@@ -11,13 +11,16 @@ import asyncio
 import logging
 import os
 import sys
+from pathlib import Path
 
 from actors import places
+from federation.content_version import ContentVersion
 from federation.db import Database
 
 
-async def fill(url: str) -> None:
-    db = Database(url)
+async def fill(url: str, version_file: str | None = None) -> None:
+    version = ContentVersion(Path(version_file)) if version_file else None
+    db = Database(url, content_version=version)
     try:
         await places.ready(db)
     finally:
@@ -30,7 +33,7 @@ def main() -> int:
         print(f"{places.LOADER_DATABASE_ENV} is not set: which database?", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    asyncio.run(fill(url))
+    asyncio.run(fill(url, os.environ.get(places.LOADER_VERSION_ENV)))
     return 0
 
 

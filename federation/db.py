@@ -20,8 +20,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.types import TypeDecorator
+
+from federation.content_version import ContentVersion, is_shown
 
 
 def utcnow() -> datetime:
@@ -82,10 +84,17 @@ class Base(DeclarativeBase):
 
 
 class Database:
-    """One engine per node; nodes in one test process each have their own."""
+    """One engine per node; nodes in one test process each have their own.
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    `content_version` is the count that commits to shown tables move (federation/
+    content_version.py); give the node's shared one wherever pages may be cached.
+    """
+
+    def __init__(
+        self, url: str, *, echo: bool = False, content_version: ContentVersion | None = None
+    ) -> None:
         self.url = url
+        self.content_version = content_version or ContentVersion()
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
@@ -108,8 +117,17 @@ class Database:
             event.listen(self.read_engine.sync_engine, "begin", _sqlite_begin_deferred)
         self._blocking: sqlite3.Connection | None = None
         self._blocking_thread: ThreadPoolExecutor | None = None
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        tracked: dict[str, Any] = {
+            "sync_session_class": _ContentTrackingSession,
+            "info": {_VERSION: self.content_version},
+        }
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, **tracked)
+        self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False, **tracked)
+
+    def carry_in_sessions(self, **values: Any) -> None:
+        """Every session from now on has these in its `info`, beside what it had."""
+        for maker in (self.sessions, self.read_sessions):
+            maker.configure(info={**maker.kw.get("info", {}), **values})
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -162,6 +180,7 @@ class Database:
         return result
 
     async def dispose(self) -> None:
+        self.content_version.close()
         if self._blocking_thread is not None:
             self._blocking_thread.submit(self._close_blocking)
             self._blocking_thread.shutdown(wait=True)
@@ -174,6 +193,46 @@ class Database:
         if self._blocking is not None:
             self._blocking.close()
             self._blocking = None
+
+
+_VERSION = "content_version"
+_CHANGED = "content_changed"
+_WRITES = ("insert", "update", "delete")
+
+
+class _ContentTrackingSession(Session):
+    """A session that moves the node's content version once it commits a write to a shown
+    table, so no process serves a page made before the write."""
+
+
+@event.listens_for(_ContentTrackingSession, "after_flush")
+def _flushed(session: Session, _transaction: UOWTransaction) -> None:
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        table = getattr(type(instance), "__table__", None)
+        if table is None or is_shown(table.name):
+            session.info[_CHANGED] = True
+            return
+
+
+@event.listens_for(_ContentTrackingSession, "do_orm_execute")
+def _executed(state: ORMExecuteState) -> None:
+    statement: Any = state.statement
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(statement, "table", None)
+        name = getattr(table, "name", None)
+        if not isinstance(name, str) or is_shown(name):
+            state.session.info[_CHANGED] = True
+    elif not state.is_select:
+        # Raw SQL: judged by its first word, and counted whatever table it names.
+        sql = str(statement).lstrip().lower()
+        if sql.startswith(_WRITES):
+            state.session.info[_CHANGED] = True
+
+
+@event.listens_for(_ContentTrackingSession, "after_commit")
+def _committed(session: Session) -> None:
+    if session.info.pop(_CHANGED, False):
+        session.info[_VERSION].bump()
 
 
 LOCK_WAIT_SECONDS = 30.0

@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from federation import content_version
 from federation.db import Base, EnumText, UTCDateTime, utcnow
 
 URI = String(2048)
@@ -252,3 +253,10 @@ class WorkerHeartbeat(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     beat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# Queues and bookkeeping of the node's machinery: no page, feed or document shows them, and
+# their constant writes must not make every process's cached pages be made again.
+content_version.not_shown(
+    "deliveries", "delivery_hosts", "received_activities", "worker_heartbeats"
+)

@@ -48,8 +48,7 @@ class Federation:
         self.wakeups = Wakeups(db.url, self._woken)
         self.inbox_writer = InboxWriter(db, self._inbox_written)
         # Queries find the block list, to leave out what came from blocked servers.
-        db.sessions.configure(info={"blocks": self.blocks})
-        db.read_sessions.configure(info={"blocks": self.blocks})
+        db.carry_in_sessions(blocks=self.blocks)
 
     def _woken(self, kind: str) -> None:
         wakes = {"delivery": self.delivery_wake, "blocks": self.blocks_wake, **self._other_wakes}

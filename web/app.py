@@ -32,6 +32,7 @@ from web.labels import (
     topic_label,
 )
 from web.negotiation import wants_activity_json
+from web.page_cache import PageCache
 from web.read_cache import ReadCache
 from web.routes import (
     activitypub,
@@ -151,6 +152,15 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[
+            # Outermost: a kept answer already has every header the layers below add.
+            Middleware(
+                PageCache,
+                version=lambda: (
+                    node.db.content_version.current(),
+                    node.federation.blocks.version,
+                ),
+                seconds=settings.read_cache_seconds,
+            ),
             Middleware(
                 SecurityHeaders,
                 https=settings.scheme == "https",

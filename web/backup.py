@@ -32,6 +32,8 @@ from alembic import command
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, MetaData, Table, delete, func, inspect, select, text
 
+from federation import content_version
+from federation.content_version import ContentVersion
 from federation.db import Database
 from web import migrate
 from web.settings import Settings
@@ -126,6 +128,9 @@ def _data_files(settings: Settings) -> Iterator[Path]:
         # The SQLite database (and its journal) is in the tables already, consistent.
         if database_file is not None and path.name.startswith(database_file.name):
             continue
+        # The running processes' count of changes (federation/content_version.py), not data.
+        if path.name == content_version.FILE_NAME:
+            continue
         yield path
 
 
@@ -160,6 +165,10 @@ async def restore(settings: Settings, source: IO[bytes]) -> dict[str, int]:
         await _load(settings, root, manifest["tables"])
         await migrate.upgrade(settings.database_url)
         _restore_files(root / "data", settings.data_dir)
+        # Pages any process of this node made before are of data no longer there.
+        version = ContentVersion(settings.data_dir / content_version.FILE_NAME)
+        version.bump()
+        version.close()
         return manifest["tables"]
 
 

@@ -70,6 +70,23 @@ def _not_modified_since(if_modified_since: str, last_modified: str) -> bool:
         return False
 
 
+def is_fresh(request_headers: Headers, etag: str, last_modified: str | None) -> bool:
+    """Whether the client's copy, as its conditional headers describe it, is this one."""
+    if_none_match = request_headers.get("if-none-match")
+    if if_none_match is not None:
+        return _matches(if_none_match, etag)
+    since = request_headers.get("if-modified-since")
+    return bool(since and last_modified and _not_modified_since(since, last_modified))
+
+
+def strip_for_not_modified(headers: MutableHeaders) -> None:
+    """A 304 keeps the validators and caching headers, not the body's length nor type
+    (RFC 9110 15.4.5)."""
+    for name in ("content-length", "content-type"):
+        if name in headers:
+            del headers[name]
+
+
 class ReadCache:
     def __init__(self, app: ASGIApp, max_age: int = 10) -> None:
         self.app = app
@@ -166,18 +183,8 @@ class _Validator:
         wanted = VARY if "content-language" in headers else VARY[:1]
         vary += [name for name in wanted if name.lower() not in {v.lower() for v in vary}]
         headers["Vary"] = ", ".join(vary)
-        if_none_match = self.request_headers.get("if-none-match")
-        if if_none_match is not None:
-            fresh = _matches(if_none_match, etag)
-        else:
-            since = self.request_headers.get("if-modified-since")
-            last_modified = headers.get("last-modified")
-            fresh = bool(since and last_modified and _not_modified_since(since, last_modified))
-        if fresh:
-            # 304: the validators and caching headers, no body nor its length (RFC 9110 15.4.5).
-            for name in ("content-length", "content-type"):
-                if name in headers:
-                    del headers[name]
+        if is_fresh(self.request_headers, etag, headers.get("last-modified")):
+            strip_for_not_modified(headers)
             self.start["status"] = 304
             await self.send(self.start)
             await self.send({"type": "http.response.body", "body": b""})

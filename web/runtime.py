@@ -12,7 +12,8 @@ from actors.bootstrap import BootstrapResult, bootstrap, register_handlers
 from actors.mail import queue as mail_queue
 from actors.mail.queue import MailQueue
 from actors.mail.worker import MailWorker
-from federation import heartbeats
+from federation import content_version, heartbeats
+from federation.content_version import ContentVersion
 from federation.db import Database
 from federation.delivery import DeliveryWorker
 from federation.handlers import HandlerRegistry
@@ -28,7 +29,10 @@ log = logging.getLogger(__name__)
 class Node:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.db = Database(settings.database_url)
+        self.db = Database(
+            settings.database_url,
+            content_version=ContentVersion(settings.data_dir / content_version.FILE_NAME),
+        )
         self.mail = MailQueue(
             MailTemplates(settings.node_name, settings.base_url),
             sender=settings.mail_from,
@@ -125,7 +129,7 @@ class Node:
         """So that the first visitor to search "near you" never waits for the place table."""
         try:
             if not await places.is_ready(self.db):
-                log.info("filling the place table of \"near you\" in a process of its own")
+                log.info('filling the place table of "near you" in a process of its own')
                 places.load_in_background(self.db)
         except Exception:
             log.exception("could not start filling the place table; the first search will")

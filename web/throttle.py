@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Index, String, delete, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from federation import content_version
 from federation.db import Base, Database, UTCDateTime, utcnow
 
 __all__ = ["Throttle", "ThrottleHit"]
@@ -29,6 +30,9 @@ class ThrottleHit(Base):
     scope: Mapped[str] = mapped_column(String(32))
     key_hash: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+content_version.not_shown(ThrottleHit.__tablename__)  # counted attempts, never shown
 
 
 def _hash(key: str) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from federation import content_version
 from federation.db import Base, EnumText, UTCDateTime, utcnow
 
 
@@ -76,3 +77,6 @@ class MailBatch(Base):
     # Taken out of the queue before they went (the recipient unsubscribed or withdrew).
     cancelled: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+content_version.not_shown("outgoing_mail", "mail_batches")  # the mail queue, for workers only

@@ -1,7 +1,7 @@
 """Reads benchmark: public pages and federation reads of one node, against a bare route.
 
     python bench/reads.py [--seconds 5] [--concurrency 32] [--stampede 500] [--processes 1]
-        [--database-url URL] [--keep]
+        [--inbox-concurrency 8] [--inbox-activities 8000] [--database-url URL] [--keep]
 
 A node is prepared as `iwsn` prepares one (one organization, one action), then run as its own
 `iwsn serve` process (one web process unless `--processes`) on loopback. A bare Starlette
@@ -17,8 +17,11 @@ ratios, not absolute numbers):
 
 Then a stampede: a new action is published and at once `--stampede` connections each fetch
 its page or its object (half each), as servers receiving the `Create` would: failures, p50
-and p99. The node's resident memory is reported idle and after the stampede. Target (issue
-13): every read at least 30% of the bare route; the stampede without failure, p99 < 1 s.
+and p99. Meanwhile another node (`iwsn serve`) posts signed activities to the node's inbox over
+`--inbox-concurrency` connections, as the network keeps doing; their rate during the stampede is
+compared with their rate alone, measured just before. The node's resident memory is reported
+idle and after the stampede. Target (issue 13): every read at least 30% of the bare route; the
+stampede without failure, p99 < 1 s; the inbox keeps at least half its rate.
 See bench/README.md.
 """
 
@@ -38,7 +41,15 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from inbox import ROOT, Server, _parent_pid, free_port, node_env
+from inbox import (
+    ROOT,
+    Server,
+    _parent_pid,
+    free_port,
+    node_env,
+    sender_key,
+    signed_requests,
+)
 
 IWSN = [sys.executable, "-m", "web.cli"]
 AS2 = "application/activity+json"
@@ -140,13 +151,85 @@ async def _stampede(port: int, requests: list[bytes]) -> dict[str, Any]:
     return {"latencies": latencies, "failures": failures}
 
 
+class _Posting:
+    """Signed inbox POSTs, each activity once, over keep-alive connections until stopped; the
+    time each 202 came back, to count those within any window."""
+
+    def __init__(self, port: int, requests: list[bytes], concurrency: int) -> None:
+        self.port, self.concurrency = port, concurrency
+        self.requests = iter(requests)
+        self.done: list[float] = []
+        self.statuses: Counter[int] = Counter()
+        self.exhausted = False
+        self.stop = asyncio.Event()
+
+    async def run(self) -> None:
+        await asyncio.gather(*(self._client() for _ in range(self.concurrency)))
+
+    async def _client(self) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        try:
+            while not self.stop.is_set():
+                request = next(self.requests, None)
+                if request is None:
+                    self.exhausted = True
+                    return
+                writer.write(request)
+                status = await _read_response(reader)
+                self.statuses[status] += 1
+                if status == 202:
+                    self.done.append(time.perf_counter())
+        finally:
+            writer.close()
+
+    def rate(self, start: float, end: float) -> float:
+        return sum(start <= t <= end for t in self.done) / (end - start)
+
+
+async def _inbox_alone(
+    port: int, requests: list[bytes], concurrency: int, seconds: float
+) -> dict[str, Any]:
+    posting = _Posting(port, requests, concurrency)
+    task = asyncio.create_task(posting.run())
+    await asyncio.sleep(0.5)  # connections open, keys fetched
+    start = time.perf_counter()
+    await asyncio.sleep(seconds)
+    end = time.perf_counter()
+    posting.stop.set()
+    await task
+    return {"rate": posting.rate(start, end), "statuses": posting.statuses,
+            "exhausted": posting.exhausted}  # fmt: skip
+
+
+async def _stampede_with_inbox(
+    port: int, requests: list[bytes], inbox_port: int, posts: list[bytes], concurrency: int
+) -> dict[str, Any]:
+    """The stampede while signed activities keep arriving: the inbox's rate during it."""
+    posting = _Posting(inbox_port, posts, concurrency)
+    task = asyncio.create_task(posting.run())
+    await asyncio.sleep(0.5)
+    start = time.perf_counter()
+    result = await _stampede(port, requests)
+    end = time.perf_counter()
+    posting.stop.set()
+    await task
+    return {**result, "seconds": end - start, "inbox_rate": posting.rate(start, end),
+            "inbox_statuses": posting.statuses, "exhausted": posting.exhausted}  # fmt: skip
+
+
 def loadgen_main(conn: Connection) -> None:
     import uvloop
 
     uvloop.install()
+    kinds = {
+        "steady": _steady,
+        "stampede": _stampede,
+        "inbox": _inbox_alone,
+        "stampede+inbox": _stampede_with_inbox,
+    }
     while (command := conn.recv()) != "stop":
         kind, *args = command
-        conn.send(asyncio.run(_steady(*args) if kind == "steady" else _stampede(*args)))
+        conn.send(asyncio.run(kinds[kind](*args)))
 
 
 # --- the node --------------------------------------------------------------------------------
@@ -232,6 +315,11 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=1, help="web processes of the node")
     parser.add_argument("--database-url", help="an empty PostgreSQL database (default: SQLite)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument(
+        "--inbox-concurrency", type=int, default=8,
+        help="connections posting signed activities, alone and during the stampede (0: none)",
+    )  # fmt: skip
+    parser.add_argument("--inbox-activities", type=int, default=8000, help="distinct, pre-signed")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="iwsn-bench-reads-")
     port, bare_port = free_port(), free_port()
@@ -258,6 +346,14 @@ def main() -> None:
         "bare", [sys.executable, "-c", BARE, str(bare_port)], env, bare_port,
         Path(tmp) / "bare.log",
     )  # fmt: skip
+
+    sender = None
+    if args.inbox_concurrency:
+        # Another node whose organization signs the activities: the node fetches its key once.
+        sender_port = free_port()
+        sender_env = node_env(Path(tmp) / "sender", sender_port, "senders", "warning", None)
+        sender = Server("sender", [*IWSN, "serve", "--port", str(sender_port)], sender_env,
+                        sender_port, Path(tmp) / "sender.log")  # fmt: skip
 
     def load(*command: Any) -> dict[str, Any]:
         conn.send(command)
@@ -306,12 +402,28 @@ def main() -> None:
                 f"{percentile(got['latencies'], 0.99) * 1000:7.1f} {base_rate:10.0f} "
                 f"{ratio:9.1%}" + (f"  not 200: {bad}" if bad else "")
             )
+        posts: list[bytes] = []
+        if sender is not None:
+            sender.wait_ready("/actors/senders")
+            actor_uri, key_id, pem = sender_key(Path(tmp) / "sender" / "iwsn.sqlite3", "senders")
+            posts = signed_requests(args.inbox_activities, inbox_url=f"http://{host}/inbox",
+                                    actor_uri=actor_uri, key_id=key_id, pem=pem)  # fmt: skip
+            half = len(posts) // 2
+            alone = load("inbox", port, posts[:half], args.inbox_concurrency, args.seconds)
+            print(f"inbox alone: {alone['rate']:.0f} activities/s accepted "
+                  f"({args.inbox_concurrency} connections)"
+                  + (" (ran out of activities: raise --inbox-activities)"
+                     if alone["exhausted"] else ""))  # fmt: skip
+            posts = posts[half:]
         new = publish_new(env).split(host, 1)[1]
         requests = [
             _request(new, host, {"Accept": "text/html" if n % 2 else AS2})
             for n in range(args.stampede)
         ]
-        stampede = load("stampede", port, requests)
+        if posts:
+            stampede = load("stampede+inbox", port, requests, port, posts, args.inbox_concurrency)
+        else:
+            stampede = load("stampede", port, requests)
         after = rss_mb(node)
         latencies = stampede["latencies"]
         failed = sum(stampede["failures"].values())
@@ -326,6 +438,12 @@ def main() -> None:
             f"after the stampede {after[0]:.0f} MB ({after[1]:.0f} MB)"
         )
         stampede_ok = failed == 0 and percentile(latencies, 0.99) < 1.0
+        if posts:
+            kept = stampede["inbox_rate"] / alone["rate"] if alone["rate"] else 0.0
+            print(f"inbox during the stampede ({stampede['seconds'] * 1000:.0f} ms): "
+                  f"{stampede['inbox_rate']:.0f} activities/s, {kept:.0%} of its rate alone "
+                  f"(target >= 50%)")  # fmt: skip
+            stampede_ok = stampede_ok and kept >= 0.5
         print(f"target every read >= {TARGET:.0%} of bare: {'met' if all(verdicts) else 'NOT met'}"
               f"; stampede: {'met' if stampede_ok else 'NOT met'}")  # fmt: skip
     finally:
@@ -333,6 +451,8 @@ def main() -> None:
         loadgen.join(timeout=5)
         node.stop()
         bare.stop()
+        if sender is not None:
+            sender.stop()
         if not args.keep:
             import shutil
 

@@ -14,7 +14,7 @@ from support import eventually
 from test_admin import PASSWORD, client, login, setup_admin
 from test_feeds import may_day
 
-from actors import events
+from actors import alerts, events, organizations
 from actors.models import Event
 
 AS2 = {"Accept": "application/activity+json"}
@@ -135,35 +135,55 @@ async def test_every_web_process_sees_a_change_made_in_another_process(start_nod
     connections = [httpx.AsyncClient() for _ in range(16)]
     try:
 
-        async def everywhere(headers: dict[str, str]) -> list[httpx.Response]:
+        async def everywhere(url: str, headers: dict[str, str]) -> list[httpx.Response]:
             # Separate connections, spread over both processes by the kernel; each asks
             # twice, so every process keeps the answer and serves it again.
-            first = await asyncio.gather(*(c.get(event.uri, headers=headers) for c in connections))
-            again = await asyncio.gather(*(c.get(event.uri, headers=headers) for c in connections))
+            first = await asyncio.gather(*(c.get(url, headers=headers) for c in connections))
+            again = await asyncio.gather(*(c.get(url, headers=headers) for c in connections))
             return [*first, *again]
 
-        async def all_say_may_day() -> bool:
+        async def all_say(url: str, headers: dict[str, str], words: str) -> bool:
             try:
-                answers = await everywhere(HTML)
+                answers = await everywhere(url, headers)
             except httpx.HTTPError:  # not listening yet
                 return False
-            return all(a.status_code == 200 and "May Day march" in a.text for a in answers)
+            return all(a.status_code == 200 and words in a.text for a in answers)
 
         try:
-            await eventually(all_say_may_day, expect=True, timeout=60)
+            await eventually(lambda: all_say(event.uri, HTML, "May Day march"), expect=True,
+                             timeout=60)  # fmt: skip
         except AssertionError as exc:
             raise AssertionError(f"{exc}; iwsn serve said:\n{log.read_text()}") from None
-        await everywhere(AS2)
+        actor, home = beta.url("/actors/beta"), beta.url("/")
+        for url, headers in ((event.uri, AS2), (actor, AS2), (home, HTML)):
+            await everywhere(url, headers)  # kept by both processes
+
+        async def shown_at_once(url: str, headers: dict[str, str], words: str) -> None:
+            for answer in await everywhere(url, headers):
+                assert answer.status_code == 200, url
+                assert words in answer.text, (url, words)
 
         await events.edit(beta.federation, event.uri, may_day(title="May Day march, new route"))
-        for headers in (HTML, AS2):
-            for answer in await everywhere(headers):
-                assert answer.status_code == 200
-                assert "new route" in answer.text
-
+        await shown_at_once(event.uri, HTML, "new route")
+        await shown_at_once(event.uri, AS2, "new route")
+        await events.cancel(beta.federation, event.uri)
+        await shown_at_once(event.uri, HTML, "This event is cancelled.")
+        await organizations.update_profile(
+            beta.federation, "beta", display_name="Beta Dockers", summary="On strike",
+            manually_approves_followers=False,
+        )  # fmt: skip
+        await shown_at_once(actor, AS2, "Beta Dockers")
+        alert = await alerts.raise_alert(
+            beta.federation,
+            alerts.AlertInput(title="Port workers locked out", text="Gate 3.", country="PT"),
+        )
+        await shown_at_once(home, HTML, "Port workers locked out")
+        await alerts.resolve_alert(beta.federation, alert.uri)
+        for answer in await everywhere(home, HTML):
+            assert "Port workers locked out" not in answer.text
         await events.delete(beta.federation, event.uri)
         for headers in (HTML, AS2):
-            assert {answer.status_code for answer in await everywhere(headers)} == {410}
+            assert {a.status_code for a in await everywhere(event.uri, headers)} == {410}
     finally:
         for connection in connections:
             await connection.aclose()

@@ -47,6 +47,8 @@ _BATCH = 20_000
 _loaded: weakref.WeakKeyDictionary[Database, bool] = weakref.WeakKeyDictionary()
 _locks: weakref.WeakKeyDictionary[Database, asyncio.Lock] = weakref.WeakKeyDictionary()
 _loaders: weakref.WeakKeyDictionary[Database, asyncio.Task[bool]] = weakref.WeakKeyDictionary()
+# The content version at which a database last had no event waiting to be placed.
+_none_pending_at: weakref.WeakKeyDictionary[Database, int] = weakref.WeakKeyDictionary()
 # How long a visitor is told to wait before searching again while the table is filled.
 RETRY_AFTER_SECONDS = 15
 
@@ -381,11 +383,18 @@ async def place_event(session: AsyncSession, event: Event) -> None:
 
 
 async def _place_pending(db: Database) -> None:
+    # Events waiting for a place are stored by a commit, which moves the content version: at
+    # the same version as the last look that found none, there are still none, and a search
+    # saves itself the round trip.
+    version = db.content_version.current()
+    if _none_pending_at.get(db) == version:
+        return
     async with db.read() as session:
         waiting = (
             await session.execute(select(func.count(Event.id)).where(Event.geo_source.is_(None)))
         ).scalar_one()
     if not waiting:
+        _none_pending_at[db] = version
         return
     async with db.transaction() as session:
         query = select(Event).where(Event.geo_source.is_(None))

@@ -491,6 +491,13 @@ def _keeps(event: Event, narrowing: Narrowing) -> bool:
     return True
 
 
+# With a limit, "near" first looks this close, then this many times farther each time, up to
+# the radius asked: in a city the first circle holds a page of events and the database fetches
+# and sorts only those, not every event of a 500 km circle. Each step is one indexed query.
+FIRST_CIRCLE_KM = 20.0
+CIRCLE_GROWTH = 4.0
+
+
 async def upcoming_near(
     session: AsyncSession,
     latitude: float,
@@ -503,17 +510,43 @@ async def upcoming_near(
 ) -> tuple[list[tuple[Event, float]], bool]:
     """Events not over yet (own and followed, none withdrawn nor blocked) within `radius_km`
     of a point, with their distance in km, nearest first (then soonest), and whether more
-    than `limit` matched: the box around the circle on the indexed columns; the database
-    orders by a flat-Earth distance (exact enough to pick the nearest `limit`), then the
-    exact distance sorts and trims them."""
+    than `limit` matched.
+
+    Candidates come from the box around the circle, on the indexed columns. With a limit, the
+    database orders them by a flat-Earth distance (exact enough to pick the nearest) and
+    sends `limit` + 1; the exact distance then sorts and trims them. Circles grow from
+    FIRST_CIRCLE_KM until one holds more than `limit` events, or reaches `radius_km`: when a
+    circle holds that many, none outside it can be among the nearest `limit`."""
     narrowing = narrowing or Narrowing()
+    now = now or utcnow()
+    if limit is None:
+        return await _within(session, latitude, longitude, radius_km, narrowing, None, now), False
+    circle = min(FIRST_CIRCLE_KM, radius_km)
+    while True:
+        found = await _within(session, latitude, longitude, circle, narrowing, limit, now)
+        if len(found) > limit or circle >= radius_km:
+            return found[:limit], len(found) > limit
+        circle = min(circle * CIRCLE_GROWTH, radius_km)
+
+
+async def _within(
+    session: AsyncSession,
+    latitude: float,
+    longitude: float,
+    radius_km: float,
+    narrowing: Narrowing,
+    limit: int | None,
+    now: datetime,
+) -> list[tuple[Event, float]]:
+    """The events within `radius_km`, nearest first; with a limit, at most the nearest
+    `limit` + 1 of them (fewer only when the circle holds fewer)."""
     box = geo.box_around(latitude, longitude, radius_km)
     query = select(Event).where(
         Event.geo_latitude.between(box.min_lat, box.max_lat),
         or_(*(Event.geo_longitude.between(w, e) for w, e in box.lon_ranges)),
         Event.deleted_at.is_(None),
         visible(session, Event),
-        _not_over(now or utcnow()),
+        _not_over(now),
         *_narrowed(narrowing),
     )
     if limit is not None:
@@ -524,8 +557,10 @@ async def upcoming_near(
         shrink = math.cos(math.radians(latitude))
         flat = d_lat * d_lat + (d_lon * shrink) * (d_lon * shrink)
         # One more tells whether there is more; with dates, `_keeps` may drop a few at the
-        # edges of the UTC span, so some spare rows keep the list full.
-        spare = limit if _dated(narrowing) else 0
+        # edges of the UTC span, so some spare rows keep the list full. The box's corners lie
+        # outside the circle: spare rows for those too, so that a full box of candidates still
+        # holds limit + 1 inside it.
+        spare = limit + (limit if _dated(narrowing) else 0)
         query = query.order_by(flat, Event.starts_at, Event.id).limit(limit + 1 + spare)
     found = []
     for event in (await session.execute(query)).scalars():
@@ -534,9 +569,7 @@ async def upcoming_near(
         if km <= radius_km and _keeps(event, narrowing):
             found.append((event, km))
     found.sort(key=lambda pair: (round(pair[1], 1), pair[0].starts_at))
-    if limit is None:
-        return found, False
-    return found[:limit], len(found) > limit
+    return found if limit is None else found[: limit + 1]
 
 
 async def upcoming_online_anywhere(

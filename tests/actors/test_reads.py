@@ -142,3 +142,44 @@ async def test_pages_read_coming_events_soonest_first_and_our_own_by_id_or_numbe
             await events.own_event(session, uri=wanted.uri)
         assert await events.by_uri(session, wanted.uri) is not None  # kept, answering 410
         assert wanted.uri not in {e.uri for e in await events.upcoming(session, now=NOW)}
+
+
+async def test_near_gives_the_nearest_says_if_there_is_more_and_stops_at_the_radius(start_node):
+    node = await start_node("alpha", workers=0)
+    year = date.today().year + 1
+    # Along Lisbon's parallel: 0.06° of longitude is ~5 km there, 1° ~87 km.
+    east_of_lisbon = {"5 km": 0.06, "30 km": 0.35, "100 km": 1.15, "300 km": 3.45}
+    for name, degrees in east_of_lisbon.items():
+        await events.publish(
+            node.federation,
+            events.EventInput(
+                title=f"Picket {name} away", kind="picket",
+                starts=datetime(year, 5, 1, 10, 0), ends=datetime(year, 5, 1, 13, 0),
+                timezone="Europe/Lisbon", place_name=f"Gate {name} away",
+                city="Lisboa", country="PT",
+                latitude=38.7077, longitude=-9.1365 + degrees,
+            ),
+            category="action",
+        )  # fmt: skip
+
+    async def near(radius_km: float, limit: int | None) -> tuple[list[str], bool]:
+        async with node.db.read() as session:
+            found, more = await events.upcoming_near(
+                session, 38.7077, -9.1365, radius_km, limit=limit
+            )
+        return [event.title for event, _km in found], more
+
+    # The search looks in growing circles (20, 80, 320 km: events.FIRST_CIRCLE_KM): the first
+    # holds one, the next two, not more than a limit of two; the third holds four.
+    assert await near(500, 2) == (["Picket 5 km away", "Picket 30 km away"], True)
+    assert await near(500, 3) == (
+        ["Picket 5 km away", "Picket 30 km away", "Picket 100 km away"],
+        True,
+    )
+    # The radius caps the circles: within 50 km there are two, no more.
+    assert await near(50, 2) == (["Picket 5 km away", "Picket 30 km away"], False)
+    assert await near(50, 1) == (["Picket 5 km away"], True)
+    assert await near(10, 5) == (["Picket 5 km away"], False)
+    # Without a limit, every one within the radius.
+    assert (await near(500, None))[0] == [f"Picket {n} away" for n in east_of_lisbon]
+    assert await near(500, 4) == ([f"Picket {n} away" for n in east_of_lisbon], False)

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -90,7 +91,14 @@ class Event(Base):
         Index("ix_events_geo", "geo_latitude", "geo_longitude"),
         # "Near you": live events in a latitude band (`events.upcoming_near`), migration 0018.
         Index("ix_events_near", "deleted_at", "geo_latitude", "geo_longitude"),
-        Index("ix_events_placeless", "deleted_at", "geo_latitude", "starts_at"),
+        # Online from anywhere: live events with no place, by start (migration 0020).
+        Index(
+            "ix_events_placeless",
+            "deleted_at",
+            "starts_at",
+            sqlite_where=text("geo_latitude IS NULL"),
+            postgresql_where=text("geo_latitude IS NULL"),
+        ),
         Index("ix_events_geo_source", "geo_source"),
     )
 

@@ -477,7 +477,7 @@ def _dated(narrowing: Narrowing) -> bool:
     return bool(narrowing.starts_from or narrowing.starts_until or narrowing.day)
 
 
-def _keeps(event: Event, narrowing: Narrowing) -> bool:
+def _keeps(event: Event | _Candidate, narrowing: Narrowing) -> bool:
     """The part of `_narrowed` SQL cannot say: the start's date in the event's own zone."""
     if not _dated(narrowing):
         return True
@@ -520,13 +520,26 @@ async def upcoming_near(
     narrowing = narrowing or Narrowing()
     now = now or utcnow()
     if limit is None:
-        return await _within(session, latitude, longitude, radius_km, narrowing, None, now), False
+        found = await _within(session, latitude, longitude, radius_km, narrowing, None, now)
+        return await _whole(session, found), False
     circle = min(FIRST_CIRCLE_KM, radius_km)
     while True:
         found = await _within(session, latitude, longitude, circle, narrowing, limit, now)
         if len(found) > limit or circle >= radius_km:
-            return found[:limit], len(found) > limit
+            return await _whole(session, found[:limit]), len(found) > limit
         circle = min(circle * CIRCLE_GROWTH, radius_km)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """What choosing the nearest needs of an event: the rest is read for those chosen."""
+
+    id: int
+    latitude: float
+    longitude: float
+    starts_at: datetime
+    timezone: str
+    solidarity_day_uri: str | None
 
 
 async def _within(
@@ -537,11 +550,18 @@ async def _within(
     narrowing: Narrowing,
     limit: int | None,
     now: datetime,
-) -> list[tuple[Event, float]]:
+) -> list[tuple[_Candidate, float]]:
     """The events within `radius_km`, nearest first; with a limit, at most the nearest
     `limit` + 1 of them (fewer only when the circle holds fewer)."""
     box = geo.box_around(latitude, longitude, radius_km)
-    query = select(Event).where(
+    query = select(
+        Event.id,
+        Event.geo_latitude,
+        Event.geo_longitude,
+        Event.starts_at,
+        Event.timezone,
+        Event.solidarity_day_uri,
+    ).where(
         Event.geo_latitude.between(box.min_lat, box.max_lat),
         or_(*(Event.geo_longitude.between(w, e) for w, e in box.lon_ranges)),
         Event.deleted_at.is_(None),
@@ -563,13 +583,28 @@ async def _within(
         spare = limit + (limit if _dated(narrowing) else 0)
         query = query.order_by(flat, Event.starts_at, Event.id).limit(limit + 1 + spare)
     found = []
-    for event in (await session.execute(query)).scalars():
-        assert event.geo_latitude is not None and event.geo_longitude is not None
-        km = geo.distance_km(latitude, longitude, event.geo_latitude, event.geo_longitude)
-        if km <= radius_km and _keeps(event, narrowing):
-            found.append((event, km))
-    found.sort(key=lambda pair: (round(pair[1], 1), pair[0].starts_at))
+    for event_id, lat, lon, starts_at, zone, day_uri in (await session.execute(query)).all():
+        assert lat is not None and lon is not None  # within the box
+        candidate = _Candidate(event_id, lat, lon, starts_at, zone, day_uri)
+        km = geo.distance_km(latitude, longitude, candidate.latitude, candidate.longitude)
+        if km <= radius_km and _keeps(candidate, narrowing):
+            found.append((candidate, km))
+    found.sort(key=lambda pair: (round(pair[1], 1), pair[0].starts_at, pair[0].id))
     return found if limit is None else found[: limit + 1]
+
+
+async def _whole(
+    session: AsyncSession, chosen: list[tuple[_Candidate, float]]
+) -> list[tuple[Event, float]]:
+    if not chosen:
+        return []
+    rows = await session.execute(
+        select(Event).where(Event.id.in_([c.id for c, _ in chosen]), Event.deleted_at.is_(None))
+    )
+    by_id = {event.id: event for event in rows.scalars()}
+    # PostgreSQL reads each statement as committed when it starts: one withdrawn in between
+    # is left out.
+    return [(by_id[c.id], km) for c, km in chosen if c.id in by_id]
 
 
 async def upcoming_online_anywhere(

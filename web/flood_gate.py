@@ -166,9 +166,9 @@ class FloodGate:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        # (form, language) → the page's status line headers and body, rendered once: the
-        # page differs by nothing else when the URL has no query (whose language links it
-        # would repeat, and which a flood could vary at will).
+        # (form, language) → the page's headers and body, rendered once: the page differs by
+        # nothing else when the URL has no query (a query, which the page's language links
+        # repeat and a flood could vary at will, is rendered each time and not kept).
         self._pages: dict[tuple[str, str], tuple[list[tuple[bytes, bytes]], bytes]] = {}
         self._security: list[tuple[bytes, bytes]] | None = None
 

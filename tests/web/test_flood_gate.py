@@ -26,11 +26,14 @@ def app_of(node):
     return node.server.config.app
 
 
-async def fill(node, scope: str, address: str, attempts: int, *, ago: float = 60.0) -> None:
-    """`attempts` posts counted for `address`, `ago` seconds ago (as if the form took them)."""
+async def fill(node, scope: str, address: str, attempts: int, *, ago: float = 60.0) -> datetime:
+    """`attempts` posts counted for `address`, `ago` seconds before the moment returned (as if
+    the form had taken them then)."""
     throttle = Throttle(node.db, scope, window_seconds=HOUR)
+    now = utcnow()
     for _ in range(attempts):
-        await throttle.hit(address, now=utcnow() - timedelta(seconds=ago))
+        await throttle.hit(address, now=now - timedelta(seconds=ago))
+    return now
 
 
 def client(node_or_url, source: str = "127.0.0.1", **options) -> httpx.AsyncClient:
@@ -181,9 +184,9 @@ async def test_the_gate_lets_the_address_in_again_when_the_window_ends(start_nod
     clock = Clock()
     app = app_of(node)
     app.state.flood_refusals = Refusals(clock=clock)
-    # The database refuses this address for 100 more seconds.
-    await fill(node, "submit-address", "127.0.0.6", 10, ago=HOUR - 100)
-    clock.now = datetime.now(UTC).timestamp()
+    # The database refuses this address until 100 seconds after `now`.
+    now = await fill(node, "submit-address", "127.0.0.6", 10, ago=HOUR - 100)
+    clock.now = now.timestamp()
     async with client(node, "127.0.0.6") as http:
         assert (await send_plan(http, node, lang="en")).status_code == 429
         assert 0 < refusals(app).wait("submit", "127.0.0.6") <= 100

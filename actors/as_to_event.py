@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from actors import hashtags, places
-from actors.events import KINDS
+from actors.events import KINDS, known_timezones
 from actors.text import one_line, sanitize_html
 from actors.urls import http_url
 from federation.as2 import datetime_as_written, first_id, parse_datetime
@@ -27,7 +27,7 @@ class NotAnEvent(ValueError):
 
 def _zone_name(document: dict[str, Any], start: Any) -> str:
     declared = document.get("timezone")
-    if isinstance(declared, str) and declared in available_timezones():
+    if isinstance(declared, str) and declared in known_timezones():
         return declared
     # Only an offset is known: keep local times right with a fixed-offset zone when whole hours.
     written = datetime_as_written(start)

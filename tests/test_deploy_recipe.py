@@ -12,10 +12,13 @@ import json
 import os
 import re
 import shlex
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -197,3 +200,66 @@ def test_nginx_passes_host_and_replaces_forwarded_for() -> None:
     assert "proxy_set_header X-Forwarded-For $remote_addr;" in site
     assert "proxy_set_header X-Forwarded-Proto $scheme;" in site
     assert "$proxy_add_x_forwarded_for" not in site
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_nginx_limits_posts_to_the_public_forms_per_address(tmp_path: Path) -> None:
+    """The site's own lines for the forms (map, zone, limit_req), in an nginx on loopback in
+    front of a stand-in for the node: a flood of posts stops at the proxy, nothing else does."""
+    site = (DEPLOY / "nginx" / "iwsn.conf").read_text(encoding="utf-8")
+    http_part = site.split("server {", 1)[0]
+    (limit,) = re.findall(r"^\s*limit_req zone=iwsn_forms[^;]*;", site, re.MULTILINE)
+    front, back = _free_port(), _free_port()
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\n"
+        f"error_log {tmp_path}/error.log;\n"
+        "daemon off;\n"
+        "events {}\n"
+        "http {\n"
+        f"  access_log off;\n  client_body_temp_path {tmp_path}/body;\n"
+        f"  proxy_temp_path {tmp_path}/proxy;\n  fastcgi_temp_path {tmp_path}/fcgi;\n"
+        f"  uwsgi_temp_path {tmp_path}/uwsgi;\n  scgi_temp_path {tmp_path}/scgi;\n"
+        f"{http_part}\n"
+        f"  server {{ listen 127.0.0.1:{back}; location / {{ return 200 'node'; }} }}\n"
+        f"  server {{ listen 127.0.0.1:{front};\n{limit}\n    limit_req_status 429;\n"
+        f"    location / {{ proxy_pass http://127.0.0.1:{back}; }} }}\n"
+        "}\n"
+    )
+    nginx = subprocess.Popen(
+        ["/usr/sbin/nginx", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,  # it logs to error.log
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{front}", timeout=10) as http:
+            for _ in range(200):
+                try:
+                    http.get("/")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.05)
+            submit = [http.post("/submit", data={"a": "b"}).status_code for _ in range(30)]
+            # 20 at once beyond the first (a person correcting a form posts it again), then
+            # 6 a minute: the rest of a quick flood is refused by nginx.
+            assert submit[:21] == [200] * 21, submit
+            assert submit[-5:] == [429] * 5, submit
+            # Per address, for both forms together.
+            assert http.post("/contact", data={"a": "b"}).status_code == 429
+            # Nothing else is counted: the forms' pages, other pages, other posts.
+            others = [http.get("/submit"), http.get("/contact"), http.get("/")]
+            others += [http.post("/admin/login", data={"a": "b"}), http.get("/submit?x=1")]
+            assert [r.status_code for r in others] == [200] * 5
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{front}",
+            transport=httpx.HTTPTransport(local_address="127.0.0.2"),
+            timeout=10,
+        ) as other_visitor:
+            assert other_visitor.post("/contact", data={"a": "b"}).status_code == 200
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=30)

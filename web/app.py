@@ -21,6 +21,7 @@ from actors.events import MAX_DESCRIPTION
 from web import i18n, messages, near_map
 from web.alert_banner import AlertBannerMiddleware
 from web.auth import AdminSessions, csrf_token
+from web.flood_gate import FloodGate
 from web.form_guard import FormGuard
 from web.inbox_endpoint import InboxEndpoint
 from web.labels import (
@@ -152,6 +153,7 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[
+            Middleware(FloodGate),  # first: refused form posts skip everything (web/flood_gate.py)
             # Outermost: a kept answer already has every header the layers below add.
             Middleware(
                 PageCache,

@@ -13,11 +13,20 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Index, String, delete, func, select
 from sqlalchemy.orm import Mapped, mapped_column
+from starlette.types import Scope
 
 from federation import content_version
 from federation.db import Base, Database, UTCDateTime, utcnow
 
-__all__ = ["Throttle", "ThrottleHit"]
+__all__ = ["Throttle", "ThrottleHit", "client_address"]
+
+
+def client_address(scope: Scope) -> str:
+    """The visitor's address, the key of the per-address limits. uvicorn has already replaced
+    the connection's address by X-Forwarded-For when the connection came from a proxy the
+    admin trusts (web/serving.py), and only then: anyone else's header is ignored."""
+    client = scope.get("client")
+    return client[0] if client else "unknown"
 
 
 class ThrottleHit(Base):
@@ -57,6 +66,15 @@ class Throttle:
     async def retry_after(self, key: str, *, now: datetime | None = None) -> int | None:
         """Seconds until `key` may try again, or None if it may try now."""
         now = now or utcnow()
+        until = await self.refused_until(key, now=now)
+        if until is None:
+            return None
+        return max(1, int((until - now).total_seconds()) + 1)
+
+    async def refused_until(self, key: str, *, now: datetime | None = None) -> datetime | None:
+        """When `key` may try again (its oldest counted attempt leaves the window), or None if
+        it may try now. Refused attempts are not recorded, so nothing but time moves it."""
+        now = now or utcnow()
         async with self.db.read() as session:
             count, oldest = (
                 await session.execute(
@@ -69,7 +87,7 @@ class Throttle:
             ).one()
         if count < self.max_attempts or oldest is None:
             return None
-        return max(1, int((self.window - (now - oldest)).total_seconds()) + 1)
+        return oldest + self.window
 
     async def hit(self, key: str, *, now: datetime | None = None) -> bool:
         """Record an attempt; False when it is one too many (others came in at the same time)."""

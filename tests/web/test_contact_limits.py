@@ -10,9 +10,11 @@ import httpx
 from support import eventually, served
 from test_admin import csrf_from
 from test_contact import count, started
+from test_flood_gate import fill
+from test_submit import send_plan
 from test_web_processes import IWSN, answers, helpers_of
 
-from actors.models import ContactMessage
+from actors.models import ContactMessage, Submission
 
 
 async def post(base_url: str, node, *, email: str, cookies, token: str, source: str | None = None):
@@ -34,6 +36,15 @@ async def post(base_url: str, node, *, email: str, cookies, token: str, source: 
             },
         )
     return response.status_code
+
+
+async def bare_posts(base_url: str, path: str, times: int) -> list[int]:
+    """Posts without a session or CSRF token, each over a connection of its own."""
+    statuses = []
+    for _ in range(times):
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+            statuses.append((await http.post(path, data={"message": "x"})).status_code)
+    return statuses
 
 
 async def session(base_url: str, source: str | None = None):
@@ -110,7 +121,28 @@ async def test_the_limit_holds_with_iwsn_serve_processes_2(start_node, tmp_path)
             for n in range(12)
         ]
         assert statuses == [303] * 5 + [429] * 7, statuses
+        # Each process, once the database has refused the address there, refuses its next
+        # posts itself, before the session and its CSRF token are looked at (a post without
+        # a token would otherwise be a 403): after 27 refusals spread by the kernel, both have.
+        more = [
+            await post(node.base_url, node, email=f"r{n}@x.example", cookies=cookies, token=token)
+            for n in range(20)
+        ]
+        assert more == [429] * 20, more
+        assert await bare_posts(node.base_url, "/contact", 20) == [429] * 20
         assert await count(node, ContactMessage) == 5
+
+        # The plans' form likewise, from an address the database already counts as full.
+        await fill(node, "submit-address", "127.0.0.1", 10)
+        plans = []
+        for n in range(12):
+            async with httpx.AsyncClient(base_url=node.base_url, timeout=30) as http:
+                plans.append(
+                    (await send_plan(http, node, lang="en", email=f"s{n}@x.example")).status_code
+                )
+        assert plans == [429] * 12, plans
+        assert await bare_posts(node.base_url, "/submit", 20) == [429] * 20
+        assert await count(node, Submission) == 0
     finally:
         process.terminate()
         await process.wait()

@@ -7,7 +7,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import get_timezone_location
@@ -110,7 +110,7 @@ def timezone_options(lang: str = "en") -> list[tuple[str, str]]:
     Labelled by country first: in a select, typing "Por" jumps to Portugal, and someone in
     Porto need not know that their clocks are Lisbon's.
     """
-    known = available_timezones()
+    known = events.known_timezones()
     options: list[tuple[str, str]] = []
     for line in _zone_table().splitlines():
         if line.startswith("#") or not line.strip():

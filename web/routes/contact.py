@@ -10,24 +10,18 @@ from starlette.routing import Route
 from actors import contact
 from actors.errors import ValidationError
 from actors.mail import addresses
-from web import i18n, messages
+from web import flood_gate, i18n, messages
 from web.auth import check_csrf
 from web.form_guard import HONEYPOT, STARTED, FormGuard
 from web.forms import read_form
 from web.labels import TOPIC_LABELS
 from web.routes import common
+from web.throttle import client_address
 
 FIELDS = ("name", "email", "organization", "topic", "message")
 
 
-def _(message: str) -> str:
-    """Marks a message for the catalogs; translated when shown."""
-    return message
-
-
-TOO_MANY = _(
-    "Too many messages from here or from this address. Please try again in an hour, or tomorrow."
-)
+TOO_MANY = flood_gate.CONTACT_TOO_MANY
 
 
 def guard(request: Request) -> FormGuard:
@@ -83,6 +77,11 @@ async def contact_form(request: Request) -> Response:
     if request.method == "GET":
         return _page(request, dict.fromkeys(FIELDS, ""))
     await check_csrf(request)
+    if (wait := await _address_limited(request)) is not None:
+        # Before the message is read or checked, with a short page: a flood from one address
+        # must cost next to nothing; remembered, so that this process refuses the address's
+        # next posts before any work at all (FloodGate).
+        return flood_gate.refusal(request, "contact", wait)
     node = common.node(request)
     form = await read_form(request)
     lang = i18n.language(request)
@@ -107,11 +106,18 @@ async def contact_form(request: Request) -> Response:
     return RedirectResponse("/contact/thanks", status_code=303)
 
 
+async def _address_limited(request: Request) -> int | None:
+    """Seconds to wait when this client address has already sent all it may for now."""
+    throttle = request.app.state.contact_address_throttle
+    until = await throttle.refused_until(client_address(request.scope))
+    return None if until is None else flood_gate.remember(request, "contact", until)
+
+
 async def _throttled(request: Request, email: str) -> int | None:
     """Seconds to wait when this address or this e-mail has sent enough for now, counted in
     the database so that every web process counts the same messages."""
     state = request.app.state
-    client = request.client.host if request.client else "unknown"
+    client = client_address(request.scope)
     limits = (
         (state.contact_address_throttle, client),
         (state.contact_email_throttle, addresses.normalized(email) or email),

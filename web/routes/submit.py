@@ -14,26 +14,20 @@ from actors import countries, events, solidarity_days, submissions
 from actors.errors import NotFound, ValidationError
 from actors.mail import addresses
 from actors.models import Event
-from web import i18n, messages
+from web import flood_gate, i18n, messages
 from web.auth import check_csrf
 from web.event_form import TEXT_FIELDS, parse, values_from
 from web.form_guard import HONEYPOT, STARTED, FormGuard
 from web.forms import read_form, refuse_unread
 from web.labels import kind_label
 from web.routes import common
+from web.throttle import client_address
 
 SUBMITTER_FIELDS = ("name", "email", "organization")
 PLAN_FIELDS = tuple(name for name in TEXT_FIELDS if name not in ("agenda", "sections", "capacity"))
 
 
-def _(message: str) -> str:
-    """Marks a message for the catalogs; translated when shown."""
-    return message
-
-
-TOO_MANY = _(
-    "Too many plans from here or from this address. Please try again in an hour, or tomorrow."
-)
+TOO_MANY = flood_gate.SUBMIT_TOO_MANY
 
 
 def guard(request: Request) -> FormGuard:
@@ -111,13 +105,9 @@ async def submit_form(request: Request) -> Response:
     node = common.node(request)
     lang = i18n.language(request)
     if (wait := await _address_limited(request)) is not None:
-        # Checked before any other work, and answered with a short page: a flood from one
-        # address must cost the node next to nothing, or the other pages wait behind it.
-        refusal = request.app.state.templates.render(
-            request, "submit_refused.html", {"text": i18n.translate(TOO_MANY, lang)}, status=429
-        )
-        refusal.headers["Retry-After"] = str(wait)
-        return refusal
+        # Checked before any other work, and answered with a short page; remembered, so that
+        # this process refuses the address's next posts before any work at all (FloodGate).
+        return flood_gate.refusal(request, "submit", wait)
     form = await read_form(request)
     values = _read(form)
     data, unread = _plan(values)
@@ -167,15 +157,16 @@ def _ignored(unread: Any) -> tuple[str, ...]:
 
 async def _address_limited(request: Request) -> int | None:
     """Seconds to wait when this client address has already sent all it may for now."""
-    client = request.client.host if request.client else "unknown"
-    return await request.app.state.submit_address_throttle.retry_after(client)
+    throttle = request.app.state.submit_address_throttle
+    until = await throttle.refused_until(client_address(request.scope))
+    return None if until is None else flood_gate.remember(request, "submit", until)
 
 
 async def _throttled(request: Request, email: str) -> int | None:
     """Seconds to wait when this address or this e-mail has sent enough for now, counted in
     the database so that every web process counts the same plans."""
     state = request.app.state
-    client = request.client.host if request.client else "unknown"
+    client = client_address(request.scope)
     limits = (
         (state.submit_address_throttle, client),
         (state.submit_email_throttle, addresses.normalized(email) or email),
@@ -231,9 +222,7 @@ async def status(request: Request) -> Response:
         values = {**_read(form), **{k: values[k] for k in ("name", "email", "organization")}}
         data, unread = _plan(values)
         try:
-            refuse_unread(
-                unread, lambda: events.check(data, "action"), ignore=_ignored(unread)
-            )
+            refuse_unread(unread, lambda: events.check(data, "action"), ignore=_ignored(unread))
             await submissions.change(node.db, token, data)
         except ValidationError as exc:
             problems, code = messages.beside_fields(exc, lang), 400

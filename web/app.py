@@ -154,7 +154,7 @@ def create_app(node: Node, *, workers: int = 1, process_inbox: bool = False) -> 
         ],
         middleware=[
             Middleware(FloodGate),  # first: refused form posts skip everything (web/flood_gate.py)
-            # Outermost: a kept answer already has every header the layers below add.
+            # Outside the rest: a kept answer already has every header the layers below add.
             Middleware(
                 PageCache,
                 version=lambda: (

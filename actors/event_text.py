@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
@@ -23,6 +24,9 @@ from actors.text import hashtags_html
 DEFAULT_LOCALE = "en"
 
 
+# Parsing a locale costs more than formatting a date with it, and a page formats fifty; bounded:
+# the language comes from remote events too.
+@lru_cache(maxsize=64)
 def locale_for(language: str | None) -> Locale:
     try:
         return Locale.parse((language or DEFAULT_LOCALE).replace("-", "_"))

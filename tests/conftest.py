@@ -4,6 +4,7 @@ from support import sink_factory, smtp_catcher, start_node  # noqa: F401
 
 
 def pytest_sessionfinish(session, exitstatus):
-    from support import PLACES
+    from support import MIGRATED, PLACES
 
+    MIGRATED.remove()
     PLACES.remove()

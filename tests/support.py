@@ -75,21 +75,29 @@ async def create_database(template: str | None = None) -> str | None:
     return prefix + name
 
 
-class PlaceTemplate:
-    """A migrated database holding the place table, built once per test process: a node
-    started with `places=True` gets a copy, instead of every such node spending seconds (and
-    a loaded CI machine's patience) filling the table again."""
+class DatabaseTemplate:
+    """A migrated database built once per test process, which each node then gets a copy of
+    (a file copy on SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL) instead of running
+    every migration from 0001 again: that was most of what starting a test node cost. Every
+    run still migrates from nothing here, once per process, and each node's start still runs
+    the upgrade (on a database already at head, as a restarted node does).
 
-    def __init__(self) -> None:
+    `places=True`: the copy also holds the place table of "near you", instead of every such
+    node spending seconds (and a loaded CI machine's patience) filling the table again."""
+
+    def __init__(self, *, places: bool) -> None:
+        self.places = places
         self.sqlite_file: Path | None = None
         self.pg_name: str | None = None
         self._lock = asyncio.Lock()
 
     async def _fill(self, url: str) -> None:
+        await migrate.upgrade(url)
+        if not self.places:
+            return
         from actors import places
         from federation.db import Database
 
-        await migrate.upgrade(url)
         db = Database(url)
         try:
             await places.ready(db)
@@ -99,7 +107,7 @@ class PlaceTemplate:
     async def sqlite(self) -> Path:
         async with self._lock:
             if self.sqlite_file is None:
-                folder = Path(tempfile.mkdtemp(prefix="iwsn-places-"))
+                folder = Path(tempfile.mkdtemp(prefix="iwsn-template-"))
                 path = folder / "iwsn.sqlite3"
                 await self._fill(f"sqlite+aiosqlite:///{path}")
                 # Everything into the main file, so that copying that file copies it all.
@@ -117,6 +125,15 @@ class PlaceTemplate:
                 self.pg_name = url.rpartition("/")[2]
             return self.pg_name
 
+    async def copy(self, data: Path) -> str | None:
+        """A new database copied from this template: on PostgreSQL its URL; on SQLite the
+        node's database file in `data` (its default place), and None."""
+        if PG_URL:
+            return await create_database(await self.postgresql())
+        data.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(await self.sqlite(), data / "iwsn.sqlite3")
+        return None
+
     def remove(self) -> None:
         if self.sqlite_file is not None:
             shutil.rmtree(self.sqlite_file.parent, ignore_errors=True)
@@ -124,7 +141,8 @@ class PlaceTemplate:
             asyncio.run(drop_database(PG_URL.rpartition("/")[0] + "/" + self.pg_name))
 
 
-PLACES = PlaceTemplate()
+MIGRATED = DatabaseTemplate(places=False)
+PLACES = DatabaseTemplate(places=True)
 
 
 async def drop_database(url: str) -> None:
@@ -186,14 +204,9 @@ async def node_env(
         # Most tests never search "near you": no node fills the table unasked.
         "IWSN_PLACES_AT_START": "0",
     }
-    if PG_URL:
-        template = await PLACES.postgresql() if places else None
-        database = await create_database(template)
-        assert database is not None
+    database = await (PLACES if places else MIGRATED).copy(data)
+    if database is not None:
         env["IWSN_DATABASE_URL"] = database
-    elif places:
-        data.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(await PLACES.sqlite(), data / "iwsn.sqlite3")
     return env
 
 

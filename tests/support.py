@@ -7,12 +7,16 @@ node then gets a fresh database there, dropped afterwards.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
+import signal
 import socket
 import sqlite3
+import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -360,24 +364,137 @@ class CommandResult:
     stderr: str
 
 
-async def run_iwsn(env: dict[str, str], *args: str, check: bool = True) -> CommandResult:
-    """`iwsn ARGS` as its own process, with a node's settings.
+class IwsnForks:
+    """The fork server of tests/iwsn_forks.py, started once per test process: each `iwsn`
+    command a process of its own, forked from one that has already imported the node's code,
+    instead of a new interpreter importing it all again (seconds per command on a busy CI)."""
 
-    Not subprocess.run: blocking the loop would freeze the node under test mid-transaction,
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+        self.folder: Path | None = None
+
+    @property
+    def path(self) -> str:
+        assert self.folder is not None
+        return str(self.folder / "forks.sock")
+
+    def _start(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            return
+        self.folder = Path(tempfile.mkdtemp(prefix="iwsn-forks-"))
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("iwsn_forks.py")), self.path],
+            stdin=subprocess.DEVNULL,
+        )
+
+    def _request(self, env: dict[str, str], args: tuple[str, ...], files: Path) -> bytes:
+        umask = os.umask(0)
+        os.umask(umask)
+        request = {
+            "args": list(args),
+            "argv0": IWSN,
+            "env": env,
+            "cwd": os.getcwd(),
+            "umask": umask,
+            **{name: str(files / name) for name in ("stdin", "stdout", "stderr")},
+        }
+        return json.dumps(request).encode() + b"\n"
+
+    @staticmethod
+    def _files(folder: Path, stdin: str | None) -> None:
+        (folder / "stdin").write_text(stdin or "")
+        (folder / "stdout").touch()
+        (folder / "stderr").touch()
+
+    @staticmethod
+    def _result(folder: Path, status: bytes) -> CommandResult:
+        return CommandResult(
+            int(status),
+            (folder / "stdout").read_text(),
+            (folder / "stderr").read_text(),
+        )
+
+    async def run(
+        self, env: dict[str, str], args: tuple[str, ...], stdin: str | None, timeout: float
+    ) -> CommandResult:
+        self._start()
+        with tempfile.TemporaryDirectory(prefix="iwsn-command-") as name:
+            folder = Path(name)
+            self._files(folder, stdin)
+            while not os.path.exists(self.path):
+                # The server imports the node's code before it listens: a second or two, once.
+                assert self.process is not None and self.process.poll() is None
+                await asyncio.sleep(0.02)
+            reader, writer = await asyncio.open_unix_connection(self.path)
+            try:
+                writer.write(self._request(env, args, folder))
+                await writer.drain()
+                pid = int(await reader.readline())
+                try:
+                    status = await asyncio.wait_for(reader.readline(), timeout)
+                except BaseException:
+                    os.kill(pid, signal.SIGKILL)
+                    raise
+            finally:
+                writer.close()
+            return self._result(folder, status)
+
+    def run_sync(
+        self, env: dict[str, str], args: tuple[str, ...], stdin: str | None, timeout: float
+    ) -> CommandResult:
+        """The same for a test that is no coroutine (nothing of its own runs meanwhile)."""
+        self._start()
+        with tempfile.TemporaryDirectory(prefix="iwsn-command-") as name:
+            folder = Path(name)
+            self._files(folder, stdin)
+            while not os.path.exists(self.path):
+                assert self.process is not None and self.process.poll() is None
+                time.sleep(0.02)
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+                client.connect(self.path)
+                client.sendall(self._request(env, args, folder))
+                answers = client.makefile("rb")
+                pid = int(answers.readline())
+                client.settimeout(timeout)
+                try:
+                    status = answers.readline()
+                except BaseException:
+                    os.kill(pid, signal.SIGKILL)
+                    raise
+            return self._result(folder, status)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait()
+            self.process = None
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+
+
+FORKS = IwsnForks()
+
+
+async def run_iwsn(
+    env: dict[str, str], *args: str, check: bool = True, stdin: str | None = None
+) -> CommandResult:
+    """`iwsn ARGS` as its own process, with a node's settings (forked: IwsnForks).
+
+    Not a blocking call: blocking the loop would freeze the node under test mid-transaction,
     and the command would wait on its database lock.
     """
-    process = await asyncio.create_subprocess_exec(
-        IWSN,
-        *args,
-        env={**os.environ, **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 120)
-    result = CommandResult(process.returncode or 0, out.decode(), err.decode())
+    # A guard against a hung command, not an assertion about speed.
+    result = await FORKS.run({**os.environ, **env}, args, stdin, timeout=120)
     if check:
         assert result.returncode == 0, result.stderr
     return result
+
+
+def run_iwsn_sync(env: dict[str, str], *args: str, stdin: str | None = None) -> CommandResult:
+    """`iwsn ARGS` as its own process with exactly the environment `env`, for a test that is
+    no coroutine."""
+    return FORKS.run_sync(env, args, stdin, timeout=300)
 
 
 @dataclass

@@ -64,13 +64,16 @@ def _pg_parts(url: str) -> tuple[str, str]:
     return url.replace("postgresql+asyncpg://", "postgresql://"), base + "/"
 
 
-async def create_database(template: str | None = None) -> str | None:
+async def create_database(template: str | None = None, *, big: bool = True) -> str | None:
     if not PG_URL:
         return None
     admin_dsn, prefix = _pg_parts(PG_URL)
     name = f"iwsn_test_{uuid.uuid4().hex[:12]}"
-    # FILE_COPY: a template's files copied as they are, not written again through the WAL.
-    copy = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
+    # FILE_COPY: a big template's files copied as they are, not written again through the WAL;
+    # it costs two checkpoints, more than a small template (a schema alone) takes to go
+    # through the WAL (WAL_LOG).
+    strategy = "FILE_COPY" if big else "WAL_LOG"
+    copy = f' TEMPLATE "{template}" STRATEGY {strategy}' if template else ""
     connection = await asyncpg.connect(admin_dsn)
     try:
         await connection.execute(f'CREATE DATABASE "{name}"{copy}')
@@ -133,7 +136,7 @@ class DatabaseTemplate:
         """A new database copied from this template: on PostgreSQL its URL; on SQLite the
         node's database file in `data` (its default place), and None."""
         if PG_URL:
-            return await create_database(await self.postgresql())
+            return await create_database(await self.postgresql(), big=self.places)
         data.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(await self.sqlite(), data / "iwsn.sqlite3")
         return None
@@ -407,12 +410,13 @@ class IwsnForks:
         (folder / "stderr").touch()
 
     @staticmethod
-    def _result(folder: Path, status: bytes) -> CommandResult:
-        return CommandResult(
-            int(status),
-            (folder / "stdout").read_text(),
-            (folder / "stderr").read_text(),
-        )
+    def _result(folder: Path, status: bytes, *, universal_newlines: bool) -> CommandResult:
+        """The output as bytes.decode() gives it (a CSV's \\r\\n kept), or, as
+        subprocess.run(text=True) gives it, with every line ending read as \\n."""
+        out, err = ((folder / name).read_bytes().decode() for name in ("stdout", "stderr"))
+        if universal_newlines:
+            out, err = (text.replace("\r\n", "\n").replace("\r", "\n") for text in (out, err))
+        return CommandResult(int(status), out, err)
 
     async def run(
         self, env: dict[str, str], args: tuple[str, ...], stdin: str | None, timeout: float
@@ -437,7 +441,7 @@ class IwsnForks:
                     raise
             finally:
                 writer.close()
-            return self._result(folder, status)
+            return self._result(folder, status, universal_newlines=False)
 
     def run_sync(
         self, env: dict[str, str], args: tuple[str, ...], stdin: str | None, timeout: float
@@ -461,7 +465,7 @@ class IwsnForks:
                 except BaseException:
                     os.kill(pid, signal.SIGKILL)
                     raise
-            return self._result(folder, status)
+            return self._result(folder, status, universal_newlines=True)
 
     def stop(self) -> None:
         if self.process is not None:

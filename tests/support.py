@@ -7,12 +7,16 @@ node then gets a fresh database there, dropped afterwards.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
+import signal
 import socket
 import sqlite3
+import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -60,13 +64,16 @@ def _pg_parts(url: str) -> tuple[str, str]:
     return url.replace("postgresql+asyncpg://", "postgresql://"), base + "/"
 
 
-async def create_database(template: str | None = None) -> str | None:
+async def create_database(template: str | None = None, *, big: bool = True) -> str | None:
     if not PG_URL:
         return None
     admin_dsn, prefix = _pg_parts(PG_URL)
     name = f"iwsn_test_{uuid.uuid4().hex[:12]}"
-    # FILE_COPY: a template's files copied as they are, not written again through the WAL.
-    copy = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
+    # FILE_COPY: a big template's files copied as they are, not written again through the WAL;
+    # it costs two checkpoints, more than a small template (a schema alone) takes to go
+    # through the WAL (WAL_LOG).
+    strategy = "FILE_COPY" if big else "WAL_LOG"
+    copy = f' TEMPLATE "{template}" STRATEGY {strategy}' if template else ""
     connection = await asyncpg.connect(admin_dsn)
     try:
         await connection.execute(f'CREATE DATABASE "{name}"{copy}')
@@ -75,21 +82,29 @@ async def create_database(template: str | None = None) -> str | None:
     return prefix + name
 
 
-class PlaceTemplate:
-    """A migrated database holding the place table, built once per test process: a node
-    started with `places=True` gets a copy, instead of every such node spending seconds (and
-    a loaded CI machine's patience) filling the table again."""
+class DatabaseTemplate:
+    """A migrated database built once per test process, which each node then gets a copy of
+    (a file copy on SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL) instead of running
+    every migration from 0001 again: that was most of what starting a test node cost. Every
+    run still migrates from nothing here, once per process, and each node's start still runs
+    the upgrade (on a database already at head, as a restarted node does).
 
-    def __init__(self) -> None:
+    `places=True`: the copy also holds the place table of "near you", instead of every such
+    node spending seconds (and a loaded CI machine's patience) filling the table again."""
+
+    def __init__(self, *, places: bool) -> None:
+        self.places = places
         self.sqlite_file: Path | None = None
         self.pg_name: str | None = None
         self._lock = asyncio.Lock()
 
     async def _fill(self, url: str) -> None:
+        await migrate.upgrade(url)
+        if not self.places:
+            return
         from actors import places
         from federation.db import Database
 
-        await migrate.upgrade(url)
         db = Database(url)
         try:
             await places.ready(db)
@@ -99,7 +114,7 @@ class PlaceTemplate:
     async def sqlite(self) -> Path:
         async with self._lock:
             if self.sqlite_file is None:
-                folder = Path(tempfile.mkdtemp(prefix="iwsn-places-"))
+                folder = Path(tempfile.mkdtemp(prefix="iwsn-template-"))
                 path = folder / "iwsn.sqlite3"
                 await self._fill(f"sqlite+aiosqlite:///{path}")
                 # Everything into the main file, so that copying that file copies it all.
@@ -117,6 +132,15 @@ class PlaceTemplate:
                 self.pg_name = url.rpartition("/")[2]
             return self.pg_name
 
+    async def copy(self, data: Path) -> str | None:
+        """A new database copied from this template: on PostgreSQL its URL; on SQLite the
+        node's database file in `data` (its default place), and None."""
+        if PG_URL:
+            return await create_database(await self.postgresql(), big=self.places)
+        data.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(await self.sqlite(), data / "iwsn.sqlite3")
+        return None
+
     def remove(self) -> None:
         if self.sqlite_file is not None:
             shutil.rmtree(self.sqlite_file.parent, ignore_errors=True)
@@ -124,7 +148,8 @@ class PlaceTemplate:
             asyncio.run(drop_database(PG_URL.rpartition("/")[0] + "/" + self.pg_name))
 
 
-PLACES = PlaceTemplate()
+MIGRATED = DatabaseTemplate(places=False)
+PLACES = DatabaseTemplate(places=True)
 
 
 async def drop_database(url: str) -> None:
@@ -186,14 +211,9 @@ async def node_env(
         # Most tests never search "near you": no node fills the table unasked.
         "IWSN_PLACES_AT_START": "0",
     }
-    if PG_URL:
-        template = await PLACES.postgresql() if places else None
-        database = await create_database(template)
-        assert database is not None
+    database = await (PLACES if places else MIGRATED).copy(data)
+    if database is not None:
         env["IWSN_DATABASE_URL"] = database
-    elif places:
-        data.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(await PLACES.sqlite(), data / "iwsn.sqlite3")
     return env
 
 
@@ -347,24 +367,138 @@ class CommandResult:
     stderr: str
 
 
-async def run_iwsn(env: dict[str, str], *args: str, check: bool = True) -> CommandResult:
-    """`iwsn ARGS` as its own process, with a node's settings.
+class IwsnForks:
+    """The fork server of tests/iwsn_forks.py, started once per test process: each `iwsn`
+    command a process of its own, forked from one that has already imported the node's code,
+    instead of a new interpreter importing it all again (seconds per command on a busy CI)."""
 
-    Not subprocess.run: blocking the loop would freeze the node under test mid-transaction,
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+        self.folder: Path | None = None
+
+    @property
+    def path(self) -> str:
+        assert self.folder is not None
+        return str(self.folder / "forks.sock")
+
+    def _start(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            return
+        self.folder = Path(tempfile.mkdtemp(prefix="iwsn-forks-"))
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("iwsn_forks.py")), self.path],
+            stdin=subprocess.DEVNULL,
+        )
+
+    def _request(self, env: dict[str, str], args: tuple[str, ...], files: Path) -> bytes:
+        umask = os.umask(0)
+        os.umask(umask)
+        request = {
+            "args": list(args),
+            "argv0": IWSN,
+            "env": env,
+            "cwd": os.getcwd(),
+            "umask": umask,
+            **{name: str(files / name) for name in ("stdin", "stdout", "stderr")},
+        }
+        return json.dumps(request).encode() + b"\n"
+
+    @staticmethod
+    def _files(folder: Path, stdin: str | None) -> None:
+        (folder / "stdin").write_text(stdin or "")
+        (folder / "stdout").touch()
+        (folder / "stderr").touch()
+
+    @staticmethod
+    def _result(folder: Path, status: bytes, *, universal_newlines: bool) -> CommandResult:
+        """The output as bytes.decode() gives it (a CSV's \\r\\n kept), or, as
+        subprocess.run(text=True) gives it, with every line ending read as \\n."""
+        out, err = ((folder / name).read_bytes().decode() for name in ("stdout", "stderr"))
+        if universal_newlines:
+            out, err = (text.replace("\r\n", "\n").replace("\r", "\n") for text in (out, err))
+        return CommandResult(int(status), out, err)
+
+    async def run(
+        self, env: dict[str, str], args: tuple[str, ...], stdin: str | None, timeout: float
+    ) -> CommandResult:
+        self._start()
+        with tempfile.TemporaryDirectory(prefix="iwsn-command-") as name:
+            folder = Path(name)
+            self._files(folder, stdin)
+            while not os.path.exists(self.path):
+                # The server imports the node's code before it listens: a second or two, once.
+                assert self.process is not None and self.process.poll() is None
+                await asyncio.sleep(0.02)
+            reader, writer = await asyncio.open_unix_connection(self.path)
+            try:
+                writer.write(self._request(env, args, folder))
+                await writer.drain()
+                pid = int(await reader.readline())
+                try:
+                    status = await asyncio.wait_for(reader.readline(), timeout)
+                except BaseException:
+                    os.kill(pid, signal.SIGKILL)
+                    raise
+            finally:
+                writer.close()
+            return self._result(folder, status, universal_newlines=False)
+
+    def run_sync(
+        self, env: dict[str, str], args: tuple[str, ...], stdin: str | None, timeout: float
+    ) -> CommandResult:
+        """The same for a test that is no coroutine (nothing of its own runs meanwhile)."""
+        self._start()
+        with tempfile.TemporaryDirectory(prefix="iwsn-command-") as name:
+            folder = Path(name)
+            self._files(folder, stdin)
+            while not os.path.exists(self.path):
+                assert self.process is not None and self.process.poll() is None
+                time.sleep(0.02)
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+                client.connect(self.path)
+                client.sendall(self._request(env, args, folder))
+                answers = client.makefile("rb")
+                pid = int(answers.readline())
+                client.settimeout(timeout)
+                try:
+                    status = answers.readline()
+                except BaseException:
+                    os.kill(pid, signal.SIGKILL)
+                    raise
+            return self._result(folder, status, universal_newlines=True)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait()
+            self.process = None
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+
+
+FORKS = IwsnForks()
+
+
+async def run_iwsn(
+    env: dict[str, str], *args: str, check: bool = True, stdin: str | None = None
+) -> CommandResult:
+    """`iwsn ARGS` as its own process, with a node's settings (forked: IwsnForks).
+
+    Not a blocking call: blocking the loop would freeze the node under test mid-transaction,
     and the command would wait on its database lock.
     """
-    process = await asyncio.create_subprocess_exec(
-        IWSN,
-        *args,
-        env={**os.environ, **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 120)
-    result = CommandResult(process.returncode or 0, out.decode(), err.decode())
+    # A guard against a hung command, not an assertion about speed.
+    result = await FORKS.run({**os.environ, **env}, args, stdin, timeout=120)
     if check:
         assert result.returncode == 0, result.stderr
     return result
+
+
+def run_iwsn_sync(env: dict[str, str], *args: str, stdin: str | None = None) -> CommandResult:
+    """`iwsn ARGS` as its own process with exactly the environment `env`, for a test that is
+    no coroutine."""
+    return FORKS.run_sync(env, args, stdin, timeout=300)
 
 
 @dataclass

@@ -1,4 +1,6 @@
-"""Settings validation, and the `iwsn` command run as a real subprocess against SQLite."""
+"""Settings validation, and the `iwsn` command run as a process of its own against SQLite:
+forked from the tests' fork server (support.IwsnForks) or, where the test is about the
+installed program itself, the real `iwsn` binary."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import run_iwsn
+from support import CommandResult, run_iwsn, run_iwsn_sync
 
 from actors import admins
 from federation.db import Database
@@ -111,13 +113,15 @@ def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def iwsn(
-    env: dict[str, str], *args: str, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
+def iwsn(env: dict[str, str], *args: str, stdin: str | None = None) -> CommandResult:
+    return run_iwsn_sync(env, *args, stdin=stdin)
+
+
+def real_iwsn(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The installed `iwsn` program itself, started as a user starts it."""
     return subprocess.run(
         [str(IWSN), *args],
         env=env,
-        input=stdin,
         capture_output=True,
         text=True,
         # A guard against a hung process, not an assertion about speed.
@@ -129,12 +133,12 @@ def iwsn(
 def test_cli_bad_configuration_exits_2(tmp_path):
     env = cli_env(tmp_path / "data")
     del env["IWSN_LOCAL_DEV"]
-    result = iwsn(env, "org", "list")
+    result = real_iwsn(env, "org", "list")
     assert result.returncode == 2
     assert "configuration error" in result.stderr
     assert "IWSN_LOCAL_DEV" in result.stderr
     assert "Traceback" not in result.stderr
-    bad_level = iwsn(cli_env(tmp_path / "data", IWSN_LOG_LEVEL="verbose"), "deliveries")
+    bad_level = real_iwsn(cli_env(tmp_path / "data", IWSN_LOG_LEVEL="verbose"), "deliveries")
     assert bad_level.returncode == 2
     assert "configuration error" in bad_level.stderr
     assert "Traceback" not in bad_level.stderr
@@ -231,7 +235,7 @@ async def test_cli_follow_of_an_unknown_account_says_what_to_check(start_node, t
 
 def test_the_data_directory_is_private_to_its_user(tmp_path):
     data = tmp_path / "data"
-    result = iwsn(cli_env(data), "org", "list")
+    result = real_iwsn(cli_env(data), "org", "list")
     assert result.returncode == 0, result.stderr
     assert data.stat().st_mode & 0o777 == 0o700
     files = [entry for entry in data.iterdir() if entry.is_file()]
@@ -242,7 +246,7 @@ def test_the_data_directory_is_private_to_its_user(tmp_path):
     # A data directory made readable by others (an older node, a careless copy) is closed again.
     data.chmod(0o755)
     (data / "secret_key").chmod(0o644)
-    assert iwsn(cli_env(data), "org", "list").returncode == 0
+    assert real_iwsn(cli_env(data), "org", "list").returncode == 0
     assert data.stat().st_mode & 0o777 == 0o700
     assert (data / "secret_key").stat().st_mode & 0o777 == 0o600
 

@@ -65,6 +65,7 @@ class Wakeups:
         self._dir = None if self.is_postgresql else sqlite_socket_dir(database_url)
         self._own: Path | None = None
         self._sender: socket.socket | None = None
+        self._closed = False
 
     # --- telling ------------------------------------------------------------------------
 
@@ -78,12 +79,23 @@ class Wakeups:
             return  # nobody has listened here yet
         if not sockets:
             return
+        if self._closed:
+            # Closed, and still committing (a one-off command or a test finishing its work):
+            # a socket for this once, not one left open for nobody to close.
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as once:
+                once.setblocking(False)
+                self._send(once, kind, sockets)
+            return
         if self._sender is None:
             self._sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             self._sender.setblocking(False)
+        self._send(self._sender, kind, sockets)
+
+    @staticmethod
+    def _send(sender: socket.socket, kind: str, sockets: list[Path]) -> None:
         for path in sockets:
             try:
-                self._sender.sendto(kind.encode(), str(path))
+                sender.sendto(kind.encode(), str(path))
             except (ConnectionRefusedError, FileNotFoundError):
                 # Its process ended without cleaning up (killed): nobody will read it.
                 with contextlib.suppress(OSError):
@@ -180,6 +192,7 @@ class Wakeups:
                 await _wait(stop, RECONNECT_SECONDS)
 
     def close(self) -> None:
+        self._closed = True
         if self._sender is not None:
             self._sender.close()
             self._sender = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 from support import PG_URL, create_database, drop_database, eventually
 
@@ -92,6 +93,26 @@ async def test_a_listener_that_died_without_cleaning_up_is_forgotten(tmp_path):
         await listener.close()
         teller.close()
     assert list(place.iterdir()) == []  # the listener took its own socket away
+
+
+async def test_a_closed_teller_still_tells_and_keeps_no_socket_open(tmp_path):
+    """A node closed and still committing (a one-off command, a test after stopping its node)
+    wakes the others, and leaves no socket behind for the garbage collector to find."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'shared.sqlite3'}"
+    teller = Wakeups(url, lambda _kind: None)
+    listener = Listener(url)
+    try:
+        await listener.ready()
+        teller.after_commit("delivery")
+        assert await listener.next() == "delivery"
+        teller.close()
+        open_before = len(os.listdir("/proc/self/fd"))
+        teller.after_commit("inbox")
+        assert await listener.next() == "inbox"
+        assert len(os.listdir("/proc/self/fd")) == open_before
+    finally:
+        await listener.close()
+        teller.close()
 
 
 async def test_a_listener_that_cannot_reach_postgresql_says_so_and_the_poll_carries_on(caplog):

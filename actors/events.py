@@ -9,14 +9,30 @@ from __future__ import annotations
 import json
 import math
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
-from typing import Literal
+from time import monotonic
+from typing import Any, Literal, NamedTuple, TypeVar
+from typing import cast as cast_type
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from sqlalchemy import ColumnElement, String, case, cast, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    case,
+    cast,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from actors import (
     countries,
@@ -34,7 +50,7 @@ from actors.models import Event, Organization, Participant, Reply
 from actors.organizations import resolve
 from actors.text import description_html
 from actors.urls import http_url
-from actors.visibility import by_visible_authors, visible
+from actors.visibility import by_visible_authors, visibility_key, visible
 from federation.db import utcnow
 from federation.models import LocalActor
 from federation.node import Federation
@@ -355,11 +371,13 @@ def is_over(event: Event, now: datetime) -> bool:
 
 
 def _not_over(now: datetime) -> ColumnElement[bool]:
+    return _not_over_given(now, now - timedelta(days=1))
+
+
+def _not_over_given(now: Any, day_before: Any) -> ColumnElement[bool]:
+    """`_not_over` for values or bound parameters."""
     # `is_over` in SQL, negated: the two must agree, or a listing and its page would differ.
-    return or_(
-        Event.ends_at >= now,
-        Event.ends_at.is_(None) & (Event.starts_at >= now - timedelta(days=1)),
-    )
+    return or_(Event.ends_at >= now, Event.ends_at.is_(None) & (Event.starts_at >= day_before))
 
 
 async def own_event(
@@ -500,15 +518,97 @@ def _keeps(event: Event | _Candidate, narrowing: Narrowing) -> bool:
     return True
 
 
-# With a limit, "near" first looks this close, then this many times farther each time, up to
-# the radius asked: in a city the first circle holds a page of events and the database fetches
-# and sorts only those, not every event of a 500 km circle. Each step is one indexed query.
+# With a limit, "near" first looks within a circle (at least this wide), then this many times
+# farther each time, up to the radius asked: in a city the first circle holds a page of events
+# and the database fetches and sorts only those, not every event of a 500 km circle. Each step
+# is one indexed query.
 FIRST_CIRCLE_KM = 20.0
 CIRCLE_GROWTH = 4.0
+# The first circle is sized by how many events the node knows around the point: each circle
+# is a statement, and most of a search's time is spent per statement, not per row. The counts
+# per cell of the map are an estimate, taken again every few minutes: an old one only makes a
+# search take one circle more or read more rows than it needs, never changes what it finds.
+DENSITY_SECONDS = 300.0
+# A circle expected to hold this many times a page: the events cluster in towns, and filters
+# and the box's corners leave out some.
+DENSITY_MARGIN = 2.0
+
+
+@dataclass
+class _Density:
+    """Placed events per cell of one degree (by rounded latitude and longitude), scaled to
+    the share of them not over."""
+
+    per_cell: dict[tuple[int, int], float]
+    taken_at: float
+
+
+_densities: dict[tuple[str | None, str | None, int | None], _Density] = {}
+
+
+def _density(session: Session) -> dict[tuple[int, int], float]:
+    url = session.get_bind().engine.url
+    key = (url.host, url.database, url.port)
+    held = _densities.get(key)
+    if held is not None and monotonic() - held.taken_at < DENSITY_SECONDS:
+        return held.per_cell
+    # From the index on places alone: "not over" needs each row, so the share of upcoming
+    # events scales the counts instead.
+    lat, lon = func.round(Event.geo_latitude), func.round(Event.geo_longitude)
+    rows = session.execute(
+        select(lat, lon, func.count())
+        .where(Event.deleted_at.is_(None), Event.geo_latitude.is_not(None))
+        .group_by(lat, lon)
+    ).all()
+    placed = sum(count for _lat, _lon, count in rows)
+    now = utcnow()
+    upcoming = session.execute(
+        select(func.count()).where(
+            Event.deleted_at.is_(None), Event.starts_at >= now - timedelta(days=1)
+        )
+    ).scalar_one()
+    share = min(1.0, upcoming / placed) if placed else 0.0
+    per_cell = {(int(a), int(b)): count * share for a, b, count in rows}
+    _densities[key] = _Density(per_cell, monotonic())
+    return per_cell
+
+
+def _first_circle(session: Session, latitude: float, longitude: float, limit: int) -> float:
+    """The radius in km expected to hold `DENSITY_MARGIN` pages of events around a point."""
+    cells = _density(session)
+    row, column = round(latitude), round(longitude)
+    around = sum(
+        cells.get((row + d_row, (column + d_col + 180) % 360 - 180), 0.0)
+        for d_row in (-1, 0, 1)
+        for d_col in (-1, 0, 1)
+    )
+    cell_km2 = (geo.EARTH_RADIUS_KM * math.radians(1.0)) ** 2 * max(
+        math.cos(math.radians(latitude)), 0.01
+    )
+    per_km2 = around / (9 * cell_km2)
+    if per_km2 <= 0:
+        return math.inf
+    return max(FIRST_CIRCLE_KM, math.sqrt(DENSITY_MARGIN * (limit + 1) / (math.pi * per_km2)))
 
 
 async def upcoming_near(
     session: AsyncSession,
+    latitude: float,
+    longitude: float,
+    radius_km: float,
+    *,
+    narrowing: Narrowing | None = None,
+    limit: int | None = None,
+    now: datetime | None = None,
+) -> tuple[list[tuple[Event, float]], bool]:
+    """`near` in an async session."""
+    return await session.run_sync(
+        near, latitude, longitude, radius_km, narrowing=narrowing, limit=limit, now=now
+    )
+
+
+def near(
+    session: Session,
     latitude: float,
     longitude: float,
     radius_km: float,
@@ -523,24 +623,23 @@ async def upcoming_near(
 
     Candidates come from the box around the circle, on the indexed columns. With a limit, the
     database orders them by a flat-Earth distance (exact enough to pick the nearest) and
-    sends `limit` + 1; the exact distance then sorts and trims them. Circles grow from
-    FIRST_CIRCLE_KM until one holds more than `limit` events, or reaches `radius_km`: when a
-    circle holds that many, none outside it can be among the nearest `limit`."""
+    sends `limit` + 1; the exact distance then sorts and trims them. Circles grow from the
+    first (`_first_circle`) until one holds more than `limit` events, or reaches `radius_km`:
+    when a circle holds that many, none outside it can be among the nearest `limit`."""
     narrowing = narrowing or Narrowing()
     now = now or utcnow()
     if limit is None:
-        found = await _within(session, latitude, longitude, radius_km, narrowing, None, now)
-        return await _whole(session, found), False
-    circle = min(FIRST_CIRCLE_KM, radius_km)
+        found = _within(session, latitude, longitude, radius_km, narrowing, None, now)
+        return _whole(session, found), False
+    circle = min(_first_circle(session, latitude, longitude, limit), radius_km)
     while True:
-        found = await _within(session, latitude, longitude, circle, narrowing, limit, now)
+        found = _within(session, latitude, longitude, circle, narrowing, limit, now)
         if len(found) > limit or circle >= radius_km:
-            return await _whole(session, found[:limit]), len(found) > limit
+            return _whole(session, found[:limit]), len(found) > limit
         circle = min(circle * CIRCLE_GROWTH, radius_km)
 
 
-@dataclass(frozen=True)
-class _Candidate:
+class _Candidate(NamedTuple):
     """What choosing the nearest needs of an event: the rest is read for those chosen."""
 
     id: int
@@ -551,8 +650,81 @@ class _Candidate:
     solidarity_day_uri: str | None
 
 
-async def _within(
-    session: AsyncSession,
+# Statements of the search built once per shape and kept: building the expression is much of
+# a short query's cost, and a statement used again skips SQLAlchemy's cache-key walk too. The
+# values are bound per call.
+_statements: dict[tuple[Any, ...], Any] = {}
+S = TypeVar("S")
+
+
+def _kept_statement(key: tuple[Any, ...], build: Callable[[], S]) -> S:
+    found = _statements.get(key)
+    if found is None:
+        if len(_statements) >= 64:  # block lists come and go
+            _statements.clear()
+        found = _statements[key] = build()
+    return cast_type(S, found)
+
+
+_Nearest = Select[int, float | None, float | None, datetime, str, str | None]
+
+
+def _nearest_statement(session: Session, lon_ranges: int, limited: bool) -> _Nearest:
+    def build() -> _Nearest:
+        query: _Nearest = select(
+            Event.id,
+            Event.geo_latitude,
+            Event.geo_longitude,
+            Event.starts_at,
+            Event.timezone,
+            Event.solidarity_day_uri,
+        ).where(
+            Event.geo_latitude.between(bindparam("min_lat"), bindparam("max_lat")),
+            or_(
+                *(
+                    Event.geo_longitude.between(bindparam(f"west{i}"), bindparam(f"east{i}"))
+                    for i in range(lon_ranges)
+                )
+            ),
+            Event.deleted_at.is_(None),
+            visible(session, Event),
+            _not_over_given(bindparam("now"), bindparam("day_before")),
+        )
+        if not limited:
+            return query
+        d_lat = Event.geo_latitude - bindparam("lat")
+        d_raw = Event.geo_longitude - bindparam("lon")
+        # Across the 180th meridian the short way round.
+        d_lon = case((d_raw > 180, d_raw - 360), (d_raw < -180, d_raw + 360), else_=d_raw)
+        shrink = bindparam("shrink", type_=Float)
+        flat = d_lat * d_lat + (d_lon * shrink) * (d_lon * shrink)
+        return query.order_by(flat, Event.starts_at, Event.id).limit(
+            bindparam("rows", type_=Integer)
+        )
+
+    return _kept_statement(("nearest", visibility_key(session), lon_ranges, limited), build)
+
+
+def _online_statement(session: Session) -> Select[Event]:
+    def build() -> Select[Event]:
+        return (
+            select(Event)
+            .where(
+                Event.geo_latitude.is_(None),
+                Event.online_url.is_not(None),
+                Event.deleted_at.is_(None),
+                visible(session, Event),
+                _not_over_given(bindparam("now"), bindparam("day_before")),
+            )
+            .order_by(Event.starts_at, Event.id)
+            .limit(bindparam("rows", type_=Integer))
+        )
+
+    return _kept_statement(("online", visibility_key(session)), build)
+
+
+def _within(
+    session: Session,
     latitude: float,
     longitude: float,
     radius_km: float,
@@ -563,36 +735,32 @@ async def _within(
     """The events within `radius_km`, nearest first; with a limit, at most the nearest
     `limit` + 1 of them (fewer only when the circle holds fewer)."""
     box = geo.box_around(latitude, longitude, radius_km)
-    query = select(
-        Event.id,
-        Event.geo_latitude,
-        Event.geo_longitude,
-        Event.starts_at,
-        Event.timezone,
-        Event.solidarity_day_uri,
-    ).where(
-        Event.geo_latitude.between(box.min_lat, box.max_lat),
-        or_(*(Event.geo_longitude.between(w, e) for w, e in box.lon_ranges)),
-        Event.deleted_at.is_(None),
-        visible(session, Event),
-        _not_over(now),
-        *_narrowed(narrowing),
-    )
+    query = _nearest_statement(session, len(box.lon_ranges), limit is not None)
+    narrowed = _narrowed(narrowing)
+    if narrowed:
+        query = query.where(*narrowed)
+    values: dict[str, Any] = {
+        "min_lat": box.min_lat,
+        "max_lat": box.max_lat,
+        "now": now,
+        "day_before": now - timedelta(days=1),
+    }
+    for i, (west, east) in enumerate(box.lon_ranges):
+        values[f"west{i}"], values[f"east{i}"] = west, east
     if limit is not None:
-        d_lat = Event.geo_latitude - latitude
-        d_raw = Event.geo_longitude - longitude
-        # Across the 180th meridian the short way round.
-        d_lon = case((d_raw > 180, d_raw - 360), (d_raw < -180, d_raw + 360), else_=d_raw)
-        shrink = math.cos(math.radians(latitude))
-        flat = d_lat * d_lat + (d_lon * shrink) * (d_lon * shrink)
         # One more tells whether there is more; with dates, `_keeps` may drop a few at the
         # edges of the UTC span, so some spare rows keep the list full. The box's corners lie
         # outside the circle: spare rows for those too, so that a full box of candidates still
         # holds limit + 1 inside it.
         spare = limit + (limit if _dated(narrowing) else 0)
-        query = query.order_by(flat, Event.starts_at, Event.id).limit(limit + 1 + spare)
+        values.update(
+            lat=latitude,
+            lon=longitude,
+            shrink=math.cos(math.radians(latitude)),
+            rows=limit + 1 + spare,
+        )
     found = []
-    for event_id, lat, lon, starts_at, zone, day_uri in (await session.execute(query)).all():
+    for event_id, lat, lon, starts_at, zone, day_uri in session.execute(query, values).all():
         assert lat is not None and lon is not None  # within the box
         candidate = _Candidate(event_id, lat, lon, starts_at, zone, day_uri)
         km = geo.distance_km(latitude, longitude, candidate.latitude, candidate.longitude)
@@ -602,14 +770,12 @@ async def _within(
     return found if limit is None else found[: limit + 1]
 
 
-async def _whole(
-    session: AsyncSession, chosen: list[tuple[_Candidate, float]]
-) -> list[tuple[Event, float]]:
+def _whole(session: Session, chosen: list[tuple[_Candidate, float]]) -> list[tuple[Event, float]]:
     if not chosen:
         return []
     # By id alone: with `deleted_at IS NULL` beside it, SQLite (no statistics) walks every live
     # event of an index on deleted_at instead of fetching fifty rows by their key.
-    rows = await session.execute(select(Event).where(Event.id.in_([c.id for c, _ in chosen])))
+    rows = session.execute(select(Event).where(Event.id.in_([c.id for c, _ in chosen])))
     by_id = {event.id: event for event in rows.scalars()}
     # PostgreSQL reads each statement as committed when it starts: one withdrawn in between
     # is left out.
@@ -625,23 +791,31 @@ async def upcoming_online_anywhere(
     limit: int = 20,
     now: datetime | None = None,
 ) -> tuple[list[Event], bool]:
+    """`online_anywhere` in an async session."""
+    return await session.run_sync(online_anywhere, narrowing=narrowing, limit=limit, now=now)
+
+
+def online_anywhere(
+    session: Session,
+    *,
+    narrowing: Narrowing | None = None,
+    limit: int = 20,
+    now: datetime | None = None,
+) -> tuple[list[Event], bool]:
     """Events not over yet with an online link and no place on Earth we know: joined from
     anywhere, so every search near a place may show them. Soonest first."""
     narrowing = narrowing or Narrowing()
-    query = (
-        select(Event)
-        .where(
-            Event.geo_latitude.is_(None),
-            Event.online_url.is_not(None),
-            Event.deleted_at.is_(None),
-            visible(session, Event),
-            _not_over(now or utcnow()),
-            *_narrowed(narrowing),
-        )
-        .order_by(Event.starts_at, Event.id)
-        .limit(limit + 1 + (limit if _dated(narrowing) else 0))
-    )
-    found = [e for e in (await session.execute(query)).scalars() if _keeps(e, narrowing)]
+    now = now or utcnow()
+    query = _online_statement(session)
+    narrowed = _narrowed(narrowing)
+    if narrowed:
+        query = query.where(*narrowed)
+    values = {
+        "now": now,
+        "day_before": now - timedelta(days=1),
+        "rows": limit + 1 + (limit if _dated(narrowing) else 0),
+    }
+    found = [e for e in session.execute(query, values).scalars() if _keeps(e, narrowing)]
     return found[:limit], len(found) > limit
 
 

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import get_args
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from actors import countries, events, places, solidarity_days
 from actors.errors import Message, Problems, ValidationError
@@ -77,6 +77,9 @@ class Found:
     more: bool = False
     online: list[Event] = field(default_factory=list)
     more_online: bool = False
+    # What the visitor called the place, when the data knows it by another name (München for
+    # Munich): the page names it their way.
+    called: str | None = None
 
 
 def looks_like_postcode(text: str) -> bool:
@@ -89,9 +92,10 @@ def without_postcode(text: str) -> str:
     return " ".join(words)
 
 
-def label_parts(candidate: Candidate, country_name: str) -> list[str]:
-    """How a candidate reads: "Paris, France", "Paris, Texas, United States"."""
-    parts = [candidate.name]
+def label_parts(candidate: Candidate, country_name: str, called: str | None = None) -> list[str]:
+    """How a candidate reads: "Paris, France", "Paris, Texas, United States"; with the name
+    the visitor gave it when that is not the data's own: "Lissabon (Lisbon), Portugal"."""
+    parts = [f"{called} ({candidate.name})" if called else candidate.name]
     if candidate.country == "US" and (state := places.us_state_name(candidate.admin1)):
         parts.append(state)
     parts.append(country_name)
@@ -232,18 +236,16 @@ def check(
     )
 
 
-async def _narrowing(session: AsyncSession, query: Query) -> events.Narrowing:
+def _narrowing(session: Session, query: Query) -> events.Narrowing:
     uris: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     if query.day is not None:
         days = (
-            (
-                await session.execute(
-                    select(SolidarityDay).where(
-                        SolidarityDay.day == query.day,
-                        SolidarityDay.deleted_at.is_(None),
-                        visible(session, SolidarityDay),
-                    )
+            session.execute(
+                select(SolidarityDay).where(
+                    SolidarityDay.day == query.day,
+                    SolidarityDay.deleted_at.is_(None),
+                    visible(session, SolidarityDay),
                 )
             )
             .scalars()
@@ -266,15 +268,16 @@ async def _narrowing(session: AsyncSession, query: Query) -> events.Narrowing:
     )
 
 
-async def _candidates(session: AsyncSession, query: Query, lang: str | None) -> list[Candidate]:
-    found = await places.lookup(session, query.place, country=query.country, lang=lang)
+def _candidates(session: Session, query: Query, lang: str | None) -> tuple[list[Candidate], str]:
+    """The places the query may name, and the text that named them."""
+    found = places.find(session, query.place, country=query.country, lang=lang)
     if found:
-        return found
+        return found, query.place
     # Best effort with postcodes: the data has none, but "1000-001 Lisboa" names a town too.
     rest = without_postcode(query.place)
     if rest and rest != query.place:
-        found = await places.lookup(session, rest, country=query.country, lang=lang)
-    return found
+        found = places.find(session, rest, country=query.country, lang=lang)
+    return found, rest
 
 
 async def search(
@@ -285,39 +288,48 @@ async def search(
     (or the solidarity day asked for is not), and `places.NotReady` while the place table is
     being filled."""
     await places.require(db)
-    async with db.read() as session:
-        narrowing = await _narrowing(session, query)
-        candidates: list[Candidate] = []
-        chosen = None
-        if query.position is not None:
-            latitude, longitude = query.position
-        else:
-            candidates = await _candidates(session, query, lang)
-            if query.place_id is not None:
-                chosen = next((c for c in candidates if c.id == query.place_id), None)
-                if chosen is None:
-                    chosen = await places.by_id(session, query.place_id)
-            if chosen is None and candidates:
-                chosen = candidates[0]
+    return await db.read_at_once(lambda session: _search_in(session, query, lang, now))
+
+
+def _search_in(session: Session, query: Query, lang: str | None, now: datetime | None) -> Found:
+    narrowing = _narrowing(session, query)
+    candidates: list[Candidate] = []
+    chosen = None
+    called = None
+    if query.position is not None:
+        latitude, longitude = query.position
+    else:
+        candidates, named_by = _candidates(session, query, lang)
+        if query.place_id is not None:
+            chosen = next((c for c in candidates if c.id == query.place_id), None)
             if chosen is None:
-                if looks_like_postcode(query.place):
-                    raise ValidationError.one("place", Message.POSTCODE_UNKNOWN, value=query.place)
-                raise ValidationError.one("place", Message.PLACE_UNKNOWN, value=query.place)
-            latitude, longitude = chosen.latitude, chosen.longitude
-        items, more = await events.upcoming_near(
-            session,
-            latitude,
-            longitude,
-            query.radius_km,
-            narrowing=narrowing,
-            limit=RESULT_LIMIT,
-            now=now,
+                chosen = places.by_id(session, query.place_id)
+        if chosen is None and candidates:
+            chosen = candidates[0]
+        if chosen is None:
+            if looks_like_postcode(query.place):
+                raise ValidationError.one("place", Message.POSTCODE_UNKNOWN, value=query.place)
+            raise ValidationError.one("place", Message.PLACE_UNKNOWN, value=query.place)
+        latitude, longitude = chosen.latitude, chosen.longitude
+        typed = places.typed_name(named_by, query.country)
+        if chosen in candidates and places.name_key(typed) != places.name_key(chosen.name):
+            called = typed
+    items, more = events.near(
+        session,
+        latitude,
+        longitude,
+        query.radius_km,
+        narrowing=narrowing,
+        limit=RESULT_LIMIT,
+        now=now,
+    )
+    online: list[Event] = []
+    more_online = False
+    if query.online != "in_person":
+        online, more_online = events.online_anywhere(
+            session, narrowing=narrowing, limit=ONLINE_LIMIT, now=now
         )
-        online: list[Event] = []
-        more_online = False
-        if query.online != "in_person":
-            online, more_online = await events.upcoming_online_anywhere(
-                session, narrowing=narrowing, limit=ONLINE_LIMIT, now=now
-            )
     others = [c for c in candidates if chosen is None or c.id != chosen.id]
-    return Found(chosen, latitude, longitude, others, items, more, online, more_online)
+    return Found(
+        chosen, latitude, longitude, others, items, more, online, more_online, called=called
+    )

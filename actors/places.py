@@ -29,6 +29,7 @@ from babel.languages import get_official_languages
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from actors import countries
 from actors.models import Event, Place, PlaceData, PlaceName
@@ -297,6 +298,16 @@ def us_state_name(code: str) -> str | None:
     return _us_state_names().get(code)
 
 
+def typed_name(text: str, country: str | None = None) -> str:
+    """The name in what a person typed, as typed: "Lissabon" in "Lissabon, Portugal"."""
+    name, _sep, tail = text.rpartition(",")
+    if name.strip() and tail.strip():
+        tail_key = name_key(tail)
+        if (tail_key in _us_states() and country in (None, "US")) or tail_key in _country_names():
+            return " ".join(name.split())
+    return " ".join(text.split())
+
+
 def split_query(text: str, country: str | None) -> tuple[str, str | None, str | None]:
     """(name key, country, US state) from what a person typed: "Paris, Texas", "Porto, PT"."""
     name, _sep, tail = text.rpartition(",")
@@ -311,6 +322,18 @@ def split_query(text: str, country: str | None) -> tuple[str, str | None, str | 
 
 async def lookup(
     session: AsyncSession,
+    text: str,
+    *,
+    country: str | None = None,
+    lang: str | None = None,
+    limit: int = 8,
+) -> list[Candidate]:
+    """`find` in an async session."""
+    return await session.run_sync(find, text, country=country, lang=lang, limit=limit)
+
+
+def find(
+    session: Session,
     text: str,
     *,
     country: str | None = None,
@@ -333,7 +356,7 @@ async def lookup(
         query = query.where(Place.country == country)
     if state:
         query = query.where(Place.admin1 == state)
-    found = list((await session.execute(query)).scalars().all())
+    found = list(session.execute(query).scalars().all())
     hinted = _language_countries(lang) if lang else frozenset()
 
     def weight(place: Place) -> tuple[bool, int]:
@@ -349,8 +372,8 @@ async def lookup(
     ]
 
 
-async def by_id(session: AsyncSession, place_id: int) -> Candidate | None:
-    p = await session.get(Place, place_id)
+def by_id(session: Session, place_id: int) -> Candidate | None:
+    p = session.get(Place, place_id)
     if p is None:
         return None
     return Candidate(p.id, p.name, p.country, p.admin1, p.latitude, p.longitude, p.population)

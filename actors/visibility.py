@@ -13,15 +13,22 @@ from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, false, not_, or_, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from federation.blocks import BlockList
 
 T = TypeVar("T")
 
 
-def _blocks(session: AsyncSession) -> BlockList | None:
+def _blocks(session: AsyncSession | Session) -> BlockList | None:
     blocks = session.info.get("blocks")
     return blocks if isinstance(blocks, BlockList) else None
+
+
+def visibility_key(session: AsyncSession | Session) -> tuple[int, int | None] | None:
+    """What `visible` depends on: equal keys, equal clauses (for statements built once)."""
+    blocks = _blocks(session)
+    return None if blocks is None else (id(blocks), blocks.version)
 
 
 def _host_blocked(column: Any, server: str) -> ColumnElement[bool]:
@@ -37,7 +44,7 @@ def _host_blocked(column: Any, server: str) -> ColumnElement[bool]:
         return or_(any_port, column.like(f"%.{server}"), column.like(f"%.{server}:%"))
 
 
-def visible(session: AsyncSession, model: Any) -> ColumnElement[bool]:
+def visible(session: AsyncSession | Session, model: Any) -> ColumnElement[bool]:
     """A WHERE clause for events, days and alerts: ours, or from no blocked origin."""
     blocks = _blocks(session)
     if blocks is None or not (blocks.servers or blocks.actors):

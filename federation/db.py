@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar, TypeVar, cast
 
-from sqlalchemy import CursorResult, DateTime, Result, String, Table, event
+from sqlalchemy import CursorResult, DateTime, Engine, Result, String, Table, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -20,7 +21,13 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, UOWTransaction
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    ORMExecuteState,
+    Session,
+    UOWTransaction,
+    sessionmaker,
+)
 from sqlalchemy.types import TypeDecorator
 
 from federation.content_version import ContentVersion, is_shown
@@ -117,17 +124,57 @@ class Database:
             event.listen(self.read_engine.sync_engine, "begin", _sqlite_begin_deferred)
         self._blocking: sqlite3.Connection | None = None
         self._blocking_thread: ThreadPoolExecutor | None = None
-        tracked: dict[str, Any] = {
-            "sync_session_class": _ContentTrackingSession,
-            "info": {_VERSION: self.content_version},
-        }
+        info = {_VERSION: self.content_version}
+        tracked: dict[str, Any] = {"sync_session_class": _ContentTrackingSession, "info": info}
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, **tracked)
         self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False, **tracked)
+        self._reading_engine: Engine | None = None
+        self._reading_engine_made = threading.Lock()
+        self._reading_threads: ThreadPoolExecutor | None = None
+        self._reading_sessions = sessionmaker(
+            class_=_ContentTrackingSession, expire_on_commit=False, info=dict(info)
+        )
 
     def carry_in_sessions(self, **values: Any) -> None:
         """Every session from now on has these in its `info`, beside what it had."""
-        for maker in (self.sessions, self.read_sessions):
+        for maker in (self.sessions, self.read_sessions, self._reading_sessions):
             maker.configure(info={**maker.kw.get("info", {}), **values})
+
+    async def read_at_once(self, work: Callable[[Session], T]) -> T:
+        """`work`'s statements in one read-only transaction, as one step of the event loop.
+
+        For a read of several statements on a hot page (the search "near you"). Through
+        aiosqlite each statement costs several round trips to its thread, each waking the
+        event loop: on SQLite `work` runs whole in a reading thread, on a plain sqlite3
+        connection through SQLAlchemy's synchronous engine, one trip in all. On PostgreSQL the
+        statements go over the network anyway: `work` runs in the async session
+        (`run_sync`). The objects `work` returns are detached from the session, loaded.
+        """
+        database = make_url(self.url).database
+        if not self.is_sqlite or not database or database == ":memory:":
+            async with self.read() as session:
+                return await session.run_sync(work)
+        if self._reading_threads is None:
+            self._reading_threads = ThreadPoolExecutor(2, thread_name_prefix="sqlite-read")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._reading_threads, self._read_in_thread, work)
+
+    def _read_in_thread(self, work: Callable[[Session], T]) -> T:
+        with self._reading_engine_made:
+            if self._reading_engine is None:
+                self._reading_engine = self._make_reading_engine()
+        with self._reading_sessions(bind=self._reading_engine) as session, session.begin():
+            return work(session)
+
+    def _make_reading_engine(self) -> Engine:
+        url = make_url(self.url).set(drivername="sqlite")
+        # The reading threads share the pool's connections, one at a time each.
+        engine = create_engine(
+            url, connect_args={"timeout": 30, "isolation_level": None, "check_same_thread": False}
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_deferred)
+        return engine
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -185,6 +232,12 @@ class Database:
             self._blocking_thread.submit(self._close_blocking)
             self._blocking_thread.shutdown(wait=True)
             self._blocking_thread = None
+        if self._reading_threads is not None:
+            self._reading_threads.shutdown(wait=True)
+            self._reading_threads = None
+        if self._reading_engine is not None:
+            self._reading_engine.dispose()
+            self._reading_engine = None
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()

@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from web.runtime import Node
 
 
-def place_label(candidate: Any, lang: str = "en") -> str:
-    return ", ".join(nearby.label_parts(candidate, countries.name(candidate.country, lang)))
+def place_label(candidate: Any, lang: str = "en", called: str | None = None) -> str:
+    return ", ".join(nearby.label_parts(candidate, countries.name(candidate.country, lang), called))
 
 
 async def near(node: Node, args: argparse.Namespace) -> None:
@@ -39,7 +39,7 @@ async def near(node: Node, args: argparse.Namespace) -> None:
         print("Preparing the list of places, once (a few seconds)…", file=sys.stderr)
         await places.ready(node.db)
     found = await nearby.search(node.db, query)
-    where = place_label(found.place) if found.place else "your position"
+    where = place_label(found.place, called=found.called) if found.place else "your position"
     print(f"Within {query.radius_km} km of {where}:")
     for event, km in found.items:
         print(f"{km:7.1f} km  {_line(event)}{' (also online)' if event.online_url else ''}")

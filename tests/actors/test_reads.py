@@ -144,7 +144,13 @@ async def test_pages_read_coming_events_soonest_first_and_our_own_by_id_or_numbe
         assert wanted.uri not in {e.uri for e in await events.upcoming(session, now=NOW)}
 
 
-async def test_near_gives_the_nearest_says_if_there_is_more_and_stops_at_the_radius(start_node):
+@pytest.mark.parametrize("first_circle", ["sized by the events around", "the smallest"])
+async def test_near_gives_the_nearest_says_if_there_is_more_and_stops_at_the_radius(
+    start_node, monkeypatch, first_circle
+):
+    if first_circle == "the smallest":
+        # Every circle then grows: 20, 80, 320 km.
+        monkeypatch.setattr(events, "_first_circle", lambda *_args: events.FIRST_CIRCLE_KM)
     node = await start_node("alpha", workers=0)
     year = date.today().year + 1
     # Along Lisbon's parallel: 0.06° of longitude is ~5 km there, 1° ~87 km.
@@ -169,8 +175,9 @@ async def test_near_gives_the_nearest_says_if_there_is_more_and_stops_at_the_rad
             )
         return [event.title for event, _km in found], more
 
-    # The search looks in growing circles (20, 80, 320 km: events.FIRST_CIRCLE_KM): the first
-    # holds one, the next two, not more than a limit of two; the third holds four.
+    # From the smallest circle (20, 80, 320 km): the first holds one, the next two, not more
+    # than a limit of two; the third holds four. Sized by the four events, the first circle
+    # is the radius. Either way the same answers.
     assert await near(500, 2) == (["Picket 5 km away", "Picket 30 km away"], True)
     assert await near(500, 3) == (
         ["Picket 5 km away", "Picket 30 km away", "Picket 100 km away"],

@@ -129,7 +129,8 @@ async def test_a_visitor_finds_the_actions_of_three_nodes_nearest_first(start_no
         assert found[0][0] == distance_text(geo.distance_km(*LISBON, *square), "en")
         porto_city = await city(a, "Porto", "PT")
         assert found[1][0] == distance_text(geo.distance_km(*LISBON, *porto_city), "en")
-        assert "Within 500 km of Lisbon, Portugal" in first.text
+        # The visitor's name for the place first, the data's own beside it.
+        assert "Within 500 km of Lisbonne (Lisbon), Portugal" in first.text
         assert "also online" in first.text
         assert "GeoNames" in first.text and "CC BY 4.0" in first.text
 
@@ -156,7 +157,7 @@ async def test_a_visitor_finds_the_actions_of_three_nodes_nearest_first(start_no
             "Coimbra assembly",
             "Porto dockers",
         ]
-        assert "Lisbon, Portugal" in wider.text  # GeoNames names it; the country in German
+        assert "Lissabon (Lisbon), Portugal" in wider.text  # the country's name in German
         assert results(wider.text)[2][0] == distance_text(
             geo.distance_km(*LISBON, *porto_city), "de"
         )
@@ -171,6 +172,7 @@ async def test_a_visitor_finds_the_actions_of_three_nodes_nearest_first(start_no
         assert title in line
     assert lines[0].strip().startswith(f"{geo.distance_km(*LISBON, *square):.1f} km")
     assert "Madrid" not in printed.stdout
+    assert "Lisboa (Lisbon), Portugal" in printed.stdout
 
 
 @pytest.mark.parametrize(

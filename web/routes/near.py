@@ -44,8 +44,9 @@ def distance_text(km: float, lang: str) -> str:
     return f"{shown} km"
 
 
-def place_label(candidate: places.Candidate, lang: str) -> str:
-    return ", ".join(nearby.label_parts(candidate, countries.name(candidate.country, lang)))
+def place_label(candidate: places.Candidate, lang: str, called: str | None = None) -> str:
+    country = countries.name(candidate.country, lang)
+    return ", ".join(nearby.label_parts(candidate, country, called))
 
 
 def _query(request: Request) -> nearby.Query:
@@ -124,7 +125,7 @@ async def near_page(request: Request) -> Response:
                 }
 
             context["found"] = {
-                "label": place_label(found.place, lang) if found.place else None,
+                "label": place_label(found.place, lang, found.called) if found.place else None,
                 "radius": query.radius_km,
                 "results": [card(event, km) for event, km in found.items],
                 "more": found.more,
@@ -191,7 +192,10 @@ async def near_json(request: Request) -> Response:
     names = await _organization_names(request)
     place: dict[str, Any] = {"latitude": found.latitude, "longitude": found.longitude}
     if found.place is not None:
-        place |= {"name": place_label(found.place, lang), "geonames_id": found.place.id}
+        place |= {
+            "name": place_label(found.place, lang, found.called),
+            "geonames_id": found.place.id,
+        }
     else:
         place |= {"name": None, "geonames_id": None}
     return JSONResponse(
@@ -241,7 +245,7 @@ async def near_ics(request: Request) -> Response:
     if found.place is not None:
         name = i18n.translate(CALENDAR_NAME, lang) % {
             "radius": query.radius_km,
-            "place": place_label(found.place, lang),
+            "place": place_label(found.place, lang, found.called),
         }
     else:
         name = i18n.translate(CALENDAR_NEAR_YOU, lang) % {"radius": query.radius_km}

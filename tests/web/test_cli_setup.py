@@ -46,7 +46,7 @@ async def test_setup_creates_the_organization_once_and_prints_the_admin_link(tmp
         assert "Created the organization" not in again.stderr
         assert "Filling the list of places" not in again.stdout
         near = await run_iwsn(env, "near", "Lisboa")
-        assert "Within 50 km of Lisbon" in near.stdout and "Preparing" not in near.stderr
+        assert "Within 50 km of Lisboa (Lisbon)" in near.stdout and "Preparing" not in near.stderr
         listed = await run_iwsn(env, "org", "list")
         assert listed.stdout.count("@dockers@iwsn.example.org") == 1
         assert (tmp_path / "data" / "secret_key").exists()

@@ -141,17 +141,26 @@ class Database:
             maker.configure(info={**maker.kw.get("info", {}), **values})
 
     async def read_at_once(self, work: Callable[[Session], T]) -> T:
-        """`work`'s statements in one read-only transaction, as one step of the event loop.
+        """`work`'s statements, read as one step of the event loop.
 
         For a read of several statements on a hot page (the search "near you"). Through
         aiosqlite each statement costs several round trips to its thread, each waking the
         event loop: on SQLite `work` runs whole in a reading thread, on a plain sqlite3
         connection through SQLAlchemy's synchronous engine, one trip in all. On PostgreSQL the
-        statements go over the network anyway: `work` runs in the async session
-        (`run_sync`). The objects `work` returns are detached from the session, loaded.
+        statements go over the network anyway: `work` runs in an async session (`run_sync`),
+        each statement on its own (autocommit). The objects `work` returns are detached from
+        the session, loaded.
         """
         database = make_url(self.url).database
-        if not self.is_sqlite or not database or database == ":memory:":
+        if not self.is_sqlite:
+            async with self.read_engine.connect() as connection:
+                # Under READ COMMITTED each statement reads its own snapshot, in a transaction
+                # or not: without BEGIN and ROLLBACK the read saves two round trips.
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                async with self.read_sessions(bind=connection) as session:
+                    read: T = await session.run_sync(work)
+                    return read
+        if not database or database == ":memory:":
             async with self.read() as session:
                 return await session.run_sync(work)
         if self._reading_threads is None:

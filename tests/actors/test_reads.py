@@ -190,3 +190,59 @@ async def test_near_gives_the_nearest_says_if_there_is_more_and_stops_at_the_rad
     # Without a limit, every one within the radius.
     assert (await near(500, None))[0] == [f"Picket {n} away" for n in east_of_lisbon]
     assert await near(500, 4) == ([f"Picket {n} away" for n in east_of_lisbon], False)
+
+
+def received(number: int, latitude: float, longitude: float, starts: datetime) -> dict:
+    host = f"node{number % 9}.example"
+    return {
+        "uri": f"https://{host}/actions/{number}", "url": f"https://{host}/actions/{number}",
+        "category": "action", "kind": "rally", "is_local": False,
+        "origin_actor_uri": f"https://{host}/actors/union", "origin_host": host,
+        "origin_name": "Union", "title": f"Rally {number}", "description_html": "",
+        "description_format": "html", "starts_at": starts, "ends_at": starts + timedelta(hours=2),
+        "timezone": "Europe/Lisbon", "place_name": "Square", "city": "Lisboa", "country": "PT",
+        "latitude": latitude, "longitude": longitude, "hashtags": [], "sections": [],
+        "status": "scheduled", "published_at": starts, "updated_at": starts,
+        "geo_latitude": latitude, "geo_longitude": longitude, "geo_source": "given",
+    }  # fmt: skip
+
+
+async def test_the_first_circle_is_sized_by_the_events_around(start_node, monkeypatch):
+    from sqlalchemy import insert
+
+    node = await start_node("alpha", workers=0)
+    lisbon = (38.7077, -9.1365)
+
+    async def first_circle(latitude: float, longitude: float) -> float:
+        events._densities.clear()  # taken again at once, not in five minutes
+        async with node.db.read() as session:
+            return await session.run_sync(events._first_circle, latitude, longitude, 50)
+
+    # With nothing around, the first circle is the radius: one statement finds all there is.
+    assert await first_circle(*lisbon) == float("inf")
+    # Two thousand events within ~6 km of Lisbon's centre, a hundred of them over.
+    soon = datetime.now(UTC) + timedelta(days=3)
+    rows = [
+        received(n, lisbon[0] + (n % 40 - 20) / 400, lisbon[1] + (n // 40 - 25) / 400, soon)
+        for n in range(2000)
+    ]
+    for row in rows[:100]:
+        row["starts_at"] -= timedelta(days=30)
+        row["ends_at"] -= timedelta(days=30)
+    async with node.db.transaction() as session:
+        await session.execute(insert(Event), rows)
+    sized = await first_circle(*lisbon)
+    # Expected to hold two pages (`DENSITY_MARGIN`) at the cells' average density: tens of km.
+    assert events.FIRST_CIRCLE_KM <= sized < 60
+    # Far from them, still the radius.
+    assert await first_circle(35.68, 139.69) == float("inf")
+
+    circles = []
+    within = events._within
+    monkeypatch.setattr(events, "_within", lambda *args: circles.append(args[3]) or within(*args))
+    async with node.db.read() as session:
+        found, more = await events.upcoming_near(session, *lisbon, 500, limit=50)
+    # One circle held the page: the fifty nearest, and more beyond.
+    assert circles == [sized] and len(found) == 50 and more
+    # Nearest first, to the tenth of a km the page shows (then soonest).
+    assert [round(km, 1) for _e, km in found] == sorted(round(km, 1) for _e, km in found)

@@ -402,12 +402,12 @@ async def test_filters_position_json_and_calendar_narrow_the_same_search(start_n
         page = await http.get(
             a.url("/near"), params={"place": "Lisboa", "lat": "999", "lon": "38.7"}
         )
-        assert page.status_code == 200 and "Within 50 km of Lisbon, Portugal" in page.text
+        assert page.status_code == 200 and "Within 50 km of Lisboa (Lisbon), Portugal" in page.text
         assert 'name="lat"' not in page.text
 
         # A postcode with the town: the town is searched.
         page = await http.get(a.url("/near"), params={"place": "1000-001 Lisboa"})
-        assert page.status_code == 200 and "Within 50 km of Lisbon, Portugal" in page.text
+        assert page.status_code == 200 and "Within 50 km of Lisboa (Lisbon), Portugal" in page.text
 
         # The same search as a calendar.
         feed = await http.get(
@@ -426,7 +426,7 @@ async def test_filters_position_json_and_calendar_narrow_the_same_search(start_n
             "Late vigil",
             "Online teach-in",
         }
-        assert "Within 100 km of Lisbon, Portugal" in str(calendar["NAME"])
+        assert "Within 100 km of Lisboa (Lisbon), Portugal" in str(calendar["NAME"])
 
     # The command line takes the same filters.
     printed = await run_iwsn(
@@ -556,4 +556,4 @@ async def test_the_background_work_fills_the_place_table_at_start(start_node):
     await eventually(filled, timeout=300, interval=1)
     async with httpx.AsyncClient(timeout=60) as http:
         page = await http.get(a.url("/near"), params={"place": "Lisboa", "radius": "50"})
-    assert page.status_code == 200 and "Within 50 km of Lisbon, Portugal" in page.text
+    assert page.status_code == 200 and "Within 50 km of Lisboa (Lisbon), Portugal" in page.text

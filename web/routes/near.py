@@ -192,10 +192,8 @@ async def near_json(request: Request) -> Response:
     names = await _organization_names(request)
     place: dict[str, Any] = {"latitude": found.latitude, "longitude": found.longitude}
     if found.place is not None:
-        place |= {
-            "name": place_label(found.place, lang, found.called),
-            "geonames_id": found.place.id,
-        }
+        # For tools: the data's own name, whatever the visitor typed.
+        place |= {"name": place_label(found.place, lang), "geonames_id": found.place.id}
     else:
         place |= {"name": None, "geonames_id": None}
     return JSONResponse(

@@ -32,7 +32,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from actors import (
     countries,
@@ -666,6 +666,9 @@ def _kept_statement(key: tuple[Any, ...], build: Callable[[], S]) -> S:
     return cast_type(S, found)
 
 
+# What no listing shows and a received event holds much of: the document as it came.
+_NOT_LISTED = defer(Event.document)
+
 _Nearest = Select[int, float | None, float | None, datetime, str, str | None]
 
 
@@ -709,6 +712,7 @@ def _online_statement(session: Session) -> Select[Event]:
     def build() -> Select[Event]:
         return (
             select(Event)
+            .options(_NOT_LISTED)
             .where(
                 Event.geo_latitude.is_(None),
                 Event.online_url.is_not(None),
@@ -775,7 +779,9 @@ def _whole(session: Session, chosen: list[tuple[_Candidate, float]]) -> list[tup
         return []
     # By id alone: with `deleted_at IS NULL` beside it, SQLite (no statistics) walks every live
     # event of an index on deleted_at instead of fetching fifty rows by their key.
-    rows = session.execute(select(Event).where(Event.id.in_([c.id for c, _ in chosen])))
+    rows = session.execute(
+        select(Event).where(Event.id.in_([c.id for c, _ in chosen])).options(_NOT_LISTED)
+    )
     by_id = {event.id: event for event in rows.scalars()}
     # PostgreSQL reads each statement as committed when it starts: one withdrawn in between
     # is left out.

@@ -196,6 +196,8 @@ async def fill(env: dict[str, str], where: list[City], rng: random.Random) -> No
                 "geo_latitude": lat,
                 "geo_longitude": lon,
                 "geo_source": "given" if given else "city",
+                # Received events keep the document as it came (~1.2 kB here).
+                "document": as_received(number, host, city, starts, lat, lon),
             }
         )
     async with node.db.transaction() as session:
@@ -203,6 +205,42 @@ async def fill(env: dict[str, str], where: list[City], rng: random.Random) -> No
             await session.execute(insert(Event), rows[start : start + BATCH])
     await node.aclose()
     await node.db.dispose()
+
+
+def as_received(
+    number: int, host: str, city: City, starts: datetime, lat: float, lon: float
+) -> dict[str, Any]:
+    actor = f"https://{host}/actors/union{number % 7}"
+    return {
+        "@context": [
+            "https://www.w3.org/ns/activitystreams",
+            {"toot": "http://joinmastodon.org/ns#"},
+        ],
+        "id": f"https://{host}/actions/{number}",
+        "type": "Event",
+        "name": f"Action {number} in {city.name}",
+        "content": "<p>"
+        + "Workers of every trade, join the picket line at the square. " * 8
+        + "</p>",
+        "startTime": starts.isoformat(),
+        "endTime": (starts + timedelta(hours=2)).isoformat(),
+        "attributedTo": actor,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "cc": [f"{actor}/followers"],
+        "location": {
+            "type": "Place",
+            "name": f"Square {number % 50}",
+            "latitude": lat,
+            "longitude": lon,
+            "address": {
+                "type": "PostalAddress",
+                "addressLocality": city.name,
+                "addressCountry": city.country,
+            },
+        },
+        "tag": [{"type": "Hashtag", "name": "#MayDay", "href": f"https://{host}/tags/MayDay"}],
+        "url": f"https://{host}/actions/{number}",
+    }
 
 
 def ms_since(started: float) -> float:

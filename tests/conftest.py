@@ -3,9 +3,16 @@
 from support import sink_factory, smtp_catcher, start_node  # noqa: F401
 
 
+def pytest_configure(config):
+    from support import use_pooled_actor_keys
+
+    use_pooled_actor_keys()
+
+
 def pytest_sessionfinish(session, exitstatus):
-    from support import FORKS, MIGRATED, PLACES
+    from support import AHEAD, FORKS, MIGRATED, PLACES
 
     FORKS.stop()
+    AHEAD.finish()
     MIGRATED.remove()
     PLACES.remove()

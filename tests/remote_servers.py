@@ -123,7 +123,7 @@ class RemoteServer:
 
     async def stop(self) -> None:
         if self.server is not None:
-            self.server.should_exit = True
+            self.server.stop()
             await self.task
 
     async def deliver(self, inbox: str, activity: dict[str, Any]) -> httpx.Response:

@@ -7,6 +7,8 @@ node then gets a fresh database there, dropped afterwards.
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import itertools
 import json
 import os
 import shutil
@@ -16,9 +18,12 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,15 +52,72 @@ def free_socket() -> socket.socket:
     return sock
 
 
-async def _serve(app: Any, sock: socket.socket) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+class _TestServer(uvicorn.Server):
+    """uvicorn's server, told to exit without waiting for its next tick (up to 0.1 s, paid by
+    every node every test stops)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.exit_now = asyncio.Event()
+
+    def stop(self) -> None:
+        self.should_exit = True
+        self.exit_now.set()
+
+    async def main_loop(self) -> None:
+        # As uvicorn's, its tick (Date header, exit check) every 0.1 s, or at once when told.
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 1) % 864000
+            try:
+                await asyncio.wait_for(self.exit_now.wait(), 0.1)
+            except TimeoutError:
+                pass
+            should_exit = await self.on_tick(counter)
+
+
+async def _serve(app: Any, sock: socket.socket) -> tuple[_TestServer, asyncio.Task[None]]:
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
-    server = uvicorn.Server(config)
+    server = _TestServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():
             task.result()
         await asyncio.sleep(0.01)
     return server, task
+
+
+# Enough for the nodes of any one test (two actors each) to hold keys of their own.
+ACTOR_KEYS = 48
+_KEY_END = "-----END PRIVATE KEY-----"
+
+
+def use_pooled_actor_keys() -> None:
+    """The actors of nodes started in this process take RSA keys from a pool made once per
+    machine, in turn, instead of generating two 2048-bit keys per node: that was a third of
+    starting one (0.1-0.2 s a key here). The keys are real and distinct within a test;
+    `federation.keys.generate_private_key_pem` itself stays as it is for the tests of keys
+    and of impostors' signatures."""
+    import federation.node
+    from federation.keys import generate_private_key_pem
+
+    path = Path(tempfile.gettempdir()) / f"iwsn-test-actor-keys-{ACTOR_KEYS}.pem"
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the first worker makes them, the others wait
+        if not path.exists():
+            made = "".join(generate_private_key_pem() for _ in range(ACTOR_KEYS))
+            partial = path.with_suffix(".partial")
+            partial.write_text(made)
+            partial.replace(path)
+    # Each as generate_private_key_pem gives it: BEGIN line first, a newline after END.
+    parts = path.read_text().split(_KEY_END)
+    keys = [f"{part.strip()}\n{_KEY_END}\n" for part in parts if part.strip()]
+    assert len(keys) == ACTOR_KEYS and all(
+        k.startswith("-----BEGIN PRIVATE KEY-----") for k in keys
+    )
+    turn = itertools.cycle(keys)
+    federation.node.generate_private_key_pem = lambda: next(turn)  # type: ignore[attr-defined]
 
 
 def _pg_parts(url: str) -> tuple[str, str]:
@@ -136,7 +198,7 @@ class DatabaseTemplate:
         """A new database copied from this template: on PostgreSQL its URL; on SQLite the
         node's database file in `data` (its default place), and None."""
         if PG_URL:
-            return await create_database(await self.postgresql(), big=self.places)
+            return await AHEAD.copy_of(await self.postgresql(), big=self.places)
         data.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(await self.sqlite(), data / "iwsn.sqlite3")
         return None
@@ -145,14 +207,67 @@ class DatabaseTemplate:
         if self.sqlite_file is not None:
             shutil.rmtree(self.sqlite_file.parent, ignore_errors=True)
         if self.pg_name is not None:
-            asyncio.run(drop_database(PG_URL.rpartition("/")[0] + "/" + self.pg_name))
+            asyncio.run(_drop_now(PG_URL.rpartition("/")[0] + "/" + self.pg_name))
 
 
+class _AheadOfNeed:
+    """PostgreSQL databases copied from the templates a few ahead of need, and dropped after
+    use, in a thread of their own: creating one (0.1-0.3 s) and dropping it then no longer come
+    between a test and its nodes, which were waiting on them for every node they started."""
+
+    AHEAD = 2
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stock: dict[tuple[str, bool], deque[Future[str | None]]] = {}
+        self._drops: list[Future[None]] = []
+
+    def _run(self, work: Any) -> Future[Any]:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            threading.Thread(
+                target=self._loop.run_forever, name="test-databases", daemon=True
+            ).start()
+        return asyncio.run_coroutine_threadsafe(work, self._loop)
+
+    async def copy_of(self, template: str, *, big: bool) -> str:
+        stock = self._stock.setdefault((template, big), deque())
+        while len(stock) < self.AHEAD + 1:
+            stock.append(self._run(create_database(template, big=big)))
+        url = await asyncio.wrap_future(stock.popleft())
+        assert url is not None
+        return url
+
+    def drop(self, url: str) -> None:
+        self._drops.append(self._run(_drop_now(url)))
+
+    def finish(self) -> None:
+        """Drop what is left, and wait for every drop."""
+        for stock in self._stock.values():
+            for made in stock:
+                url = made.result()
+                if url is not None:
+                    self.drop(url)
+        self._stock.clear()
+        for dropping in self._drops:
+            dropping.result()
+        self._drops.clear()
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._loop = None
+
+
+AHEAD = _AheadOfNeed()
 MIGRATED = DatabaseTemplate(places=False)
 PLACES = DatabaseTemplate(places=True)
 
 
 async def drop_database(url: str) -> None:
+    """Dropped soon, in the background: nothing uses a test's database once it has ended."""
+    AHEAD.drop(url)
+
+
+async def _drop_now(url: str) -> None:
     admin_dsn, _prefix = _pg_parts(PG_URL)
     name = url.rpartition("/")[2]
     connection = await asyncpg.connect(admin_dsn)
@@ -166,7 +281,7 @@ async def drop_database(url: str) -> None:
 class RunningNode:
     node: Node
     port: int
-    server: uvicorn.Server | None = None
+    server: _TestServer | None = None
     task: asyncio.Task[None] | None = None
     env: dict[str, str] = field(default_factory=dict)
 
@@ -191,14 +306,12 @@ class RunningNode:
 
     async def stop(self) -> None:
         if self.server is not None and self.task is not None:
-            self.server.should_exit = True
+            self.server.stop()
             await self.task
             self.server = self.task = None
 
 
-async def node_env(
-    tmp_path: Path, org: str, port: int, *, places: bool = False
-) -> dict[str, str]:
+async def node_env(tmp_path: Path, org: str, port: int, *, places: bool = False) -> dict[str, str]:
     """A node's settings; `places=True`: its database holds the place table of "near you"."""
     data = tmp_path / f"node-{port}"
     env = {
@@ -289,7 +402,7 @@ class Sink:
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     received: list[tuple[str, bytes]] = field(default_factory=list)
-    server: uvicorn.Server | None = None
+    server: _TestServer | None = None
     task: asyncio.Task[None] | None = None
 
     def url(self, path: str) -> str:
@@ -314,7 +427,7 @@ class Sink:
 
     async def stop(self) -> None:
         if self.server is not None and self.task is not None:
-            self.server.should_exit = True
+            self.server.stop()
             await self.task
             self.server = self.task = None
 

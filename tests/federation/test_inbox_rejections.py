@@ -271,7 +271,7 @@ async def test_delete_of_an_account_its_server_says_is_gone(pair):
         headers = signed(inbox, body, sender.key_id, generate_private_key_pem())
         assert (await post(inbox, body, headers)).status_code == 401
     finally:
-        server.should_exit = True
+        server.stop()
         await task
 
 

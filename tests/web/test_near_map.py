@@ -68,7 +68,7 @@ class TileServer:
         )
 
     async def stop(self) -> None:
-        self.server.should_exit = True
+        self.server.stop()
         await self.task
 
 

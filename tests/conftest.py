@@ -10,9 +10,7 @@ def pytest_configure(config):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    from support import AHEAD, FORKS, MIGRATED, PLACES
+    from support import AHEAD, FORKS
 
     FORKS.stop()
     AHEAD.finish()
-    MIGRATED.remove()
-    PLACES.remove()

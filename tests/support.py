@@ -7,7 +7,9 @@ node then gets a fresh database there, dropped afterwards.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
+import hashlib
 import itertools
 import json
 import os
@@ -145,11 +147,12 @@ async def create_database(template: str | None = None, *, big: bool = True) -> s
 
 
 class DatabaseTemplate:
-    """A migrated database built once per test process, which each node then gets a copy of
-    (a file copy on SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL) instead of running
-    every migration from 0001 again: that was most of what starting a test node cost. Every
-    run still migrates from nothing here, once per process, and each node's start still runs
-    the upgrade (on a database already at head, as a restarted node does).
+    """A migrated database, which each node then gets a copy of (a file copy on SQLite,
+    CREATE DATABASE ... TEMPLATE on PostgreSQL) instead of running every migration from 0001
+    again: that was most of what starting a test node cost. Built once per machine and version
+    of the migrations (`_filled_by`), kept between runs; every run still migrates from nothing
+    where `iwsn setup` is tested (test_cli_setup), and each node's start runs the upgrade (on a
+    database already at head, as a restarted node does).
 
     `places=True`: the copy also holds the place table of "near you", instead of every such
     node spending seconds (and a loaded CI machine's patience) filling the table again."""
@@ -173,26 +176,60 @@ class DatabaseTemplate:
         finally:
             await db.dispose()
 
+    def _name(self) -> str:
+        return f"iwsn_template_{'places' if self.places else 'schema'}_{_filled_by()}"
+
     async def sqlite(self) -> Path:
+        """The template file, shared and kept as `postgresql` keeps its database."""
         async with self._lock:
             if self.sqlite_file is None:
-                folder = Path(tempfile.mkdtemp(prefix="iwsn-template-"))
-                path = folder / "iwsn.sqlite3"
-                await self._fill(f"sqlite+aiosqlite:///{path}")
-                # Everything into the main file, so that copying that file copies it all.
-                with sqlite3.connect(path) as connection:
-                    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                path = Path(tempfile.gettempdir()) / f"{self._name()}.sqlite3"
+                with open(path.with_suffix(".lock"), "w") as held:
+                    await asyncio.to_thread(fcntl.flock, held, fcntl.LOCK_EX)
+                    if not path.exists():
+                        await self._make_file(path)
                 self.sqlite_file = path
             return self.sqlite_file
 
+    async def _make_file(self, path: Path) -> None:
+        prefix = path.name.rpartition("_")[0] + "_"
+        for stale in path.parent.glob(f"{prefix}*.sqlite3"):
+            stale.unlink(missing_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix="iwsn-template-"))
+        made = folder / "iwsn.sqlite3"
+        await self._fill(f"sqlite+aiosqlite:///{made}")
+        # Everything into the main file, so that copying that file copies it all.
+        with sqlite3.connect(made) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        shutil.move(made, path)
+        shutil.rmtree(folder, ignore_errors=True)
+
     async def postgresql(self) -> str:
+        """The template database, shared by the test processes of this machine and kept from
+        one run to the next while the code that fills it is the same: filling one costs seconds
+        (the place table 10-30 s), paid once instead of by every process of every run."""
         async with self._lock:
             if self.pg_name is None:
-                url = await create_database()
-                assert url is not None
-                await self._fill(url)
-                self.pg_name = url.rpartition("/")[2]
+                name = self._name()
+                lock = Path(tempfile.gettempdir()) / f"{name}.lock"
+                with open(lock, "w") as held:
+                    await asyncio.to_thread(fcntl.flock, held, fcntl.LOCK_EX)
+                    if not await _database_exists(name):
+                        await self._make(name)
+                self.pg_name = name
             return self.pg_name
+
+    async def _make(self, name: str) -> None:
+        # Filled under another name and renamed: a run killed halfway leaves no template that
+        # looks complete. Those of other versions of the code go.
+        prefix = name.rpartition("_")[0] + "_"
+        for stale in await _databases_named(prefix):
+            with contextlib.suppress(asyncpg.PostgresError):  # in use by another run: kept
+                await _admin(f'DROP DATABASE "{stale}"')
+        url = await create_database()
+        assert url is not None
+        await self._fill(url)
+        await _admin(f'ALTER DATABASE "{url.rpartition("/")[2]}" RENAME TO "{name}"')
 
     async def copy(self, data: Path) -> str | None:
         """A new database copied from this template: on PostgreSQL its URL; on SQLite the
@@ -203,11 +240,39 @@ class DatabaseTemplate:
         shutil.copyfile(await self.sqlite(), data / "iwsn.sqlite3")
         return None
 
-    def remove(self) -> None:
-        if self.sqlite_file is not None:
-            shutil.rmtree(self.sqlite_file.parent, ignore_errors=True)
-        if self.pg_name is not None:
-            asyncio.run(_drop_now(PG_URL.rpartition("/")[0] + "/" + self.pg_name))
+
+def _filled_by() -> str:
+    """A digest of what fills a template: the migrations, the models and the place loader."""
+    root = Path(__file__).resolve().parent.parent
+    sources = [
+        *sorted((root / "migrations").rglob("*.py")),
+        root / "actors" / "models.py",
+        root / "actors" / "places.py",
+    ]
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(source.read_bytes())
+    from actors.places import data_version
+
+    digest.update(data_version().encode())
+    return digest.hexdigest()[:12]
+
+
+async def _admin(sql: str, *args: Any) -> list[Any]:
+    connection = await asyncpg.connect(_pg_parts(PG_URL)[0])
+    try:
+        return list(await connection.fetch(sql, *args))
+    finally:
+        await connection.close()
+
+
+async def _database_exists(name: str) -> bool:
+    return bool(await _admin("SELECT 1 FROM pg_database WHERE datname = $1", name))
+
+
+async def _databases_named(prefix: str) -> list[str]:
+    rows = await _admin("SELECT datname FROM pg_database WHERE starts_with(datname, $1)", prefix)
+    return [row["datname"] for row in rows]
 
 
 class _AheadOfNeed:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from support import create_database, drop_database
+from support import PLACES, drop_database
 
 from actors import geo, nearby, places
 from actors.errors import Message, ValidationError
@@ -21,10 +21,10 @@ in_module_loop = pytest.mark.asyncio(loop_scope="module")
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def db(tmp_path_factory: pytest.TempPathFactory):
-    """One database with the place table loaded, for the module: loading takes seconds."""
-    url = await create_database()
-    path: Path = tmp_path_factory.mktemp("places") / "places.db"
-    url = url or f"sqlite+aiosqlite:///{path}"
+    """One database with the place table, for the module: a copy of the test processes' own
+    (support.PLACES), which was filled by `places.ready` as a node fills it."""
+    folder: Path = tmp_path_factory.mktemp("places")
+    url = await PLACES.copy(folder) or f"sqlite+aiosqlite:///{folder / 'iwsn.sqlite3'}"
     await migrate.upgrade(url)
     database = Database(url)
     await places.ready(database)

@@ -71,6 +71,8 @@ async def test_a_restored_node_is_the_node_that_was_backed_up(start_node, tmp_pa
 async def test_restore_refuses_another_domain_and_a_file_that_is_no_backup(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("IWSN_")}
     env.update(IWSN_DOMAIN="other.example.org", IWSN_DATA_DIR=str(tmp_path / "data"))
+    # What is refused here is the domain: no place table to fill, back up and restore.
+    env["IWSN_PLACES_AT_START"] = "0"
     not_a_backup = tmp_path / "notes.txt"
     not_a_backup.write_text("shopping list")
     result = await run_iwsn(env, "restore", str(not_a_backup), check=False)
